@@ -1,0 +1,51 @@
+"""The exceptions deras raises. Every message says what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+
+class DerasError(Exception):
+    """Base class of every error deras raises on purpose."""
+
+
+class DefinitionError(DerasError):
+    """Definitions that cannot form a valid graph (cycle, unknown dependency, ...).
+
+    ``problems`` lists every problem found, so one run of ``deras check`` shows them all.
+    """
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        if len(self.problems) == 1:
+            msg = self.problems[0]
+        else:
+            msg = f"{len(self.problems)} problems in the definitions:\n" + "\n".join(
+                f"  {i}. {p}" for i, p in enumerate(self.problems, 1)
+            )
+        super().__init__(msg)
+
+
+class PartitionKeyError(DerasError, KeyError):
+    """A partition key that the partitions definition does not contain."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigError(DerasError):
+    """Bad configuration: a resource's fields, deras.yaml, a run config."""
+
+
+class RunFailedError(DerasError):
+    """Raised by ``materialize(raise_on_error=True)`` after a failed run was recorded."""
+
+    def __init__(self, message: str, run_id: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class StepTimeoutError(DerasError):
+    """An attempt ran past its ``timeout=``."""
+
+
+class SelectionError(DerasError):
+    """A selection string or AssetSelection that names nothing known."""
