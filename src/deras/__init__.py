@@ -1,0 +1,146 @@
+"""deras: a fast Python data orchestrator — assets and DAGs on one engine.
+
+>>> import deras as dg
+>>> @dg.asset
+... def numbers():
+...     return [1, 2, 3]
+>>> dg.materialize([numbers]).success
+True
+
+Names are loaded on first use, so ``import deras`` costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # assets and checks
+    "asset": "deras._defs.asset",
+    "multi_asset": "deras._defs.asset",
+    "AssetSpec": "deras._defs.asset",
+    "AssetsDefinition": "deras._defs.asset",
+    "AssetIn": "deras._defs.asset_in",
+    "AssetOut": "deras._defs.asset_in",
+    "AssetKey": "deras._core.keys",
+    "asset_check": "deras._defs.check",
+    "AssetChecksDefinition": "deras._defs.check",
+    "AssetCheckResult": "deras._defs.results",
+    "AssetCheckSeverity": "deras._defs.results",
+    "MaterializeResult": "deras._defs.results",
+    "Output": "deras._defs.results",
+    "MetadataValue": "deras._core.metadata",
+    "AssetExecutionContext": "deras._exec.context",
+    "AssetCheckExecutionContext": "deras._exec.context",
+    "TimeWindow": "deras._exec.context",
+    # definitions, resources, IO
+    "Definitions": "deras._defs.definitions",
+    "definitions": "deras._defs.definitions",
+    "ConfigurableResource": "deras._defs.resource",
+    "ConfigurableIOManager": "deras._defs.resource",
+    "EnvVar": "deras._defs.env_var",
+    "IOManager": "deras._defs.io_manager",
+    "InputContext": "deras._defs.io_manager",
+    "OutputContext": "deras._defs.io_manager",
+    "InMemoryIOManager": "deras._defs.io_manager",
+    "FilesystemIOManager": "deras._io.filesystem",
+    "DuckDBResource": "deras.duckdb",
+    "DuckDBIOManager": "deras.duckdb",
+    "define_asset_job": "deras._defs.job",
+    "AssetSelection": "deras._graph.selection",
+    "RetryPolicy": "deras._defs.retry",
+    "Backoff": "deras._defs.retry",
+    "Jitter": "deras._defs.retry",
+    # partitions
+    "PartitionsDefinition": "deras._defs.partitions",
+    "DailyPartitionsDefinition": "deras._defs.partitions",
+    "HourlyPartitionsDefinition": "deras._defs.partitions",
+    "WeeklyPartitionsDefinition": "deras._defs.partitions",
+    "MonthlyPartitionsDefinition": "deras._defs.partitions",
+    "TimeWindowPartitionsDefinition": "deras._defs.partitions",
+    "StaticPartitionsDefinition": "deras._defs.partitions",
+    "MultiPartitionsDefinition": "deras._defs.partitions",
+    "MultiPartitionKey": "deras._defs.partitions",
+    "DynamicPartitionsDefinition": "deras._defs.partitions",
+    "PartitionMapping": "deras._defs.partition_mapping",
+    "IdentityPartitionMapping": "deras._defs.partition_mapping",
+    "TimeWindowPartitionMapping": "deras._defs.partition_mapping",
+    "AllPartitionMapping": "deras._defs.partition_mapping",
+    "LastPartitionMapping": "deras._defs.partition_mapping",
+    "StaticPartitionMapping": "deras._defs.partition_mapping",
+    "BackfillPolicy": "deras._defs.backfill_policy",
+    # running
+    "materialize": "deras._exec.materialize",
+    "ExecutionResult": "deras._exec.result",
+    "InProcessExecutor": "deras._exec.in_process",
+    "DerasInstance": "deras._instance.instance",
+    "PartitionStatus": "deras._instance.partition_status",
+    "RunStatus": "deras._core.status",
+    "NodeStatus": "deras._core.status",
+    "RunRecord": "deras._core.records",
+    "EventRecord": "deras._core.events",
+    "EventType": "deras._core.events",
+    # errors
+    "DerasError": "deras._core.errors",
+    "DefinitionError": "deras._core.errors",
+    "PartitionKeyError": "deras._core.errors",
+    "ConfigError": "deras._core.errors",
+    "RunFailedError": "deras._core.errors",
+    "SelectionError": "deras._core.errors",
+    "StepTimeoutError": "deras._core.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'deras' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # static analysers and IDEs see real imports
+    from ._core.errors import (
+        ConfigError,
+        DefinitionError,
+        DerasError,
+        PartitionKeyError,
+        RunFailedError,
+        SelectionError,
+        StepTimeoutError,
+    )
+    from ._core.events import EventRecord, EventType
+    from ._core.keys import AssetKey
+    from ._core.metadata import MetadataValue
+    from ._core.records import RunRecord
+    from ._core.status import NodeStatus, RunStatus
+    from ._defs.asset import AssetSpec, AssetsDefinition, asset, multi_asset
+    from ._defs.asset_in import AssetIn, AssetOut
+    from ._defs.check import AssetChecksDefinition, asset_check
+    from ._defs.definitions import Definitions, definitions
+    from ._defs.env_var import EnvVar
+    from ._defs.io_manager import InMemoryIOManager, InputContext, IOManager, OutputContext
+    from ._defs.job import define_asset_job
+    from ._defs.resource import ConfigurableIOManager, ConfigurableResource
+    from ._defs.results import AssetCheckResult, AssetCheckSeverity, MaterializeResult, Output
+    from ._defs.retry import Backoff, Jitter, RetryPolicy
+    from ._exec.context import AssetCheckExecutionContext, AssetExecutionContext, TimeWindow
+    from ._exec.in_process import InProcessExecutor
+    from ._exec.materialize import materialize
+    from ._exec.result import ExecutionResult
+    from ._graph.selection import AssetSelection
+    from ._instance.instance import DerasInstance
+    from ._instance.partition_status import PartitionStatus
+    from ._io.filesystem import FilesystemIOManager
+    from .duckdb import DuckDBIOManager, DuckDBResource

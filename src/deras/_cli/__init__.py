@@ -1,0 +1,1 @@
+"""The ``deras`` command line."""

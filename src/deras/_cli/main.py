@@ -1,0 +1,33 @@
+"""``deras``: the command line entry point."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .._core.errors import DerasError
+from .check import check_command
+from .db import db_group
+from .materialize import materialize_command
+from .runs import runs_group
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="deras")
+def cli() -> None:
+    """deras — a fast data orchestrator: assets and DAGs on one engine."""
+
+
+cli.add_command(materialize_command)
+cli.add_command(check_command)
+cli.add_command(runs_group)
+cli.add_command(db_group)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except DerasError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)

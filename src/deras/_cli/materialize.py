@@ -1,0 +1,106 @@
+"""``deras materialize``: run a selection of assets now, in this process."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from .._core.errors import DerasError
+from .._exec.launch import execute_run
+from .._instance.instance import DerasInstance
+from .._plan.plan import RunPlan, plan_run
+from .code import code_options, fail, load_code
+from .progress import node_progress
+
+
+@click.command("materialize")
+@code_options
+@click.option("--select", "selection", default=None, help="Selection string, e.g. 'group:prices' or '+report'.")
+@click.option("--job", "job_name", default=None, help="Run the assets of this job.")
+@click.option("--partition", "partition", default=None, help="Partition key to materialize.")
+@click.option("--partition-range", "partition_range", default=None,
+              help="FIRST...LAST: every partition in the range (one run, or one per partition).")
+@click.option("--tag", "tags", multiple=True, help="Run tag KEY=VALUE (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print {run_id, status} as JSON.")
+@click.option("--no-progress", is_flag=True, help="Do not draw the progress bar.")
+def materialize_command(file: str | None, module: str | None, selection: str | None, job_name: str | None,
+                        partition: str | None, partition_range: str | None, tags: tuple[str, ...],
+                        as_json: bool, no_progress: bool) -> None:
+    """Materialize assets (and run their checks); exit 1 if the run fails."""
+    loaded = load_code(file, module)
+    defs = loaded.definitions
+    instance = DerasInstance.get()
+    run_tags = dict(_parse_tag(t) for t in tags)
+    if job_name:
+        job = defs.get_job(job_name)
+        selection_arg: Any = selection if selection else None
+        node_ids = job.node_ids if selection_arg is None else None
+        run_tags = {**job.tags, **run_tags}
+    else:
+        selection_arg, node_ids = selection, None
+    try:
+        base = plan_run(defs.asset_graph, selection_arg, node_ids=node_ids,
+                        partition_key=partition, dynamic_partitions_store=instance.dynamic_partitions_store,
+                        **({"partition_keys": _range_keys(defs, selection_arg, node_ids, partition_range, instance)}
+                           if partition_range else {}))
+    except DerasError as err:
+        fail(str(err))
+        return
+    plans = _split_by_policy(base)
+    target = f"job:{job_name}" if job_name else f"assets:{selection or '*'}"
+    results = []
+    show = not (as_json or no_progress) and sys.stderr.isatty()
+    for plan in plans:
+        label = f"{target}" + (f" [{plan.partition_key or '…'.join(plan.partition_range or ())}]"
+                               if plan.partition_keys else "")
+        with node_progress(len(plan.node_ids), label, show) as on_done:
+            result = execute_run(instance, plan, defs.resources, target=target, job_name=job_name, tags=run_tags,
+                                 code_location=loaded.location, on_node_done=on_done)
+        results.append(result)
+        if not as_json:
+            _print_result(result)
+    if as_json:
+        payload = [{"run_id": r.run_id, "status": str(r.status)} for r in results]
+        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload))
+    if any(not r.success for r in results):
+        sys.exit(1)
+
+
+def _print_result(result: Any) -> None:
+    click.echo(f"run {result.run_id} {result.status}")
+    for event in result.failure_events():
+        click.echo(f"  ✗ {event.node}: {event.data.get('error')}", err=True)
+    skipped = [n for n, s in result.node_statuses.items() if s.value == "skipped"]
+    if skipped:
+        click.echo(f"  skipped: {', '.join(skipped[:10])}", err=True)
+
+
+def _range_keys(defs: Any, selection: Any, node_ids: Any, text: str, instance: Any) -> list[str]:
+    if "..." not in text:
+        fail(f"--partition-range {text!r}: expected FIRST...LAST")
+    first, last = text.split("...", 1)
+    probe = plan_run(defs.asset_graph, selection, node_ids=node_ids, partition_key=first,
+                     dynamic_partitions_store=instance.dynamic_partitions_store)
+    keys: list[str] = probe.partitions_def.get_partition_keys_in_range(first, last)
+    return keys
+
+
+def _split_by_policy(plan: RunPlan) -> list[RunPlan]:
+    """One run for the range if every partitioned node accepts a range, else one per partition."""
+    if len(plan.partition_keys) <= 1:
+        return [plan]
+    policies = [plan.graph.nodes[n].backfill_policy for n in plan.node_ids
+                if plan.graph.nodes[n].partitions_def is not None and plan.graph.nodes[n].check is None]
+    if policies and all(p is not None and p.max_partitions_per_run is None for p in policies):
+        return [plan]
+    return [plan.with_partitions([k]) for k in plan.partition_keys]
+
+
+def _parse_tag(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        fail(f"--tag {text!r}: expected KEY=VALUE")
+    return key, value

@@ -1,0 +1,140 @@
+"""``deras runs``: list, show, logs, re-execute and debug past runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import click
+
+from .._core.status import RunStatus
+from .._instance.instance import DerasInstance
+from .code import code_options, fail, load_code
+
+
+@click.group("runs")
+def runs_group() -> None:
+    """Inspect and re-run past runs (reads $DERAS_HOME only)."""
+
+
+@runs_group.command("list")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--status", type=click.Choice([s.value for s in RunStatus]), default=None)
+@click.option("--json", "as_json", is_flag=True)
+def list_runs(limit: int, status: str | None, as_json: bool) -> None:
+    """The most recent runs, newest first."""
+    runs = DerasInstance.get().get_runs(limit=limit, status=RunStatus(status) if status else None)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in runs]))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run id", "status", "target", "partition", "started", "duration")
+    for r in runs:
+        part = r.partition_key or ("…".join(r.partition_range) if r.partition_range else "")
+        table.add_row(r.run_id, _status(r.status), r.target, part, _when(r.start_time), _duration(r))
+    Console().print(table)
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True)
+def show_run(run_id: str, as_json: bool) -> None:
+    """One run with every node attempt."""
+    instance = DerasInstance.get()
+    run = _get(instance, run_id)
+    attempts = instance.get_attempts(run_id)
+    if as_json:
+        data = run.to_json()
+        data["attempts"] = [{"node": a.node, "attempt": a.attempt, "status": str(a.status),
+                             "start_time": a.start_time, "end_time": a.end_time, "error": a.error}
+                            for a in attempts]
+        click.echo(json.dumps(data))
+        return
+    click.echo(f"run {run.run_id}  {run.status}  {run.target}")
+    if run.partition_key or run.partition_range:
+        click.echo(f"partition: {run.partition_key or '…'.join(run.partition_range or ())}")
+    if run.parent_run_id:
+        click.echo(f"parent run: {run.parent_run_id}")
+    click.echo(f"started {_when(run.start_time)}, took {_duration(run)}")
+    for a in attempts:
+        took = f"{(a.end_time - a.start_time):.3f}s" if a.end_time and a.start_time else "-"
+        err = f"  {a.error}" if a.error else ""
+        click.echo(f"  {a.node:<40} try {a.attempt + 1}  {a.status.value:<13} {took}{err}")
+
+
+@runs_group.command("logs")
+@click.argument("run_id")
+@click.option("--node", default=None, help="Only this node's lines.")
+def run_logs(run_id: str, node: str | None) -> None:
+    """Every log line of a run."""
+    instance = DerasInstance.get()
+    _get(instance, run_id)
+    click.echo(instance.get_logs(run_id, node=node))
+
+
+@runs_group.command("reexecute")
+@click.argument("run_id")
+@click.option("--from-failure/--all", default=True, help="Only the nodes that did not succeed (default).")
+@code_options
+def reexecute(run_id: str, from_failure: bool, file: str | None, module: str | None) -> None:
+    """Run a past run again; succeeded nodes are not re-run, their outputs are loaded."""
+    instance = DerasInstance.get()
+    run = _get(instance, run_id)
+    defs = load_code(file, module).definitions if (file or module) else _load_recorded(run)
+    result = instance.reexecute(run_id, from_failure=from_failure, definitions=defs)
+    click.echo(f"run {result.run_id} {result.status} (re-execution of {run_id})")
+    for event in result.failure_events():
+        click.echo(f"  ✗ {event.node}: {event.data.get('error')}", err=True)
+    sys.exit(0 if result.success else 1)
+
+
+@runs_group.command("debug")
+@click.argument("run_id")
+@click.argument("node")
+@click.option("--pdb", "use_pdb", is_flag=True, help="Stop in pdb at the node's first line (and post mortem).")
+@code_options
+def debug(run_id: str, node: str, use_pdb: bool, file: str | None, module: str | None) -> None:
+    """Re-run NODE of a past run here, with its stored inputs, without re-running upstream."""
+    from .._exec.debug import debug_node
+
+    instance = DerasInstance.get()
+    run = _get(instance, run_id)
+    defs = load_code(file, module).definitions if (file or module) else _load_recorded(run)
+    result = debug_node(instance, run_id, node, defs, use_pdb=use_pdb)
+    for event in result.failure_events():
+        click.echo(event.data.get("traceback", ""), err=True)
+    click.echo(f"debug run {result.run_id} {result.status}")
+    sys.exit(0 if result.success else 1)
+
+
+def _load_recorded(run: Any) -> Any:
+    loc = run.code_location or {}
+    if not loc:
+        fail(f"run {run.run_id} recorded no code location: pass -f FILE or -m MODULE")
+    return load_code(loc.get("file"), loc.get("module")).definitions
+
+
+def _get(instance: DerasInstance, run_id: str) -> Any:
+    run = instance.get_run(run_id)
+    if run is None:
+        fail(f"no run with id {run_id}")
+    return run
+
+
+def _status(status: RunStatus) -> str:
+    colour = {"success": "green", "failure": "red", "started": "yellow"}.get(status.value, "white")
+    return f"[{colour}]{status.value}[/{colour}]"
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+
+def _duration(run: Any) -> str:
+    if run.start_time and run.end_time:
+        return f"{run.end_time - run.start_time:.2f}s"
+    return "-"

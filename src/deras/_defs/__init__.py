@@ -1,0 +1,1 @@
+"""Authoring objects: what users write (assets, checks, resources, jobs, definitions)."""

@@ -1,0 +1,329 @@
+"""``@asset``, ``@multi_asset`` and ``AssetSpec``: the data a pipeline declares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+from .._core.keys import AssetKey
+from .asset_in import AssetIn, AssetOut
+from .retry import RetryPolicy
+from .signature import Params, read_params
+from .source import SourceInfo
+
+DEFAULT_GROUP = "default"
+
+
+@dataclass(slots=True)
+class AssetOutSpec:
+    """One asset a definition produces."""
+
+    output_name: str
+    key: AssetKey
+    group_name: str = DEFAULT_GROUP
+    description: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    owners: tuple[str, ...] = ()
+    io_manager_key: str = "io_manager"
+    code_version: str | None = None
+
+
+class AssetsDefinition:
+    """One executable step producing one or more assets (what ``@asset`` returns).
+
+    Calling it calls the user function directly, which makes unit tests easy:
+    ``assert my_asset(context=None, upstream=1) == 2``.
+    """
+
+    def __init__(
+        self,
+        *,
+        fn: Callable[..., Any] | None,
+        op_name: str,
+        specs: list[AssetOutSpec],
+        ins: Mapping[str, AssetIn] | None = None,
+        deps: Sequence[Any] = (),
+        partitions_def: Any = None,
+        backfill_policy: Any = None,
+        retry_policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+        pool: str | None = None,
+        automation_condition: Any = None,
+        source: SourceInfo | None = None,
+        params: Params | None = None,
+    ) -> None:
+        self.fn = fn
+        self.op_name = op_name
+        self.specs = specs
+        self.ins: dict[str, AssetIn] = dict(ins or {})
+        self.deps = list(deps)
+        self.partitions_def = partitions_def
+        self.backfill_policy = backfill_policy
+        self.retry_policy = retry_policy
+        self.timeout = timeout
+        self.pool = pool
+        self.automation_condition = automation_condition
+        self.source = source or (SourceInfo.of(fn) if fn else SourceInfo("<spec>", 0, op_name))
+        self.params = params or (read_params(fn) if fn else Params((), None, False, False))
+
+    @property
+    def is_external(self) -> bool:
+        """An ``AssetSpec``: known to the graph, produced outside deras."""
+        return self.fn is None
+
+    @property
+    def key(self) -> AssetKey:
+        if len(self.specs) != 1:
+            raise TypeError(f"{self.op_name} produces {len(self.specs)} assets; use .keys")
+        return self.specs[0].key
+
+    @property
+    def keys(self) -> list[AssetKey]:
+        return [s.key for s in self.specs]
+
+    @property
+    def node_id(self) -> str:
+        return self.specs[0].key.to_user_string() if len(self.specs) == 1 else self.op_name
+
+    @property
+    def group_name(self) -> str:
+        return self.specs[0].group_name
+
+    @property
+    def description(self) -> str | None:
+        return self.specs[0].description
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.fn is None:
+            raise TypeError(f"AssetSpec {self.op_name} has no function to call")
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<AssetsDefinition {', '.join(map(str, self.keys))}>"
+
+
+def AssetSpec(  # noqa: N802 - a constructor function, named like the class users expect
+    key: AssetKey | str | Sequence[str],
+    *,
+    deps: Sequence[Any] = (),
+    description: str | None = None,
+    group_name: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+    owners: Sequence[str] = (),
+    partitions_def: Any = None,
+    io_manager_key: str = "io_manager",
+) -> AssetsDefinition:
+    """An asset produced outside deras (a vendor file, a table another team owns).
+
+    Listing it in ``Definitions(assets=[...])`` lets other assets name it in ``deps=``.
+
+    >>> AssetSpec("vendor/raw_prices").key.to_user_string()
+    'vendor/raw_prices'
+    """
+    asset_key = AssetKey.coerce(key)
+    spec = AssetOutSpec(
+        "result",
+        asset_key,
+        group_name or DEFAULT_GROUP,
+        description,
+        dict(metadata or {}),
+        dict(tags or {}),
+        tuple(owners),
+        io_manager_key,
+    )
+    return AssetsDefinition(
+        fn=None, op_name=asset_key.to_user_string(), specs=[spec], deps=deps, partitions_def=partitions_def
+    )
+
+
+@overload
+def asset(fn: Callable[..., Any], /) -> AssetsDefinition: ...
+@overload
+def asset(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    key: AssetKey | str | Sequence[str] | None = None,
+    deps: Sequence[Any] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    partitions_def: Any = None,
+    group_name: str | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+    owners: Sequence[str] | None = None,
+    code_version: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    io_manager_key: str = "io_manager",
+    pool: str | None = None,
+    timeout: float | None = None,
+    backfill_policy: Any = None,
+    automation_condition: Any = None,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
+
+
+def asset(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    key: AssetKey | str | Sequence[str] | None = None,
+    deps: Sequence[Any] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    partitions_def: Any = None,
+    group_name: str | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+    owners: Sequence[str] | None = None,
+    code_version: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    io_manager_key: str = "io_manager",
+    pool: str | None = None,
+    timeout: float | None = None,
+    backfill_policy: Any = None,
+    automation_condition: Any = None,
+) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Declare a software-defined asset: a function whose return value is the asset's data.
+
+    Parameters named like other assets receive their values; parameters named like a
+    resource receive the resource; ``context`` receives an ``AssetExecutionContext``.
+
+    >>> @asset
+    ... def numbers():
+    ...     return [1, 2, 3]
+    >>> @asset(group_name="demo")
+    ... def total(numbers):
+    ...     return sum(numbers)
+    >>> total.key.to_user_string()
+    'total'
+    """
+
+    def decorate(f: Callable[..., Any]) -> AssetsDefinition:
+        asset_key = _key_for(f, name, key, key_prefix)
+        spec = AssetOutSpec(
+            "result",
+            asset_key,
+            group_name or DEFAULT_GROUP,
+            description if description is not None else _first_doc_line(f),
+            dict(metadata or {}),
+            dict(tags or {}),
+            tuple(owners or ()),
+            io_manager_key,
+            code_version,
+        )
+        return AssetsDefinition(
+            fn=f,
+            op_name=name or f.__name__,
+            specs=[spec],
+            ins=ins,
+            deps=deps or (),
+            partitions_def=partitions_def,
+            backfill_policy=backfill_policy,
+            retry_policy=retry_policy,
+            timeout=timeout,
+            pool=pool,
+            automation_condition=automation_condition,
+        )
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def multi_asset(
+    *,
+    outs: Mapping[str, AssetOut],
+    name: str | None = None,
+    deps: Sequence[Any] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    partitions_def: Any = None,
+    group_name: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    pool: str | None = None,
+    timeout: float | None = None,
+    backfill_policy: Any = None,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Declare one function that produces several assets.
+
+    The function returns a tuple (in the order of ``outs``) or yields ``Output(value, name)`` /
+    ``MaterializeResult(asset_key=...)`` per asset.
+
+    >>> @multi_asset(outs={"a": AssetOut(), "b": AssetOut()})
+    ... def split():
+    ...     return 1, 2
+    >>> [k.to_user_string() for k in split.keys]
+    ['a', 'b']
+    """
+    if not outs:
+        raise ValueError("@multi_asset needs at least one entry in outs=")
+
+    def decorate(f: Callable[..., Any]) -> AssetsDefinition:
+        specs = []
+        for out_name, out in outs.items():
+            key = AssetKey.coerce(out.key) if out.key is not None else AssetKey(out_name)
+            if out.key_prefix:
+                key = key.with_prefix(out.key_prefix)
+            specs.append(
+                AssetOutSpec(
+                    out_name,
+                    key,
+                    out.group_name or group_name or DEFAULT_GROUP,
+                    out.description,
+                    dict(out.metadata or {}),
+                    dict(out.tags),
+                    (),
+                    out.io_manager_key,
+                    out.code_version,
+                )
+            )
+        return AssetsDefinition(
+            fn=f,
+            op_name=name or f.__name__,
+            specs=specs,
+            ins=ins,
+            deps=deps or (),
+            partitions_def=partitions_def,
+            backfill_policy=backfill_policy,
+            retry_policy=retry_policy,
+            timeout=timeout,
+            pool=pool,
+        )
+
+    return decorate
+
+
+def _key_for(
+    f: Callable[..., Any],
+    name: str | None,
+    key: AssetKey | str | Sequence[str] | None,
+    key_prefix: str | Sequence[str] | None,
+) -> AssetKey:
+    if key is not None:
+        if name or key_prefix:
+            raise ValueError(f"@asset on {f.__name__}: give either key= or name=/key_prefix=, not both")
+        return AssetKey.coerce(key)
+    asset_key = AssetKey(name or f.__name__)
+    return asset_key.with_prefix(key_prefix) if key_prefix else asset_key
+
+
+def _first_doc_line(f: Callable[..., Any]) -> str | None:
+    doc = f.__doc__
+    if not doc:
+        return None
+    return doc.strip().split("\n\n")[0].strip() or None
+
+
+def flatten(items: Iterable[Any]) -> list[Any]:
+    """Lists of definitions may nest (``assets=[*load_assets(), [a, b]]``)."""
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, list | tuple):
+            out.extend(flatten(item))
+        else:
+            out.append(item)
+    return out

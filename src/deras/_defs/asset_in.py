@@ -1,0 +1,34 @@
+"""Declarations of inputs and outputs of assets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._core.keys import AssetKey
+
+
+@dataclass(frozen=True, slots=True)
+class AssetIn:
+    """Rename an upstream asset or map its partitions.
+
+    ``ins={"prices": AssetIn(key="vendor/raw_prices", partition_mapping=...)}``
+    """
+
+    key: AssetKey | str | None = None
+    partition_mapping: Any = None
+    key_prefix: str | list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetOut:
+    """One output of a ``@multi_asset``."""
+
+    key: AssetKey | str | None = None
+    key_prefix: str | list[str] | None = None
+    group_name: str | None = None
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+    io_manager_key: str = "io_manager"
+    tags: dict[str, str] = field(default_factory=dict)
+    code_version: str | None = None

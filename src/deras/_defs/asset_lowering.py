@@ -1,0 +1,249 @@
+"""Lowering assets and checks to graph nodes, collecting every definition problem on the way."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .._core.keys import AssetKey
+from .._graph.node import CheckTarget, Node, NodeInput, NodeKind, NodeOutput
+from .asset import AssetsDefinition
+from .check import AssetChecksDefinition
+from .resource_refs import is_resource_annotation
+
+DEFAULT_IO_MANAGER = "io_manager"
+
+
+class AssetLowering:
+    """Turns asset and check definitions into ``Node``s; problems are collected, not raised."""
+
+    def __init__(
+        self,
+        assets: list[AssetsDefinition],
+        checks: list[AssetChecksDefinition],
+        resource_keys: Iterable[str],
+    ) -> None:
+        self.assets = assets
+        self.checks = checks
+        self.resource_keys = set(resource_keys)
+        self.problems: list[str] = []
+        self.by_key: dict[AssetKey, AssetsDefinition] = {}
+        self.by_name: dict[str, list[AssetKey]] = {}
+
+    def lower(self) -> list[Node]:
+        self._index()
+        nodes = [self._asset_node(a) for a in self.assets if not a.is_external]
+        node_by_asset = {k: n for n in nodes for k in n.asset_keys}
+        check_nodes = [self._check_node(c, node_by_asset) for c in self._unique_checks()]
+        self._wire_blocking_checks(nodes, check_nodes, node_by_asset)
+        return nodes + [c for c in check_nodes if c is not None]
+
+    # -- indexing ---------------------------------------------------------------------------
+    def _index(self) -> None:
+        for a in self.assets:
+            for key in a.keys:
+                other = self.by_key.get(key)
+                if other is not None:
+                    self.problems.append(
+                        f"asset key '{key}' is defined twice: by {other.source} and by {a.source}. "
+                        "Fix: rename one of them (name= or key_prefix=) or remove the duplicate."
+                    )
+                    continue
+                self.by_key[key] = a
+                self.by_name.setdefault(key.name, []).append(key)
+
+    def _unique_checks(self) -> list[AssetChecksDefinition]:
+        seen: dict[str, AssetChecksDefinition] = {}
+        for c in self.checks:
+            if c.node_id in seen:
+                if seen[c.node_id] is not c:
+                    self.problems.append(
+                        f"check '{c.name}' on asset '{c.asset_key}' is defined twice: by "
+                        f"{seen[c.node_id].source} and by {c.source}. Fix: give one of them another name=."
+                    )
+                continue
+            seen[c.node_id] = c
+        return list(seen.values())
+
+    # -- assets -----------------------------------------------------------------------------
+    def _asset_node(self, a: AssetsDefinition) -> Node:
+        spec = a.specs[0]
+        node = Node(
+            id=a.node_id,
+            kind=NodeKind.ASSET,
+            fn=a.fn,
+            definition=a,
+            outputs=[NodeOutput(s.output_name, s.key, s.io_manager_key) for s in a.specs],
+            context_param=a.params.context,
+            partitions_def=a.partitions_def,
+            backfill_policy=a.backfill_policy,
+            retry_policy=a.retry_policy,
+            timeout=a.timeout,
+            pool=a.pool,
+            tags=dict(spec.tags),
+            group=spec.group_name,
+            stores_output=not a.params.returns_none,
+        )
+        for s in a.specs:
+            if s.io_manager_key != DEFAULT_IO_MANAGER and s.io_manager_key not in self.resource_keys:
+                self.problems.append(
+                    f"asset '{s.key}' ({a.source}) uses io_manager_key='{s.io_manager_key}', but no "
+                    f"resource has that key. Fix: add resources={{'{s.io_manager_key}': ...}} to Definitions."
+                )
+        prefix = a.keys[0].path[:-1]
+        what = f"asset '{a.node_id}'"
+        for param in a.params.names:
+            self._resolve_param(a, node, param, prefix, what, a.ins)
+        for name in a.ins:
+            if name not in a.params.names and not a.params.var_keyword:
+                self.problems.append(
+                    f"{what} ({a.source}) declares ins['{name}'] but the function has no parameter "
+                    f"'{name}'. Fix: add the parameter or remove the entry."
+                )
+        for dep in a.deps:
+            self._resolve_dep(node, dep, what, a)
+        return node
+
+    def _resolve_param(
+        self,
+        definition: AssetsDefinition | AssetChecksDefinition,
+        node: Node,
+        param: str,
+        prefix: tuple[str, ...],
+        what: str,
+        ins: Mapping[str, Any],
+    ) -> None:
+        annotation = (getattr(definition.fn, "__annotations__", None) or {}).get(param)
+        if param in ins:
+            spec = ins[param]
+            if spec.key is not None:
+                key = AssetKey.coerce(spec.key)
+            else:
+                key = AssetKey(param).with_prefix(spec.key_prefix) if spec.key_prefix else AssetKey(param)
+            if key not in self.by_key:
+                self.problems.append(
+                    f"{what} ({definition.source}): ins['{param}'] names asset '{key}', which no asset "
+                    "defines. Fix: define it, or declare it with dg.AssetSpec(...) in Definitions(assets=[...])."
+                )
+                return
+            self._add_input(node, param, key, spec.partition_mapping)
+            return
+        if is_resource_annotation(definition.fn, annotation):
+            if param not in self.resource_keys:
+                self.problems.append(
+                    f"{what} ({definition.source}) needs resource '{param}', which Definitions does not "
+                    f"provide. Fix: add resources={{'{param}': ...}} to Definitions."
+                )
+            node.resources[param] = param
+            return
+        for key in (AssetKey([*prefix, param]), AssetKey(param)):
+            if key in self.by_key:
+                self._add_input(node, param, key, None)
+                return
+        if param in self.resource_keys:
+            node.resources[param] = param
+            return
+        candidates = self.by_name.get(param, [])
+        if len(candidates) == 1:
+            self._add_input(node, param, candidates[0], None)
+            return
+        self.problems.append(self._unknown_param(definition, param, what))
+
+    def _unknown_param(self, definition: Any, param: str, what: str) -> str:
+        names = [k.to_user_string() for k in self.by_key] + sorted(self.resource_keys)
+        close = difflib.get_close_matches(param, names, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        return (
+            f"{what} ({definition.source}) has parameter '{param}', which is neither an asset, a "
+            f"resource nor 'context'.{hint} Fix: rename it to an upstream asset's name, add "
+            f"resources={{'{param}': ...}} to Definitions, or map it with ins={{'{param}': dg.AssetIn(key=...)}}."
+        )
+
+    def _add_input(self, node: Node, param: str, key: AssetKey, mapping: Any) -> None:
+        producer = self.by_key[key]
+        node_id = None if producer.is_external else producer.node_id
+        spec = next(s for s in producer.specs if s.key == key)
+        node.inputs.append(
+            NodeInput(param, node_id, key, mapping, spec.output_name, producer.partitions_def, spec.io_manager_key)
+        )
+        self._check_mapping(node, key, producer, mapping)
+
+    def _check_mapping(self, node: Node, key: AssetKey, producer: AssetsDefinition, mapping: Any) -> None:
+        up_def, down_def = producer.partitions_def, node.partitions_def
+        if up_def is None or (mapping is None and down_def is None):
+            return
+        from .partition_mapping import default_partition_mapping
+
+        chosen = mapping if mapping is not None else default_partition_mapping(down_def, up_def)
+        problem = chosen.validate(down_def, up_def) if chosen is not None else None
+        if problem:
+            self.problems.append(
+                f"asset '{node.id}' ({node.definition.source}): the partition mapping from '{key}' does not "
+                f"fit: {problem}. Fix: pass ins={{...: dg.AssetIn(partition_mapping=...)}} with a mapping "
+                "that fits both partitions definitions."
+            )
+
+    def _resolve_dep(self, node: Node, dep: Any, what: str, definition: AssetsDefinition) -> None:
+        dep_node = getattr(dep, "graph_node_id", None)
+        if isinstance(dep_node, str):  # a DAG task (``deps=[etl.get_task("load")]``)
+            node.deps.append(dep_node)
+            return
+        keys = dep.keys if isinstance(dep, AssetsDefinition) else [AssetKey.coerce(dep)]
+        for key in keys:
+            producer = self.by_key.get(key)
+            if producer is None:
+                self.problems.append(
+                    f"{what} ({definition.source}) lists deps=['{key}'], which no asset defines. Fix: define "
+                    f"it, or declare it external with dg.AssetSpec('{key}') in Definitions(assets=[...])."
+                )
+            elif not producer.is_external:
+                node.deps.append(producer.node_id)
+
+    # -- checks -----------------------------------------------------------------------------
+    def _check_node(self, c: AssetChecksDefinition, node_by_asset: dict[AssetKey, Node]) -> Node | None:
+        if c.asset_key not in self.by_key:
+            self.problems.append(
+                f"check '{c.name}' ({c.source}) targets asset '{c.asset_key}', which no asset defines. "
+                "Fix: add that asset to Definitions(assets=[...])."
+            )
+            return None
+        target = node_by_asset.get(c.asset_key)
+        node = Node(
+            id=c.node_id,
+            kind=NodeKind.CHECK,
+            fn=c.fn,
+            definition=c,
+            context_param=c.params.context,
+            check=CheckTarget(c.asset_key, c.name, c.blocking),
+            retry_policy=c.retry_policy,
+            timeout=c.timeout,
+            partitions_def=target.partitions_def if target else None,
+            group=target.group if target else None,
+        )
+        what = f"check '{c.name}'"
+        for param in c.params.names:
+            if param in (c.asset_key.name, c.asset_key.to_user_string()) and param not in c.ins:
+                self._add_input(node, param, c.asset_key, None)
+            else:
+                self._resolve_param(c, node, param, c.asset_key.path[:-1], what, c.ins)
+        if target is not None and target.id not in node.upstream_ids:
+            node.deps.append(target.id)
+        return node
+
+    def _wire_blocking_checks(
+        self, nodes: list[Node], checks: list[Node | None], node_by_asset: dict[AssetKey, Node]
+    ) -> None:
+        blocking = [c for c in checks if c is not None and c.check is not None and c.check.blocking]
+        if not blocking:
+            return
+        by_target: dict[str, list[str]] = {}
+        for c in blocking:
+            assert c.check is not None
+            target = node_by_asset.get(c.check.asset_key)
+            if target is not None:
+                by_target.setdefault(target.id, []).append(c.id)
+        for n in nodes:
+            for up in dict.fromkeys(n.upstream_ids):
+                for check_id in by_target.get(up, ()):
+                    n.deps.append(check_id)

@@ -1,0 +1,159 @@
+"""``Definitions``: everything a code location holds, validated once when built."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .._core.errors import DefinitionError, SelectionError
+from .._core.keys import AssetKey
+from .._graph.graph import Graph
+from .._graph.node import Node
+from .._graph.selection import resolve_selection
+from .asset import AssetsDefinition, flatten
+from .asset_lowering import AssetLowering
+from .check import AssetChecksDefinition
+from .job import AssetJob
+
+
+class Definitions:
+    """The assets, checks, resources, jobs, schedules, sensors and DAGs of one code location.
+
+    Building it validates the whole graph and raises one ``DefinitionError`` listing every
+    problem (unknown parameter or dependency, duplicate key, missing resource, cycle, ...).
+
+    >>> from deras._defs.asset import asset
+    >>> @asset
+    ... def a():
+    ...     return 1
+    >>> @asset
+    ... def b(a):
+    ...     return a + 1
+    >>> Definitions(assets=[a, b]).graph.order
+    ['a', 'b']
+    """
+
+    def __init__(
+        self,
+        assets: Iterable[Any] = (),
+        asset_checks: Iterable[AssetChecksDefinition] = (),
+        resources: Mapping[str, Any] | None = None,
+        jobs: Iterable[Any] = (),
+        schedules: Iterable[Any] = (),
+        sensors: Iterable[Any] = (),
+        dags: Iterable[Any] = (),
+        executor: Any = None,
+    ) -> None:
+        self.resources: dict[str, Any] = dict(resources or {})
+        self.assets: list[AssetsDefinition] = []
+        self.asset_checks: list[AssetChecksDefinition] = []
+        problems: list[str] = []
+        for item in flatten(list(assets)) + flatten(list(asset_checks)):
+            if isinstance(item, AssetsDefinition):
+                self.assets.append(item)
+            elif isinstance(item, AssetChecksDefinition):
+                self.asset_checks.append(item)
+            else:
+                problems.append(
+                    f"Definitions(assets=[...]) got {item!r}, which is not an asset, AssetSpec or asset check. "
+                    "Fix: decorate the function with @dg.asset, or remove it."
+                )
+        self.jobs: list[Any] = flatten(list(jobs))
+        self.schedules: list[Any] = flatten(list(schedules))
+        self.sensors: list[Any] = flatten(list(sensors))
+        self.dags: list[Any] = flatten(list(dags))
+        self.executor = executor
+
+        lowering = AssetLowering(self.assets, self.asset_checks, self.resources)
+        nodes: list[Node] = lowering.lower()
+        problems.extend(lowering.problems)
+        for dag in self.dags:  # DAG tasks lower to the same nodes
+            nodes.extend(dag.graph_nodes())
+        self.graph: Graph | None = None
+        try:
+            self.graph = Graph(nodes)
+        except DefinitionError as err:
+            problems.extend(err.problems)
+        if self.graph is not None:
+            problems.extend(self._resolve_jobs())
+        if problems:
+            raise DefinitionError(problems)
+        self._assets_by_key = {k: a for a in self.assets for k in a.keys}
+
+    @property
+    def asset_graph(self) -> Graph:
+        assert self.graph is not None
+        return self.graph
+
+    def _resolve_jobs(self) -> list[str]:
+        problems = []
+        names: set[str] = set()
+        for job in self.jobs:
+            if not isinstance(job, AssetJob):
+                continue
+            if job.name in names:
+                problems.append(f"two jobs are named '{job.name}'. Fix: rename one.")
+            names.add(job.name)
+            try:
+                job.node_ids = frozenset(resolve_selection(self.asset_graph, job.selection))
+            except SelectionError as err:
+                problems.append(f"job '{job.name}': {err}")
+        return problems
+
+    def get_job(self, name: str) -> AssetJob:
+        for job in self.jobs:
+            if getattr(job, "name", None) == name:
+                return job
+        known = [getattr(j, "name", "?") for j in self.jobs]
+        raise DefinitionError(f"no job named '{name}' (jobs: {known})")
+
+    def get_asset(self, key: AssetKey | str) -> AssetsDefinition:
+        return self._assets_by_key[AssetKey.coerce(key)]
+
+    def get_partitions_def(self, key: AssetKey | str) -> Any:
+        return self.get_asset(key).partitions_def
+
+    @staticmethod
+    def merge(*defs: Definitions) -> Definitions:
+        resources: dict[str, Any] = {}
+        for d in defs:
+            resources.update(d.resources)
+        return Definitions(
+            assets=[a for d in defs for a in d.assets],
+            asset_checks=[c for d in defs for c in d.asset_checks],
+            resources=resources,
+            jobs=[j for d in defs for j in d.jobs],
+            schedules=[s for d in defs for s in d.schedules],
+            sensors=[s for d in defs for s in d.sensors],
+            dags=[x for d in defs for x in d.dags],
+        )
+
+
+class LazyDefinitions:
+    """What ``@definitions`` returns: a function the loader calls to build ``Definitions``."""
+
+    def __init__(self, fn: Callable[[], Definitions]) -> None:
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", "definitions")
+        self.__doc__ = fn.__doc__
+
+    def __call__(self) -> Definitions:
+        result = self.fn()
+        if not isinstance(result, Definitions):
+            raise DefinitionError(
+                f"@definitions function {self.__name__} returned {type(result).__name__}, "
+                "not dg.Definitions. Fix: return dg.Definitions(assets=[...], ...)."
+            )
+        return result
+
+
+def definitions(fn: Callable[[], Definitions]) -> LazyDefinitions:
+    """Mark the function that builds this code location's ``Definitions``.
+
+    >>> @definitions
+    ... def defs():
+    ...     return Definitions(assets=[])
+    >>> isinstance(defs(), Definitions)
+    True
+    """
+    return LazyDefinitions(fn)

@@ -1,0 +1,42 @@
+"""``define_asset_job``: a named selection of assets, run together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class AssetJob:
+    """A named, reusable selection of assets (resolved when Definitions are built).
+
+    >>> job = AssetJob(name="daily_prices", selection="group:prices")
+    >>> job.name
+    'daily_prices'
+    """
+
+    name: str
+    selection: Any = "*"
+    partitions_def: Any = None
+    tags: dict[str, str] = field(default_factory=dict)
+    executor: Any = None
+    description: str | None = None
+    run_retry_policy: Any = None
+    node_ids: frozenset[str] = frozenset()  # filled in by Definitions
+
+
+def define_asset_job(
+    name: str,
+    selection: Any = "*",
+    partitions_def: Any = None,
+    tags: dict[str, str] | None = None,
+    executor: Any = None,
+    description: str | None = None,
+    run_retry_policy: Any = None,
+) -> AssetJob:
+    """Name a selection of assets so schedules, sensors and the CLI can run it.
+
+    ``selection`` is a selection string (``"group:prices"``, ``"+report"``), an
+    ``AssetSelection`` or a list of assets/keys.
+    """
+    return AssetJob(name, selection, partitions_def, dict(tags or {}), executor, description, run_retry_policy)

@@ -1,0 +1,121 @@
+"""Loading a code location (a file or a module) into ``Definitions``."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .._core.errors import DefinitionError, DerasError
+from .asset import AssetsDefinition
+from .check import AssetChecksDefinition
+from .definitions import Definitions, LazyDefinitions
+from .job import AssetJob
+
+log = logging.getLogger("deras.loader")
+
+
+@dataclass(slots=True)
+class LoadedCode:
+    definitions: Definitions
+    location: dict[str, str]  # how to load it again: {"file": abs path} or {"module": name}
+    module: ModuleType
+
+
+def load_definitions(file: str | os.PathLike[str] | None = None, module: str | None = None,
+                     working_dir: str | None = None) -> LoadedCode:
+    """Import a file or module and find its definitions.
+
+    In order: the ``@definitions`` function, else a module-level ``Definitions`` object, else
+    every asset, check and job defined at module level. Module-level checks whose asset is
+    loaded are added even when ``Definitions`` does not list them (a log line says so).
+    """
+    if (file is None) == (module is None):
+        raise DerasError("give exactly one of a file (-f) or a module (-m)")
+    if working_dir and working_dir not in sys.path:
+        sys.path.insert(0, working_dir)
+    if file is not None:
+        mod = _import_file(Path(file))
+        location = {"file": str(Path(file).resolve())}
+    else:
+        assert module is not None
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        mod = importlib.import_module(module)
+        location = {"module": module, "working_dir": os.getcwd()}
+    return LoadedCode(definitions_from_module(mod), location, mod)
+
+
+def definitions_from_module(mod: ModuleType) -> Definitions:
+    values = list(vars(mod).values())
+    lazy = [v for v in values if isinstance(v, LazyDefinitions)]
+    built = [v for v in values if isinstance(v, Definitions)]
+    if len(lazy) > 1 or (not lazy and len(built) > 1):
+        raise DefinitionError(
+            f"{mod.__file__} holds several definitions objects; keep one (@dg.definitions or dg.Definitions)"
+        )
+    if lazy:
+        defs = lazy[0]()
+    elif built:
+        defs = built[0]
+    else:
+        return Definitions(
+            assets=[v for v in values if isinstance(v, AssetsDefinition)],
+            asset_checks=[v for v in values if isinstance(v, AssetChecksDefinition)],
+            jobs=[v for v in values if isinstance(v, AssetJob)],
+            dags=[v for v in values if callable(getattr(v, "graph_nodes", None)) and not isinstance(v, type)],
+        )
+    return _with_module_checks(defs, values)
+
+
+def _with_module_checks(defs: Definitions, values: list[Any]) -> Definitions:
+    loaded_keys = {k for a in defs.assets for k in a.keys}
+    present = {c.node_id for c in defs.asset_checks}
+    extra = [
+        v for v in values
+        if isinstance(v, AssetChecksDefinition) and v.asset_key in loaded_keys and v.node_id not in present
+    ]
+    if not extra:
+        return defs
+    for check in extra:
+        log.info("including check %s on %s (defined at module level, not listed in Definitions)",
+                 check.name, check.asset_key)
+    return Definitions(
+        assets=defs.assets,
+        asset_checks=[*defs.asset_checks, *extra],
+        resources=defs.resources,
+        jobs=defs.jobs,
+        schedules=defs.schedules,
+        sensors=defs.sensors,
+        dags=defs.dags,
+        executor=defs.executor,
+    )
+
+
+def _import_file(path: Path) -> ModuleType:
+    path = path.resolve()
+    if not path.is_file():
+        raise DerasError(f"no such file: {path}")
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = f"deras_code_{path.stem}_{abs(hash(str(path))) % 10**8}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise DerasError(f"cannot import {path}: not a Python file")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return mod

@@ -1,0 +1,1 @@
+"""Execution: one attempt of one node, and executors that run a plan."""

@@ -1,0 +1,65 @@
+"""Re-executing a past run, optionally only from its failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._core.errors import DerasError
+from .._plan.plan import plan_from_failure, plan_run
+from .launch import execute_run
+from .result import ExecutionResult
+
+
+def reexecute_run(
+    instance: Any,
+    run_id: str,
+    *,
+    from_failure: bool = True,
+    definitions: Any = None,
+    echo_output: bool = False,
+    on_node_done: Any = None,
+) -> ExecutionResult:
+    parent = instance.get_run(run_id)
+    if parent is None:
+        raise DerasError(f"no run with id {run_id}")
+    if definitions is None:
+        if not parent.code_location:
+            raise DerasError(
+                f"run {run_id} recorded no code location; pass definitions= (or -f/-m on the CLI)"
+            )
+        from .._defs.loader import load_definitions
+
+        definitions = load_definitions(**parent.code_location).definitions
+    graph = definitions.asset_graph
+    parent_nodes = [n for n in (parent.selection or []) if n in graph.nodes]
+    if from_failure:
+        if parent.status.value not in ("failure", "canceled"):
+            raise DerasError(f"run {run_id} is {parent.status}; only a failed or canceled run re-executes from failure")
+        node_ids = plan_from_failure(graph, parent_nodes, instance.store.get_node_outcomes(run_id))
+    else:
+        node_ids = parent_nodes
+    keys = [parent.partition_key] if parent.partition_key else None
+    if parent.partition_range and not keys:
+        first, last = parent.partition_range
+        pdef = next(graph.nodes[n].partitions_def for n in parent_nodes if graph.nodes[n].partitions_def)
+        keys = pdef.get_partition_keys_in_range(first, last)
+    plan = plan_run(graph, node_ids=node_ids, partition_keys=keys,
+                    dynamic_partitions_store=instance.dynamic_partitions_store)
+    tags = dict(parent.tags)
+    tags["deras/parent_run_id"] = parent.run_id
+    if from_failure:
+        tags["deras/from_failure"] = "true"
+    return execute_run(
+        instance,
+        plan,
+        definitions.resources,
+        target=parent.target,
+        job_name=parent.job_name,
+        tags=tags,
+        run_config=parent.run_config,
+        code_location=parent.code_location,
+        parent_run_id=parent.run_id,
+        root_run_id=parent.root_run_id or parent.run_id,
+        echo_output=echo_output,
+        on_node_done=on_node_done,
+    )

@@ -1,0 +1,83 @@
+"""What ``materialize()`` and re-execution return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._core.events import EventRecord, EventType
+from .._core.keys import AssetKey
+from .._core.records import RunRecord
+from .._core.status import NodeStatus, RunStatus
+from .._defs.io_manager import InputContext
+from .._defs.results import AssetCheckResult, AssetCheckSeverity
+from .run_state import RunState
+
+
+class ExecutionResult:
+    """The outcome of one run executed in this process.
+
+    >>> # result = dg.materialize([a, b]); result.success; result.asset_value("b")
+    """
+
+    def __init__(self, state: RunState) -> None:
+        self._state = state
+        self.run: RunRecord = state.run
+        self.run_id = state.run.run_id
+
+    @property
+    def success(self) -> bool:
+        return self.run.status == RunStatus.SUCCESS
+
+    @property
+    def status(self) -> RunStatus:
+        return self.run.status
+
+    @property
+    def events(self) -> list[EventRecord]:
+        return list(self._state.events.written)
+
+    @property
+    def node_statuses(self) -> dict[str, NodeStatus]:
+        return dict(self._state.outcomes)
+
+    def asset_value(self, asset_key: AssetKey | str, partition_key: str | None = None) -> Any:
+        """The value the run produced for an asset (loaded by its IO manager if not cached)."""
+        key = AssetKey.coerce(asset_key)
+        if partition_key is None and len(self._state.plan.partition_keys) == 1:
+            partition_key = self._state.plan.partition_keys[0]
+        cached = self._state.values.get((key, partition_key), _MISSING)
+        if cached is not _MISSING:
+            return cached
+        node = self._state.plan.graph.node_for_asset(key)
+        if node is None:
+            raise KeyError(f"asset '{key}' is not part of this run")
+        io_key = next(o.io_manager_key for o in node.outputs if o.asset_key == key)
+        io_manager = self._state.resources.get(io_key)
+        return io_manager.load_input(InputContext(asset_key=key, partition_key=partition_key))
+
+    output_for_node = asset_value
+
+    def check_results(self) -> list[AssetCheckResult]:
+        out = []
+        for e in self._state.events.written:
+            if e.event_type == EventType.ASSET_CHECK_EVALUATION:
+                out.append(
+                    AssetCheckResult(
+                        passed=e.data["passed"],
+                        metadata=e.data.get("metadata") or {},
+                        severity=AssetCheckSeverity(e.data.get("severity", "ERROR")),
+                        check_name=e.data["check_name"],
+                        asset_key=AssetKey.from_user_string(e.data["asset_key"]),
+                        run_id=self.run_id,
+                    )
+                )
+        return out
+
+    def failure_events(self) -> list[EventRecord]:
+        return [e for e in self._state.events.written if e.event_type == EventType.STEP_FAILURE]
+
+    def __repr__(self) -> str:
+        return f"<ExecutionResult run_id={self.run_id} status={self.run.status}>"
+
+
+_MISSING = object()

@@ -1,0 +1,49 @@
+"""A run's resources: resolved (EnvVar values read) on first use, torn down at run end."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from .._core.errors import ConfigError
+
+
+class RunResources:
+    """Resources by key for one run, plus the instance's default IO manager."""
+
+    def __init__(self, resources: Mapping[str, Any], default_io_manager: Any, secrets: set[str]) -> None:
+        self._declared = dict(resources)
+        self._default_io_manager = default_io_manager
+        self._ready: dict[str, Any] = {}
+        self._secrets = secrets
+
+    def get(self, key: str) -> Any:
+        ready = self._ready.get(key)
+        if ready is not None:
+            return ready
+        if key not in self._declared:
+            if key == "io_manager":
+                self._ready[key] = self._default_io_manager
+                return self._default_io_manager
+            raise ConfigError(f"no resource '{key}' (resources: {sorted(self._declared)})")
+        value = self._declared[key]
+        resource_mod = sys.modules.get("deras._defs.resource")  # loaded iff any resource class exists
+        if resource_mod is not None and isinstance(value, resource_mod.ConfigurableResource):
+            value = value.resolve(self._secrets)
+        setup = getattr(value, "setup_for_execution", None)
+        if callable(setup):
+            setup(None)
+        self._ready[key] = value
+        return value
+
+    def teardown(self, log: logging.Logger) -> None:
+        for key, value in self._ready.items():
+            teardown = getattr(value, "teardown_after_execution", None)
+            if callable(teardown):
+                try:
+                    teardown(None)
+                except Exception:
+                    log.exception("teardown of resource '%s' failed", key)
+        self._ready.clear()

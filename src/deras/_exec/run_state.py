@@ -1,0 +1,42 @@
+"""What one run's execution shares between its steps."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._core.keys import AssetKey
+from .._core.records import RunRecord
+from .._core.status import NodeStatus
+from .._plan.plan import RunPlan
+from .capture import AttemptLogHandler
+from .event_buffer import EventBuffer
+from .run_resources import RunResources
+
+
+@dataclass(slots=True)
+class RunState:
+    """Per-run execution state: events, resources, outcomes and the value cache.
+
+    ``values`` holds outputs of this run by (asset key, partition) for IO managers whose
+    values round-trip exactly (the built-in ones), so an in-process downstream need not
+    unpickle what it just pickled.
+    """
+
+    run: RunRecord
+    plan: RunPlan
+    instance: Any
+    events: EventBuffer
+    resources: RunResources
+    log_handler: AttemptLogHandler
+    log: logging.Logger
+    echo_output: bool = False
+    outcomes: dict[str, NodeStatus] = field(default_factory=dict)
+    failed_checks: dict[str, str] = field(default_factory=dict)  # check node id -> "check x on y"
+    skip_reasons: dict[str, str] = field(default_factory=dict)
+    values: dict[tuple[AssetKey, str | None], Any] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id

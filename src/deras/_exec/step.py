@@ -1,0 +1,210 @@
+"""Running one node: inputs, resources, context, attempts with retries and timeouts, events."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Any
+
+from .._core.events import EventType
+from .._core.keys import AssetKey
+from .._core.metadata import normalize_metadata
+from .._core.status import NodeStatus
+from .._defs.io_manager import InputContext, OutputContext
+from .._graph.node import Node, NodeInput, NodeKind
+from .capture import capture_output
+from .context import AssetCheckExecutionContext, AssetExecutionContext, Resources
+from .outputs import asset_outputs, check_verdict
+from .run_state import RunState
+from .timeout import deadline
+
+
+def run_node(state: RunState, node: Node) -> NodeStatus:
+    """Execute every attempt of ``node``; events are flushed once per attempt's end."""
+    keys = state.plan.partition_keys if node.partitions_def is not None else []
+    span = _span(node, keys)
+    retries = node.retry_policy.max_retries if node.retry_policy else 0
+    attempt = 0
+    while True:
+        state.events.add(state.run_id, EventType.STEP_START, node.id, attempt)
+        if attempt == 0 and span is not None and node.kind == NodeKind.ASSET:
+            for key in node.asset_keys:
+                state.events.add(state.run_id, EventType.MATERIALIZATION_PLANNED, node.id, attempt,
+                                 data={"asset_key": str(key), "partitions": span})
+        try:
+            _attempt(state, node, keys, attempt, span)
+        except Exception as err:
+            error = f"{type(err).__name__}: {err}"
+            tb = traceback.format_exc()
+            if attempt < retries and not getattr(err, "_deras_no_retry", False):
+                delay = node.retry_policy.delay_for(attempt + 1)
+                state.events.add(state.run_id, EventType.STEP_RETRY, node.id, attempt,
+                                 f"attempt {attempt + 1} failed ({error}); retrying in {delay:g} s",
+                                 "WARNING", {"error": error, "traceback": tb, "delay": delay})
+                state.events.flush()
+                if delay:
+                    time.sleep(delay)
+                attempt += 1
+                continue
+            state.events.add(state.run_id, EventType.STEP_FAILURE, node.id, attempt, error, "ERROR",
+                             {"error": error, "traceback": tb})
+            if node.kind == NodeKind.ASSET:
+                for key in node.asset_keys:
+                    data: dict[str, Any] = {"asset_key": str(key)}
+                    if span is not None:
+                        data["partitions"] = span
+                    state.events.add(state.run_id, EventType.ASSET_FAILED, node.id, attempt, data=data)
+            state.events.flush()
+            return NodeStatus.FAILED
+        state.events.add(state.run_id, EventType.STEP_SUCCESS, node.id, attempt)
+        state.events.flush()
+        return NodeStatus.SUCCESS
+
+
+class BlockingCheckFailed(Exception):  # noqa: N818 - reads as an event, like StopIteration
+    _deras_no_retry = True
+
+
+def _attempt(state: RunState, node: Node, keys: list[str], attempt: int, span: Any) -> None:
+    handler = state.log_handler
+    handler.node, handler.attempt = node.id, attempt
+    context = _context(state, node, keys, attempt)
+    with capture_output(state.events, state.run_id, node.id, attempt, state.echo_output), \
+            deadline(node.timeout, f"{node.kind} {node.id}"):
+        kwargs: dict[str, Any] = {}
+        if node.context_param:
+            kwargs[node.context_param] = context
+        for inp in node.inputs:
+            kwargs[inp.param] = _load_input(state, node, inp, keys)
+        for param, key in node.resources.items():
+            kwargs[param] = state.resources.get(key)
+        assert node.fn is not None
+        result = node.fn(**kwargs)
+        if node.kind == NodeKind.CHECK:
+            _record_check(state, node, keys, attempt, check_verdict(node, result))
+            return
+        outputs = asset_outputs(node, result)
+    for out in outputs:
+        metadata = dict(context.output_metadata.get(None, {})) if len(outputs) == 1 else {}
+        metadata.update(context.output_metadata.get(out.asset_key, {}))
+        metadata.update(out.metadata)
+        if out.has_value:
+            metadata.update(_store_output(state, out.asset_key, out.io_manager_key, out.value, keys, node))
+        data: dict[str, Any] = {"asset_key": str(out.asset_key), "metadata": normalize_metadata(metadata)}
+        if len(keys) == 1:
+            data["partition"] = keys[0]
+        elif keys:
+            data["partition_range"] = [keys[0], keys[-1]]
+        if span is not None:
+            data["partitions"] = span
+        state.events.add(state.run_id, EventType.ASSET_MATERIALIZATION, node.id, attempt,
+                         f"materialized {out.asset_key}", data=data)
+
+
+def _context(state: RunState, node: Node, keys: list[str], attempt: int) -> AssetExecutionContext:
+    cls = AssetCheckExecutionContext if node.kind == NodeKind.CHECK else AssetExecutionContext
+    asset_keys = node.asset_keys or ([node.check.asset_key] if node.check else [])
+    context = cls(
+        run_id=state.run_id,
+        node_id=node.id,
+        asset_key=asset_keys[0] if len(asset_keys) == 1 else None,
+        asset_keys=asset_keys,
+        partition_keys=keys,
+        partitions_def=node.partitions_def,
+        log=state.log,
+        resources=Resources(state.resources.get),
+        retry_number=attempt,
+        instance=state.instance,
+        run_config=state.run.run_config,
+    )
+    if node.check is not None:
+        context.check_name = node.check.check_name
+    return context
+
+
+def _record_check(state: RunState, node: Node, keys: list[str], attempt: int, verdict: Any) -> None:
+    assert node.check is not None
+    severity = str(verdict.severity)
+    data = {
+        "asset_key": str(node.check.asset_key),
+        "check_name": node.check.check_name,
+        "passed": bool(verdict.passed),
+        "severity": severity,
+        "metadata": normalize_metadata(verdict.metadata),
+        "blocking": node.check.blocking,
+    }
+    if len(keys) == 1:
+        data["partition"] = keys[0]
+    outcome = "passed" if verdict.passed else "failed"
+    state.events.add(state.run_id, EventType.ASSET_CHECK_EVALUATION, node.id, attempt,
+                     f"check {node.check.check_name} on {node.check.asset_key} {outcome}",
+                     None if verdict.passed else "WARNING", data)
+    if not verdict.passed and node.check.blocking and severity == "ERROR":
+        raise BlockingCheckFailed(
+            f"blocking check {node.check.check_name} on {node.check.asset_key} failed"
+            + (f": {verdict.description}" if verdict.description else "")
+        )
+
+
+def _roundtrips(io_manager: Any) -> bool:
+    return bool(getattr(io_manager, "_deras_exact_roundtrip", False))
+
+
+def _store_output(
+    state: RunState, key: AssetKey, io_key: str, value: Any, keys: list[str], node: Node
+) -> dict[str, Any]:
+    io_manager = state.resources.get(io_key)
+    ctx = OutputContext(asset_key=key, run_id=state.run_id, partition_key=keys[0] if len(keys) == 1 else None,
+                        partition_keys=list(keys), log=state.log)
+    io_manager.handle_output(ctx, value)
+    if _roundtrips(io_manager):
+        if len(keys) <= 1:
+            state.values[(key, keys[0] if keys else None)] = value
+        elif isinstance(value, dict) and set(value) <= set(keys):
+            for k, v in value.items():
+                state.values[(key, k)] = v
+        else:
+            for k in keys:
+                state.values[(key, k)] = value
+    return ctx._metadata
+
+
+def _load_input(state: RunState, node: Node, inp: NodeInput, keys: list[str]) -> Any:
+    assert inp.asset_key is not None
+    up_def = inp.upstream_partitions_def
+    if up_def is None:
+        return _load_one(state, inp, None)
+    from .._defs.partition_mapping import AllPartitionMapping, default_partition_mapping
+
+    mapping = inp.partition_mapping or default_partition_mapping(node.partitions_def, up_def)
+    up_keys = mapping.upstream_keys_for(
+        keys or None, node.partitions_def, up_def, dynamic_partitions_store=state.instance.dynamic_partitions_store
+    )
+    if len(up_keys) == 1 and not isinstance(mapping, AllPartitionMapping) and len(keys) <= 1:
+        return _load_one(state, inp, up_keys[0])
+    return {k: _load_one(state, inp, k) for k in up_keys}
+
+
+def _load_one(state: RunState, inp: NodeInput, partition: str | None) -> Any:
+    assert inp.asset_key is not None
+    cached = state.values.get((inp.asset_key, partition), _MISSING)
+    if cached is not _MISSING:
+        return cached
+    io_manager = state.resources.get(inp.io_manager_key)
+    return io_manager.load_input(InputContext(asset_key=inp.asset_key, name=inp.param,
+                                              partition_key=partition, log=state.log))
+
+
+def _span(node: Node, keys: list[str]) -> dict[str, Any] | None:
+    if not keys or node.partitions_def is None:
+        return None
+    pdef = node.partitions_def
+    return {"def_id": pdef.index_space_id, "ranges": [list(r) for r in pdef.keys_to_ranges(keys)]}
+
+
+_MISSING = object()
+
+
+def asset_key_of(node: Node) -> AssetKey | None:
+    keys = node.asset_keys
+    return keys[0] if keys else None

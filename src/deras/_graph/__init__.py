@@ -1,0 +1,1 @@
+"""The one compiled graph that assets, checks and tasks all lower to."""

@@ -1,0 +1,1 @@
+"""The instance: one deras home (metadata database + local storage) and its Python API."""

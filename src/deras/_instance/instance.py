@@ -1,0 +1,175 @@
+"""``DerasInstance``: a deras home — metadata database, local storage — and its Python API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .._core.errors import DerasError
+from .._core.events import EventRecord, EventType
+from .._core.keys import AssetKey
+from .._core.records import CheckResultRecord, MaterializationRecord, RunRecord
+from .._core.status import RunStatus
+from .logs import render_logs
+from .partition_status import PartitionStatus
+from .settings import Settings
+
+
+class DerasInstance:
+    """Where runs, events and asset values are kept.
+
+    ``DerasInstance.get()`` opens ``$DERAS_HOME`` (default ``./.deras``): SQLite at
+    ``$DERAS_HOME/deras.db`` unless ``DERAS_DATABASE_URL`` is set, values under
+    ``$DERAS_HOME/storage``. ``DerasInstance.ephemeral()`` keeps everything in memory.
+
+    >>> instance = DerasInstance.ephemeral()
+    >>> instance.get_runs()
+    []
+    """
+
+    def __init__(self, settings: Settings | None, *, ephemeral: bool = False) -> None:
+        self.settings = settings
+        self.is_ephemeral = ephemeral
+        self._store: Any = None
+        self._io_manager: Any = None
+
+    @classmethod
+    def get(cls, home: str | os.PathLike[str] | None = None) -> DerasInstance:
+        return cls(Settings.from_env(home))
+
+    @classmethod
+    def ephemeral(cls) -> DerasInstance:
+        return cls(None, ephemeral=True)
+
+    # -- parts, created on first use so `import deras` stays light --------------------------
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from .._storage import MetadataStore
+
+            if self.settings is None:
+                self._store = MetadataStore.ephemeral()
+            else:
+                if self.settings.database_url.startswith("sqlite:///"):
+                    self.settings.home.mkdir(parents=True, exist_ok=True)
+                self._store = MetadataStore(self.settings.database_url)
+        return self._store
+
+    @property
+    def home(self) -> Path | None:
+        return self.settings.home if self.settings else None
+
+    @property
+    def storage_dir(self) -> Path | None:
+        return self.settings.home / "storage" if self.settings else None
+
+    @property
+    def default_io_manager(self) -> Any:
+        if self._io_manager is None:
+            if self.storage_dir is None:
+                from .._defs.io_manager import InMemoryIOManager
+
+                self._io_manager = InMemoryIOManager()
+            else:
+                from .._io.pickle_files import PickleFileIOManager
+
+                self._io_manager = PickleFileIOManager(self.storage_dir)
+        return self._io_manager
+
+    @property
+    def dynamic_partitions_store(self) -> Any:
+        return self.store
+
+    def dispose(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
+
+    # -- runs and events ----------------------------------------------------------------
+    def get_run(self, run_id: str) -> RunRecord | None:
+        return self.store.get_run(run_id)
+
+    def get_runs(
+        self,
+        limit: int | None = None,
+        status: RunStatus | Sequence[RunStatus] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> list[RunRecord]:
+        return self.store.get_runs(limit=limit, status=status, tags=tags)
+
+    def get_events(self, run_id: str, node: str | None = None) -> list[EventRecord]:
+        return self.store.get_events(run_id, node=node)
+
+    def get_logs(self, run_id: str, node: str | None = None) -> str:
+        """Every log line of the run (or of one node), as text."""
+        if self.get_run(run_id) is None:
+            raise DerasError(f"no run with id {run_id}")
+        return render_logs(self.store.get_events(run_id, node=node))
+
+    def get_attempts(self, run_id: str, node: str | None = None) -> list[Any]:
+        return self.store.get_attempts(run_id, node)
+
+    # -- assets -----------------------------------------------------------------------------
+    def get_latest_materialization(
+        self, asset_key: AssetKey | str, partition: str | None = None
+    ) -> MaterializationRecord | None:
+        return self.store.get_latest_materialization(str(AssetKey.coerce(asset_key)), partition)
+
+    def get_materializations(self, asset_key: AssetKey | str, limit: int | None = None) -> list[MaterializationRecord]:
+        return self.store.get_materializations(str(AssetKey.coerce(asset_key)), limit)
+
+    def get_check_results(
+        self, asset_key: AssetKey | str | None = None, run_id: str | None = None
+    ) -> list[CheckResultRecord]:
+        key = str(AssetKey.coerce(asset_key)) if asset_key is not None else None
+        return self.store.get_check_results(asset_key=key, run_id=run_id)
+
+    def get_partition_status(self, asset_key: AssetKey | str, partitions_def: Any = None) -> PartitionStatus:
+        """Materialized / failed / in-progress partitions of an asset, as ranges.
+
+        Give ``partitions_def`` to count missing partitions and list keys.
+        """
+        key = str(AssetKey.coerce(asset_key))
+        def_id, ranges = self.store.get_partition_status(key)
+        total = None
+        if partitions_def is not None:
+            if def_id is not None and def_id != partitions_def.index_space_id:
+                ranges = {}  # recorded under another partitions definition: indices mean other keys
+            total = _num_partitions(partitions_def, self.store)
+        return PartitionStatus.build(key, ranges, partitions_def, total)
+
+    def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> None:
+        self.store.add_dynamic_partitions(name, list(keys))
+
+    def get_dynamic_partitions(self, name: str) -> list[str]:
+        return self.store.get_dynamic_partitions(name)
+
+    def delete_dynamic_partition(self, name: str, key: str) -> None:
+        self.store.delete_dynamic_partition(name, key)
+
+    # -- re-execution -------------------------------------------------------------------------
+    def reexecute(self, run_id: str, from_failure: bool = True, definitions: Any = None, **kwargs: Any) -> Any:
+        """Run a past run again; with ``from_failure`` only the nodes that did not succeed.
+
+        Succeeded nodes are not run again: their stored outputs are loaded by the IO managers.
+        ``definitions`` default to loading the run's recorded code location.
+        """
+        from .._exec.reexecute import reexecute_run
+
+        return reexecute_run(self, run_id, from_failure=from_failure, definitions=definitions, **kwargs)
+
+    def failed_node_events(self, run_id: str) -> list[EventRecord]:
+        return self.store.get_events(run_id, event_types=[EventType.STEP_FAILURE])
+
+    def __repr__(self) -> str:
+        where = "ephemeral" if self.settings is None else str(self.settings.home)
+        return f"<DerasInstance {where}>"
+
+
+def _num_partitions(partitions_def: Any, store: Any) -> int:
+    try:
+        return partitions_def.get_num_partitions(dynamic_partitions_store=store)
+    except TypeError:
+        return partitions_def.get_num_partitions()

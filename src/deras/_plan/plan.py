@@ -1,0 +1,118 @@
+"""``RunPlan``: which nodes a run executes, in what order, for which partitions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._core.errors import DerasError, PartitionKeyError
+from .._core.status import NodeStatus
+from .._graph.graph import Graph
+from .._graph.node import NodeKind
+from .._graph.selection import resolve_selection
+
+
+@dataclass(slots=True)
+class RunPlan:
+    """The nodes to execute (topological order) and the partition keys of the run.
+
+    ``partition_keys`` is empty for an unpartitioned run, one key for a partition run,
+    several for a single-run range (``BackfillPolicy.single_run()``).
+    """
+
+    graph: Graph
+    node_ids: list[str]
+    partitions_def: Any = None
+    partition_keys: list[str] = field(default_factory=list)
+
+    @property
+    def partition_key(self) -> str | None:
+        return self.partition_keys[0] if len(self.partition_keys) == 1 else None
+
+    @property
+    def partition_range(self) -> tuple[str, str] | None:
+        if len(self.partition_keys) > 1:
+            return (self.partition_keys[0], self.partition_keys[-1])
+        return None
+
+    def with_partitions(self, keys: list[str]) -> RunPlan:
+        return RunPlan(self.graph, self.node_ids, self.partitions_def, keys)
+
+
+def plan_run(
+    graph: Graph,
+    selection: Any = None,
+    *,
+    partition_key: str | None = None,
+    partition_keys: Sequence[str] | None = None,
+    node_ids: Iterable[str] | None = None,
+    dynamic_partitions_store: Any = None,
+) -> RunPlan:
+    """Plan a run of ``selection`` (or explicit ``node_ids``) for zero, one or many partitions."""
+    selected = set(node_ids) if node_ids is not None else resolve_selection(graph, selection)
+    ordered = [nid for nid in graph.order if nid in selected]
+    pdef = _run_partitions_def(graph, ordered)
+    keys: list[str] = []
+    if partition_key is not None:
+        keys = [partition_key]
+    elif partition_keys:
+        keys = list(partition_keys)
+    if keys and pdef is None:
+        raise DerasError(
+            f"partition {keys[0]!r} given, but none of the selected assets is partitioned. "
+            "Fix: drop --partition, or select a partitioned asset."
+        )
+    if pdef is not None:
+        if not keys:
+            first = _example_key(pdef, dynamic_partitions_store)
+            names = [nid for nid in ordered if graph.nodes[nid].partitions_def is not None][:3]
+            raise DerasError(
+                f"asset(s) {', '.join(names)} are partitioned: give a partition, e.g. "
+                f"partition_key={first!r} (CLI: --partition {first})."
+            )
+        for key in keys:
+            _validate_key(pdef, key, dynamic_partitions_store)
+    return RunPlan(graph, ordered, pdef, keys)
+
+
+def plan_from_failure(graph: Graph, parent_node_ids: Sequence[str], outcomes: dict[str, NodeStatus]) -> list[str]:
+    """Node ids of a re-execution from failure: every planned node that did not succeed."""
+    return [nid for nid in parent_node_ids if nid in graph.nodes and outcomes.get(nid) != NodeStatus.SUCCESS]
+
+
+def _run_partitions_def(graph: Graph, ordered: list[str]) -> Any:
+    defs: dict[Any, list[str]] = {}
+    for nid in ordered:
+        node = graph.nodes[nid]
+        if node.partitions_def is not None and node.kind != NodeKind.CHECK:
+            defs.setdefault(node.partitions_def, []).append(nid)
+    if len(defs) > 1:
+        described = "; ".join(f"{d!r}: {', '.join(ids[:3])}" for d, ids in defs.items())
+        raise DerasError(
+            "the selection mixes assets with different partitions definitions "
+            f"({described}). Fix: select assets that share one partitions definition per run."
+        )
+    return next(iter(defs), None)
+
+
+def _validate_key(pdef: Any, key: str, store: Any) -> None:
+    validate = getattr(pdef, "validate_partition_key", None)
+    if validate is not None:
+        try:
+            validate(key, dynamic_partitions_store=store)
+        except TypeError:
+            validate(key)
+        return
+    if not pdef.has_partition_key(key):
+        raise PartitionKeyError(f"partition key {key!r} is not in {pdef!r}")
+
+
+def _example_key(pdef: Any, store: Any) -> str:
+    try:
+        keys = pdef.get_partition_keys(dynamic_partitions_store=store)
+    except TypeError:
+        keys = pdef.get_partition_keys()
+    except Exception:
+        return "<key>"
+    return keys[-1] if keys else "<key>"
