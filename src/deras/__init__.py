@@ -36,7 +36,7 @@ _EXPORTS: dict[str, str] = {
     "MetadataValue": "deras._core.metadata",
     "AssetExecutionContext": "deras._exec.context",
     "AssetCheckExecutionContext": "deras._exec.context",
-    "TimeWindow": "deras._exec.context",
+    "TimeWindow": "deras._defs.time_partitions",
     # definitions, resources, IO
     "Definitions": "deras._defs.definitions",
     "definitions": "deras._defs.definitions",
@@ -57,14 +57,14 @@ _EXPORTS: dict[str, str] = {
     "Jitter": "deras._defs.retry",
     # partitions
     "PartitionsDefinition": "deras._defs.partitions",
-    "DailyPartitionsDefinition": "deras._defs.partitions",
-    "HourlyPartitionsDefinition": "deras._defs.partitions",
-    "WeeklyPartitionsDefinition": "deras._defs.partitions",
-    "MonthlyPartitionsDefinition": "deras._defs.partitions",
-    "TimeWindowPartitionsDefinition": "deras._defs.partitions",
+    "DailyPartitionsDefinition": "deras._defs.periodic_partitions",
+    "HourlyPartitionsDefinition": "deras._defs.periodic_partitions",
+    "WeeklyPartitionsDefinition": "deras._defs.periodic_partitions",
+    "MonthlyPartitionsDefinition": "deras._defs.periodic_partitions",
+    "TimeWindowPartitionsDefinition": "deras._defs.time_partitions",
     "StaticPartitionsDefinition": "deras._defs.partitions",
-    "MultiPartitionsDefinition": "deras._defs.partitions",
-    "MultiPartitionKey": "deras._defs.partitions",
+    "MultiPartitionsDefinition": "deras._defs.multi_partitions",
+    "MultiPartitionKey": "deras._defs.multi_partitions",
     "DynamicPartitionsDefinition": "deras._defs.partitions",
     "PartitionMapping": "deras._defs.partition_mapping",
     "IdentityPartitionMapping": "deras._defs.partition_mapping",
@@ -135,7 +135,25 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._defs.resource import ConfigurableIOManager, ConfigurableResource
     from ._defs.results import AssetCheckResult, AssetCheckSeverity, MaterializeResult, Output
     from ._defs.retry import Backoff, Jitter, RetryPolicy
-    from ._exec.context import AssetCheckExecutionContext, AssetExecutionContext, TimeWindow
+    from ._defs.backfill_policy import BackfillPolicy
+    from ._defs.multi_partitions import MultiPartitionKey, MultiPartitionsDefinition
+    from ._defs.partition_mapping import (
+        AllPartitionMapping,
+        IdentityPartitionMapping,
+        LastPartitionMapping,
+        PartitionMapping,
+        StaticPartitionMapping,
+        TimeWindowPartitionMapping,
+    )
+    from ._defs.partitions import DynamicPartitionsDefinition, PartitionsDefinition, StaticPartitionsDefinition
+    from ._defs.periodic_partitions import (
+        DailyPartitionsDefinition,
+        HourlyPartitionsDefinition,
+        MonthlyPartitionsDefinition,
+        WeeklyPartitionsDefinition,
+    )
+    from ._defs.time_partitions import TimeWindow, TimeWindowPartitionsDefinition
+    from ._exec.context import AssetCheckExecutionContext, AssetExecutionContext
     from ._exec.in_process import InProcessExecutor
     from ._exec.materialize import materialize
     from ._exec.result import ExecutionResult

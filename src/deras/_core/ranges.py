@@ -60,6 +60,21 @@ class IndexRanges:
             out = _subtract(out, a, b)
         return IndexRanges(out)
 
+    def intersection(self, ranges: Iterable[tuple[int, int]]) -> IndexRanges:
+        other = _merge(ranges)
+        out: list[tuple[int, int]] = []
+        i = j = 0
+        mine = self.ranges
+        while i < len(mine) and j < len(other):
+            a, b = max(mine[i][0], other[j][0]), min(mine[i][1], other[j][1])
+            if a < b:
+                out.append((a, b))
+            if mine[i][1] < other[j][1]:
+                i += 1
+            else:
+                j += 1
+        return IndexRanges(out)
+
     def intersects(self, start: int, end: int) -> bool:
         pos = bisect_left(self._ends, start + 1)
         return pos < len(self._starts) and self._starts[pos] < end

@@ -93,7 +93,10 @@ class AssetLowering:
                 )
         prefix = a.keys[0].path[:-1]
         what = f"asset '{a.node_id}'"
-        for param in a.params.names:
+        params = list(a.params.names)
+        if a.params.var_keyword:  # ``def join(**values)`` receives every ins= entry
+            params.extend(name for name in a.ins if name not in params)
+        for param in params:
             self._resolve_param(a, node, param, prefix, what, a.ins)
         for name in a.ins:
             if name not in a.params.names and not a.params.var_keyword:

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from .._core.keys import AssetKey
-
-
-@dataclass(frozen=True, slots=True)
-class TimeWindow:
-    start: datetime
-    end: datetime
+from .._defs.time_partitions import TimeWindow
 
 
 class Resources:
@@ -85,11 +78,11 @@ class AssetExecutionContext:
     @property
     def partition_time_window(self) -> TimeWindow:
         """The time span of the partition(s): for a range run, first start to last end."""
-        if not self.partition_keys or not hasattr(self._partitions_def, "time_window_for_partition_key"):
+        if not self.partition_keys or not hasattr(self._partitions_def, "time_window_for_partition_key_range"):
             raise AttributeError("partition_time_window needs a time-window partitioned asset")
-        first = self._partitions_def.time_window_for_partition_key(self.partition_keys[0])
-        last = self._partitions_def.time_window_for_partition_key(self.partition_keys[-1])
-        return TimeWindow(first.start, last.end)
+        window: TimeWindow = self._partitions_def.time_window_for_partition_key_range(
+            self.partition_keys[0], self.partition_keys[-1])
+        return window
 
     def add_output_metadata(self, metadata: dict[str, Any], output_name: str | None = None) -> None:
         key = None

@@ -39,7 +39,7 @@ class InProcessExecutor:
         echo_output: bool = False,
         on_node_done: Any = None,
     ) -> RunState:
-        """Run the plan for an already-created run record; returns the final state."""
+        """Record ``run`` and execute its plan; returns the final state."""
         events = EventBuffer(instance.store)
         handler = AttemptLogHandler(events, run.run_id)
         log = run_logger(handler)
@@ -54,6 +54,8 @@ class InProcessExecutor:
             echo_output=echo_output,
         )
         events.add(run.run_id, EventType.RUN_START, message=f"run {run.run_id} started")
+        instance.store.create_run(run, events.take())  # the run row and its start: one transaction
+        events.start_live_flusher()
         graph = plan.graph
         try:
             for nid in plan.node_ids:
@@ -75,6 +77,7 @@ class InProcessExecutor:
             handler.node = None
             events.add(run.run_id, EventType.RUN_FAILURE, message=f"run interrupted: {err!r}", level="ERROR",
                        data={"error": repr(err), "traceback": traceback.format_exc()})
+            events.stop_live_flusher()
             events.flush()
             state.resources.teardown(log)
             raise
@@ -88,6 +91,7 @@ class InProcessExecutor:
         else:
             events.add(run.run_id, EventType.RUN_SUCCESS, message="run succeeded")
             run.status = RunStatus.SUCCESS
+        events.stop_live_flusher()
         events.flush()
         run.end_time = time.time()
         return state

@@ -52,7 +52,6 @@ def execute_run(
         root_run_id=root_run_id,
         create_time=time.time(),
     )
-    instance.store.create_run(run)
     state = (executor or InProcessExecutor()).execute(
         run, plan, instance, dict(resources), echo_output=echo_output, on_node_done=on_node_done
     )

@@ -22,7 +22,7 @@ from .timeout import deadline
 def run_node(state: RunState, node: Node) -> NodeStatus:
     """Execute every attempt of ``node``; events are flushed once per attempt's end."""
     keys = state.plan.partition_keys if node.partitions_def is not None else []
-    span = _span(node, keys)
+    span = _span(node, keys, state.instance.dynamic_partitions_store)
     retries = node.retry_policy.max_retries if node.retry_policy else 0
     attempt = 0
     while True:
@@ -57,7 +57,7 @@ def run_node(state: RunState, node: Node) -> NodeStatus:
             state.events.flush()
             return NodeStatus.FAILED
         state.events.add(state.run_id, EventType.STEP_SUCCESS, node.id, attempt)
-        state.events.flush()
+        state.events.transition()
         return NodeStatus.SUCCESS
 
 
@@ -195,11 +195,11 @@ def _load_one(state: RunState, inp: NodeInput, partition: str | None) -> Any:
                                               partition_key=partition, log=state.log))
 
 
-def _span(node: Node, keys: list[str]) -> dict[str, Any] | None:
+def _span(node: Node, keys: list[str], store: Any) -> dict[str, Any] | None:
     if not keys or node.partitions_def is None:
         return None
-    pdef = node.partitions_def
-    return {"def_id": pdef.index_space_id, "ranges": [list(r) for r in pdef.keys_to_ranges(keys)]}
+    span = node.partitions_def.to_span(keys, dynamic_partitions_store=store)
+    return span.to_json()  # type: ignore[no-any-return]
 
 
 _MISSING = object()

@@ -137,6 +137,9 @@ class DerasInstance:
         if partitions_def is not None:
             if def_id is not None and def_id != partitions_def.index_space_id:
                 ranges = {}  # recorded under another partitions definition: indices mean other keys
+            # Only partitions that exist now count: the definition may have shrunk since.
+            current = partitions_def.all_index_ranges(dynamic_partitions_store=self.store)
+            ranges = {state: r.intersection(current) for state, r in ranges.items()}
             total = _num_partitions(partitions_def, self.store)
         return PartitionStatus.build(key, ranges, partitions_def, total)
 

@@ -1,0 +1,165 @@
+"""The benchmark workloads of BENCHMARKS.md, each run as ``python workloads.py NAME [N]``.
+
+Every body is trivial, so what is timed is deras: import, definitions, graph, plan,
+execution, and the metadata writes to a persistent SQLite instance under $DERAS_HOME.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+
+def chain(n: int) -> None:
+    import deras as dg
+
+    assets: list[Any] = []
+
+    @dg.asset(name="n0")
+    def first() -> int:
+        return 0
+
+    assets.append(first)
+    for i in range(1, n):
+        assets.append(_step(dg, i))
+    result = dg.materialize(assets, instance=dg.DerasInstance.get())
+    assert result.success and result.asset_value(f"n{n - 1}") == n - 1
+
+
+def _step(dg: Any, i: int) -> Any:
+    @dg.asset(name=f"n{i}", ins={"prev": dg.AssetIn(key=f"n{i - 1}")})
+    def step(prev: int) -> int:
+        return prev + 1
+
+    return step
+
+
+def fan(n: int) -> None:
+    import deras as dg
+
+    @dg.asset
+    def root() -> int:
+        return 1
+
+    middles = [_middle(dg, i) for i in range(n)]
+
+    @dg.asset(ins={f"m{i}": dg.AssetIn(key=f"m{i}") for i in range(n)})
+    def join(**values: int) -> int:
+        return sum(values.values())
+
+    result = dg.materialize([root, *middles, join], instance=dg.DerasInstance.get())
+    assert result.success and result.asset_value("join") == n
+
+
+def _middle(dg: Any, i: int) -> Any:
+    @dg.asset(name=f"m{i}")
+    def middle(root: int) -> int:
+        return root
+
+    return middle
+
+
+def load(n: int) -> None:
+    """W3: 100 layers of n/100 nodes, each depending on 2 nodes of the layer above; plan, no run."""
+    import deras as dg
+    from deras._plan.plan import plan_run
+
+    width = n // 100
+    assets: list[Any] = []
+    for layer in range(100):
+        for j in range(width):
+            if layer == 0:
+                assets.append(dg.AssetSpec(f"l0_{j}") if False else _leaf(dg, j))
+            else:
+                assets.append(_inner(dg, layer, j, width))
+    defs = dg.Definitions(assets=assets)
+    plan = plan_run(defs.asset_graph)
+    assert len(plan.node_ids) == n
+
+
+def _leaf(dg: Any, j: int) -> Any:
+    @dg.asset(name=f"l0_{j}")
+    def leaf() -> int:
+        return j
+
+    return leaf
+
+
+def _inner(dg: Any, layer: int, j: int, width: int) -> Any:
+    a, b = f"l{layer - 1}_{j}", f"l{layer - 1}_{(j + 1) % width}"
+
+    @dg.asset(name=f"l{layer}_{j}", ins={"a": dg.AssetIn(key=a), "b": dg.AssetIn(key=b)})
+    def inner(a: int, b: int) -> int:
+        return a + b
+
+    return inner
+
+
+def backfill(n: int, single_run: bool = False) -> None:
+    """W4: the 365 daily partitions of 2025 through ``deras materialize --partition-range``."""
+    from deras._cli.main import cli
+
+    cli(["materialize", "-f", __file__.replace("workloads.py", "daily_asset.py"),
+         "--partition-range", "2025-01-01...2025-12-31", "--no-progress", "--json",
+         *(["--select", "daily_single"] if single_run else ["--select", "daily"])],
+        standalone_mode=False)
+
+
+def partition_status(n: int) -> None:
+    """Query the status of an asset with ``n`` daily partitions recorded in fragmented ranges."""
+    import deras as dg
+
+    instance = dg.DerasInstance.get()
+    pdef = _million_daily(dg, n)
+    times = []
+    for _ in range(7):
+        t = time.perf_counter()
+        status = instance.get_partition_status("million", pdef)
+        times.append(time.perf_counter() - t)
+    assert status.total == n and len(status.materialized) + len(status.failed) == n
+    times.sort()
+    print(f"partition_status_ms={times[len(times) // 2] * 1000:.3f}")
+
+
+def _million_daily(dg: Any, n: int) -> Any:
+    import datetime as dt
+
+    start = dt.date(2000, 1, 1)
+    return dg.DailyPartitionsDefinition(start_date=start.isoformat(),
+                                        end_date=(start + dt.timedelta(days=n)).isoformat())
+
+
+def setup_partition_status(n: int) -> None:
+    """Record n partitions: materialized in 1,000 runs' ranges, every 1,000th one failed."""
+    import deras as dg
+    from deras._core.events import EventRecord, EventType
+
+    instance = dg.DerasInstance.get()
+    pdef = _million_daily(dg, n)
+    first = pdef.key_to_index(pdef.get_partition_keys()[0]) if n <= 1000 else _first_index(pdef)
+    events = []
+    chunk = n // 1000
+    for c in range(1000):
+        a = first + c * chunk
+        events.append(EventRecord("bench", EventType.ASSET_MATERIALIZATION, "million", 0, data={
+            "asset_key": "million", "partitions": {"def_id": pdef.index_space_id, "ranges": [[a, a + chunk - 1]]}}))
+        events.append(EventRecord("bench", EventType.ASSET_FAILED, "million", 0, data={
+            "asset_key": "million", "partitions": {"def_id": pdef.index_space_id,
+                                                   "ranges": [[a + chunk - 1, a + chunk]]}}))
+    instance.store.store_events(events)
+
+
+def _first_index(pdef: Any) -> int:
+    return int(pdef.key_to_index("2000-01-01"))
+
+
+if __name__ == "__main__":
+    name = sys.argv[1]
+    size = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    if name == "import":
+        import deras  # noqa: F401
+    elif name == "backfill_single":
+        backfill(size, single_run=True)
+    else:
+        globals()[name](size)

@@ -1,0 +1,99 @@
+"""``deras materialize``, ``deras check`` and ``deras runs`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import EXAMPLE
+
+
+def test_materialize_example_succeeds_and_prints_json(deras) -> None:  # type: ignore[no-untyped-def]
+    proc = deras("materialize", "-f", str(EXAMPLE), "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["status"] == "success" and len(out["run_id"]) == 36
+    assert "including check not_empty on import_file" in proc.stderr
+
+    runs = json.loads(deras("runs", "list", "--json").stdout)
+    assert [r["run_id"] for r in runs] == [out["run_id"]]
+    assert {"run_id", "status", "target", "start_time", "end_time"} <= set(runs[0])
+
+    shown = json.loads(deras("runs", "show", out["run_id"], "--json").stdout)
+    assert {(a["node"], a["status"]) for a in shown["attempts"]} == {
+        ("import_file", "success"), ("import_file:not_empty", "success"), ("duckdb_table", "success")}
+
+    logs = deras("runs", "logs", out["run_id"], "--node", "import_file").stdout
+    assert "vendor file:" in logs and "share_prices.csv" in logs
+    assert "duckdb_table" not in logs
+
+
+def test_zero_price_csv_blocks_duckdb_table_and_exits_1(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    proc = deras("materialize", "-f", str(EXAMPLE), "--json",
+                 env={"SHARE_PRICES_CSV": "data/share_prices_with_zero.csv"})
+    assert proc.returncode == 1
+    run_id = json.loads(proc.stdout)["run_id"]
+    logs = deras("runs", "logs", run_id).stdout
+    assert "blocked by check not_empty on import_file" in logs
+    shown = json.loads(deras("runs", "show", run_id, "--json").stdout)
+    statuses = {a["node"]: a["status"] for a in shown["attempts"]}
+    assert statuses == {"import_file": "success", "import_file:not_empty": "failed", "duckdb_table": "skipped"}
+    assert not (tmp_path / "prices.duckdb").exists()
+
+
+def test_missing_csv_fails_with_the_file_name(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    missing = tmp_path / "nowhere.csv"
+    proc = deras("materialize", "-f", str(EXAMPLE), env={"SHARE_PRICES_CSV": str(missing)})
+    assert proc.returncode == 1
+    assert "nowhere.csv" in proc.stderr and "FileNotFoundError" in proc.stderr
+
+
+def test_malformed_csv_fails_the_check_and_keeps_earlier_runs(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = deras("materialize", "-f", str(EXAMPLE), "--json")
+    assert good.returncode == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,share_price,amount,spend,shift,spread\n2025-01-02,not-a-number,1,2,3,4\n")
+    proc = deras("materialize", "-f", str(EXAMPLE), env={"SHARE_PRICES_CSV": str(bad)})
+    assert proc.returncode == 1 and "could not convert string to float" in proc.stderr
+    runs = json.loads(deras("runs", "list", "--json").stdout)
+    assert [r["status"] for r in runs] == ["failure", "success"]
+
+
+def test_select_and_partition_errors_are_clear(deras) -> None:  # type: ignore[no-untyped-def]
+    proc = deras("materialize", "-f", str(EXAMPLE), "--select", "imprt_file")
+    assert proc.returncode == 1
+    assert "no asset named 'imprt_file'" in proc.stderr and "import_file" in proc.stderr
+    proc = deras("materialize", "-f", str(EXAMPLE), "--partition", "2025-01-01")
+    assert proc.returncode == 1 and "none of the selected assets is partitioned" in proc.stderr
+
+
+def test_check_prints_graph_and_exits_1_on_definition_error(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    proc = deras("check", "-f", str(EXAMPLE))
+    assert proc.returncode == 0
+    assert "check import_file:not_empty (blocking) ← import_file" in proc.stdout
+    assert "ok: 2 assets, 1 checks" in proc.stdout
+
+    broken = tmp_path / "broken.py"
+    broken.write_text(
+        "import deras as dg\n\n@dg.asset\ndef a(b):\n    return b\n\n@dg.asset(deps=[a])\ndef b():\n    return 1\n"
+    )
+    proc = deras("check", "-f", str(broken))
+    assert proc.returncode == 1
+    assert "error: cycle in the graph: a → b → a" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_import_error_in_code_shows_traceback_and_exits_1(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    broken = tmp_path / "syntax.py"
+    broken.write_text("import deras as dg\nraise RuntimeError('cannot import me')\n")
+    proc = deras("check", "-f", str(broken))
+    assert proc.returncode == 1
+    assert "RuntimeError: cannot import me" in proc.stderr and "raised an error" in proc.stderr
+
+
+def test_db_upgrade_creates_the_schema(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    proc = deras("db", "upgrade")
+    assert proc.returncode == 0, proc.stderr
+    assert "up to date" in proc.stdout
+    assert (tmp_path / "home" / "deras.db").exists()
+    assert deras("db", "upgrade").returncode == 0
