@@ -1,7 +1,7 @@
 """Run the BENCHMARKS.md workloads in fresh processes and print a table of medians.
 
-    python benchmarks/run.py            # all workloads, 5 runs each after 1 warm-up
-    python benchmarks/run.py -k chain   # only those whose name contains "chain"
+python benchmarks/run.py            # all workloads, 5 runs each after 1 warm-up
+python benchmarks/run.py -k chain   # only those whose name contains "chain"
 """
 
 from __future__ import annotations
@@ -36,8 +36,13 @@ def run_once(workload: str, size: int, home: str) -> tuple[float, float, str]:
     env = {**os.environ, "DERAS_HOME": home}
     env.pop("DERAS_DATABASE_URL", None)
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(WORKLOADS), workload, str(size)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKLOADS), workload, str(size)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     out = proc.stdout.read() if proc.stdout else ""
@@ -70,8 +75,10 @@ def main() -> None:
     parser.add_argument("-k", default="", help="only cases whose name contains this")
     parser.add_argument("-n", type=int, default=5, help="measured runs per case")
     args = parser.parse_args()
-    print(f"machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
-          f"{time.strftime('%Y-%m-%d')}")
+    print(
+        f"machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
     print()
     print("| workload | deras median (min) | target | peak RSS | per node | anchors (s) |")
     print("|---|---|---|---|---|---|")
@@ -82,13 +89,17 @@ def main() -> None:
         per = f"{median / (size + (2 if workload == 'fan' else 0)) * 1e3:.2f} ms" if size else "—"
         tgt = f"≤ {target} s" if target else "—"
         mark = "" if target is None else (" ✓" if median <= target else " ✗")
-        print(f"| {name} | {median:.3f} s ({best:.3f}){mark} | {tgt} | {rss:.0f} MB | {per} | {anchors} |",
-              flush=True)
+        print(
+            f"| {name} | {median:.3f} s ({best:.3f}){mark} | {tgt} | {rss:.0f} MB | {per} | {anchors} |",
+            flush=True,
+        )
     if not args.k or args.k in "partition status":
         ms = partition_status(args.n)
         mark = " ✓" if ms <= 50 else " ✗"
-        print(f"| partition status, 1,000,000 partitions | {ms:.2f} ms{mark} | ≤ 50 ms | — | — | "
-              "Dagster advises ≤ 100k/asset |")
+        print(
+            f"| partition status, 1,000,000 partitions | {ms:.2f} ms{mark} | ≤ 50 ms | — | — | "
+            "Dagster advises ≤ 100k/asset |"
+        )
 
 
 if __name__ == "__main__":

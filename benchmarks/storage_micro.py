@@ -120,7 +120,13 @@ def bench_partition_status(store: MetadataStore, calls: int) -> dict[str, float]
         gap = 1600 + i % 400
         span = PartitionSpan("daily-big", [(gap + (i // 400) * 2000, gap + (i // 400) * 2000 + 1)])
         store.store_events(
-            [EventRecord(RUN_ID, EventType.ASSET_MATERIALIZATION, data={"asset_key": "big", "partitions": span.to_json()})]
+            [
+                EventRecord(
+                    RUN_ID,
+                    EventType.ASSET_MATERIALIZATION,
+                    data={"asset_key": "big", "partitions": span.to_json()},
+                )
+            ]
         )
 
     return {
@@ -132,7 +138,9 @@ def bench_partition_status(store: MetadataStore, calls: int) -> dict[str, float]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", help="database URL (default: a new SQLite file in a temp dir)")
     parser.add_argument("--calls", type=int, default=2000, help="store_events calls per measurement")
     args = parser.parse_args()

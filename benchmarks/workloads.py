@@ -100,10 +100,19 @@ def backfill(n: int, single_run: bool = False) -> None:
     """W4: the 365 daily partitions of 2025 through ``deras materialize --partition-range``."""
     from deras._cli.main import cli
 
-    cli(["materialize", "-f", __file__.replace("workloads.py", "daily_asset.py"),
-         "--partition-range", "2025-01-01...2025-12-31", "--no-progress", "--json",
-         *(["--select", "daily_single"] if single_run else ["--select", "daily"])],
-        standalone_mode=False)
+    cli(
+        [
+            "materialize",
+            "-f",
+            __file__.replace("workloads.py", "daily_asset.py"),
+            "--partition-range",
+            "2025-01-01...2025-12-31",
+            "--no-progress",
+            "--json",
+            *(["--select", "daily_single"] if single_run else ["--select", "daily"]),
+        ],
+        standalone_mode=False,
+    )
 
 
 def partition_status(n: int) -> None:
@@ -126,8 +135,9 @@ def _million_daily(dg: Any, n: int) -> Any:
     import datetime as dt
 
     start = dt.date(2000, 1, 1)
-    return dg.DailyPartitionsDefinition(start_date=start.isoformat(),
-                                        end_date=(start + dt.timedelta(days=n)).isoformat())
+    return dg.DailyPartitionsDefinition(
+        start_date=start.isoformat(), end_date=(start + dt.timedelta(days=n)).isoformat()
+    )
 
 
 def setup_partition_status(n: int) -> None:
@@ -142,11 +152,30 @@ def setup_partition_status(n: int) -> None:
     chunk = n // 1000
     for c in range(1000):
         a = first + c * chunk
-        events.append(EventRecord("bench", EventType.ASSET_MATERIALIZATION, "million", 0, data={
-            "asset_key": "million", "partitions": {"def_id": pdef.index_space_id, "ranges": [[a, a + chunk - 1]]}}))
-        events.append(EventRecord("bench", EventType.ASSET_FAILED, "million", 0, data={
-            "asset_key": "million", "partitions": {"def_id": pdef.index_space_id,
-                                                   "ranges": [[a + chunk - 1, a + chunk]]}}))
+        events.append(
+            EventRecord(
+                "bench",
+                EventType.ASSET_MATERIALIZATION,
+                "million",
+                0,
+                data={
+                    "asset_key": "million",
+                    "partitions": {"def_id": pdef.index_space_id, "ranges": [[a, a + chunk - 1]]},
+                },
+            )
+        )
+        events.append(
+            EventRecord(
+                "bench",
+                EventType.ASSET_FAILED,
+                "million",
+                0,
+                data={
+                    "asset_key": "million",
+                    "partitions": {"def_id": pdef.index_space_id, "ranges": [[a + chunk - 1, a + chunk]]},
+                },
+            )
+        )
     instance.store.store_events(events)
 
 

@@ -8,22 +8,55 @@ import sys
 
 import deras
 
-# API.md §1–3 and §6 names that must be importable as ``dg.<name>``.
+# API.md §1-3 and §6 names that must be importable as ``dg.<name>``.
 DOCUMENTED = {
-    "asset", "multi_asset", "AssetSpec", "AssetIn", "AssetOut", "AssetKey", "asset_check",
-    "AssetCheckResult", "AssetCheckSeverity", "AssetExecutionContext", "AssetCheckExecutionContext",
-    "MaterializeResult", "MetadataValue", "Definitions", "definitions", "ConfigurableResource", "EnvVar",
-    "DuckDBResource", "IOManager", "FilesystemIOManager", "define_asset_job", "AssetSelection",
-    "materialize", "RetryPolicy", "Backoff", "DailyPartitionsDefinition", "HourlyPartitionsDefinition",
-    "WeeklyPartitionsDefinition", "MonthlyPartitionsDefinition", "TimeWindowPartitionsDefinition",
-    "StaticPartitionsDefinition", "MultiPartitionsDefinition", "DynamicPartitionsDefinition",
-    "IdentityPartitionMapping", "TimeWindowPartitionMapping", "AllPartitionMapping", "LastPartitionMapping",
-    "StaticPartitionMapping", "BackfillPolicy", "DerasInstance", "InProcessExecutor", "RunStatus",
+    "asset",
+    "multi_asset",
+    "AssetSpec",
+    "AssetIn",
+    "AssetOut",
+    "AssetKey",
+    "asset_check",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetExecutionContext",
+    "AssetCheckExecutionContext",
+    "MaterializeResult",
+    "MetadataValue",
+    "Definitions",
+    "definitions",
+    "ConfigurableResource",
+    "EnvVar",
+    "DuckDBResource",
+    "IOManager",
+    "FilesystemIOManager",
+    "define_asset_job",
+    "AssetSelection",
+    "materialize",
+    "RetryPolicy",
+    "Backoff",
+    "DailyPartitionsDefinition",
+    "HourlyPartitionsDefinition",
+    "WeeklyPartitionsDefinition",
+    "MonthlyPartitionsDefinition",
+    "TimeWindowPartitionsDefinition",
+    "StaticPartitionsDefinition",
+    "MultiPartitionsDefinition",
+    "DynamicPartitionsDefinition",
+    "IdentityPartitionMapping",
+    "TimeWindowPartitionMapping",
+    "AllPartitionMapping",
+    "LastPartitionMapping",
+    "StaticPartitionMapping",
+    "BackfillPolicy",
+    "DerasInstance",
+    "InProcessExecutor",
+    "RunStatus",
 }
 
 
 def test_every_documented_name_is_exported() -> None:
-    assert DOCUMENTED <= set(deras.__all__)
+    assert set(deras.__all__) >= DOCUMENTED
 
 
 def test_every_exported_name_resolves() -> None:

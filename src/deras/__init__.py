@@ -94,7 +94,7 @@ _EXPORTS: dict[str, str] = {
     "StepTimeoutError": "deras._core.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605 - one source of truth: the export table
 
 
 def __getattr__(name: str) -> Any:
@@ -125,17 +125,14 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._core.metadata import MetadataValue
     from ._core.records import RunRecord
     from ._core.status import NodeStatus, RunStatus
-    from ._defs.asset import AssetSpec, AssetsDefinition, asset, multi_asset
+    from ._defs.asset import AssetsDefinition, AssetSpec, asset, multi_asset
     from ._defs.asset_in import AssetIn, AssetOut
+    from ._defs.backfill_policy import BackfillPolicy
     from ._defs.check import AssetChecksDefinition, asset_check
     from ._defs.definitions import Definitions, definitions
     from ._defs.env_var import EnvVar
     from ._defs.io_manager import InMemoryIOManager, InputContext, IOManager, OutputContext
     from ._defs.job import define_asset_job
-    from ._defs.resource import ConfigurableIOManager, ConfigurableResource
-    from ._defs.results import AssetCheckResult, AssetCheckSeverity, MaterializeResult, Output
-    from ._defs.retry import Backoff, Jitter, RetryPolicy
-    from ._defs.backfill_policy import BackfillPolicy
     from ._defs.multi_partitions import MultiPartitionKey, MultiPartitionsDefinition
     from ._defs.partition_mapping import (
         AllPartitionMapping,
@@ -145,13 +142,20 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
         StaticPartitionMapping,
         TimeWindowPartitionMapping,
     )
-    from ._defs.partitions import DynamicPartitionsDefinition, PartitionsDefinition, StaticPartitionsDefinition
+    from ._defs.partitions import (
+        DynamicPartitionsDefinition,
+        PartitionsDefinition,
+        StaticPartitionsDefinition,
+    )
     from ._defs.periodic_partitions import (
         DailyPartitionsDefinition,
         HourlyPartitionsDefinition,
         MonthlyPartitionsDefinition,
         WeeklyPartitionsDefinition,
     )
+    from ._defs.resource import ConfigurableIOManager, ConfigurableResource
+    from ._defs.results import AssetCheckResult, AssetCheckSeverity, MaterializeResult, Output
+    from ._defs.retry import Backoff, Jitter, RetryPolicy
     from ._defs.time_partitions import TimeWindow, TimeWindowPartitionsDefinition
     from ._exec.context import AssetCheckExecutionContext, AssetExecutionContext
     from ._exec.in_process import InProcessExecutor

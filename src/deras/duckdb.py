@@ -84,8 +84,9 @@ class DuckDBIOManager(ConfigurableResource, IOManager):
             rows = conn.execute(f"SELECT count(*) FROM {qualified}").fetchone()
         finally:
             conn.close()
-        context.add_output_metadata({"table": f"{schema}.{table}", "row_count": rows[0] if rows else 0,
-                                     "dataframe_type": kind})
+        context.add_output_metadata(
+            {"table": f"{schema}.{table}", "row_count": rows[0] if rows else 0, "dataframe_type": kind}
+        )
         self._kinds[str(context.asset_key)] = kind
 
     def load_input(self, context: InputContext) -> Any:
@@ -93,8 +94,11 @@ class DuckDBIOManager(ConfigurableResource, IOManager):
         conn = _connect(self.database, self.connection_config)
         try:
             query = f'SELECT * FROM "{schema}"."{table}"'
-            rel = (conn.execute(query + " WHERE partition = ?", [context.partition_key])
-                   if context.partition_key is not None else conn.execute(query))
+            rel = (
+                conn.execute(query + " WHERE partition = ?", [context.partition_key])
+                if context.partition_key is not None
+                else conn.execute(query)
+            )
             kind = self._kinds.get(str(context.asset_key)) or _default_kind()
             if kind == "polars":
                 out = rel.pl()
@@ -103,8 +107,11 @@ class DuckDBIOManager(ConfigurableResource, IOManager):
             else:
                 out = rel.df()
             if context.partition_key is not None:
-                out = out.drop(columns=["partition"]) if kind == "pandas" else (
-                    out.drop("partition") if kind == "polars" else out.drop_columns(["partition"]))
+                out = (
+                    out.drop(columns=["partition"])
+                    if kind == "pandas"
+                    else (out.drop("partition") if kind == "polars" else out.drop_columns(["partition"]))
+                )
             return out
         finally:
             conn.close()

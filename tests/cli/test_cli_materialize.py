@@ -21,7 +21,10 @@ def test_materialize_example_succeeds_and_prints_json(deras) -> None:  # type: i
 
     shown = json.loads(deras("runs", "show", out["run_id"], "--json").stdout)
     assert {(a["node"], a["status"]) for a in shown["attempts"]} == {
-        ("import_file", "success"), ("import_file:not_empty", "success"), ("duckdb_table", "success")}
+        ("import_file", "success"),
+        ("import_file:not_empty", "success"),
+        ("duckdb_table", "success"),
+    }
 
     logs = deras("runs", "logs", out["run_id"], "--node", "import_file").stdout
     assert "vendor file:" in logs and "share_prices.csv" in logs
@@ -29,15 +32,24 @@ def test_materialize_example_succeeds_and_prints_json(deras) -> None:  # type: i
 
 
 def test_zero_price_csv_blocks_duckdb_table_and_exits_1(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    proc = deras("materialize", "-f", str(EXAMPLE), "--json",
-                 env={"SHARE_PRICES_CSV": "data/share_prices_with_zero.csv"})
+    proc = deras(
+        "materialize",
+        "-f",
+        str(EXAMPLE),
+        "--json",
+        env={"SHARE_PRICES_CSV": "data/share_prices_with_zero.csv"},
+    )
     assert proc.returncode == 1
     run_id = json.loads(proc.stdout)["run_id"]
     logs = deras("runs", "logs", run_id).stdout
     assert "blocked by check not_empty on import_file" in logs
     shown = json.loads(deras("runs", "show", run_id, "--json").stdout)
     statuses = {a["node"]: a["status"] for a in shown["attempts"]}
-    assert statuses == {"import_file": "success", "import_file:not_empty": "failed", "duckdb_table": "skipped"}
+    assert statuses == {
+        "import_file": "success",
+        "import_file:not_empty": "failed",
+        "duckdb_table": "skipped",
+    }
     assert not (tmp_path / "prices.duckdb").exists()
 
 
@@ -75,7 +87,8 @@ def test_check_prints_graph_and_exits_1_on_definition_error(deras, tmp_path: Pat
 
     broken = tmp_path / "broken.py"
     broken.write_text(
-        "import deras as dg\n\n@dg.asset\ndef a(b):\n    return b\n\n@dg.asset(deps=[a])\ndef b():\n    return 1\n"
+        "import deras as dg\n\n@dg.asset\ndef a(b):\n    return b\n\n"
+        "@dg.asset(deps=[a])\ndef b():\n    return 1\n"
     )
     proc = deras("check", "-f", str(broken))
     assert proc.returncode == 1

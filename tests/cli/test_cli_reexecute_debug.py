@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-PIPELINE = '''
+PIPELINE = """
 import os
 from pathlib import Path
 import deras as dg
@@ -33,7 +33,7 @@ def transform(context: dg.AssetExecutionContext, extract):
 def load(transform):
     bump("load")
     return sum(transform)
-'''
+"""
 
 
 def _setup(tmp_path: Path) -> tuple[Path, dict[str, str]]:
@@ -88,8 +88,15 @@ def test_debug_with_pdb_stops_in_the_node(deras, tmp_path: Path) -> None:  # typ
     code, env = _setup(tmp_path)
     failed = deras("materialize", "-f", str(code), "--json", env={**env, "BREAK_TRANSFORM": "1"})
     run_id = json.loads(failed.stdout)["run_id"]
-    proc = deras("runs", "debug", run_id, "transform", "--pdb", env={**env, "BREAK_TRANSFORM": "1"},
-                 input="p extract\nc\np 'in post mortem'\nq\n")
+    proc = deras(
+        "runs",
+        "debug",
+        run_id,
+        "transform",
+        "--pdb",
+        env={**env, "BREAK_TRANSFORM": "1"},
+        input="p extract\nc\np 'in post mortem'\nq\n",
+    )
     assert "[1, 2, 3]" in proc.stdout  # the stored upstream value, printed from pdb
     assert "entering post-mortem" in proc.stdout and "in post mortem" in proc.stdout
     assert proc.returncode == 1

@@ -133,7 +133,7 @@ def test_job_with_unknown_selection_is_a_definition_error() -> None:
     def a() -> int:
         return 1
 
-    with pytest.raises(dg.DefinitionError, match="job 'nightly'.*no asset named 'b'"):
+    with pytest.raises(dg.DefinitionError, match=r"job 'nightly'.*no asset named 'b'"):
         dg.Definitions(assets=[a], jobs=[dg.define_asset_job("nightly", selection="b")])
 
 

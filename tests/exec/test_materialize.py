@@ -154,8 +154,11 @@ def test_retry_policy_retries_until_success_with_retry_number() -> None:
     result = dg.materialize([flaky], instance=instance)
     assert result.success and seen == [0, 1, 2]
     attempts = instance.get_attempts(result.run_id, "flaky")
-    assert [a.status for a in attempts] == [dg.NodeStatus.UP_FOR_RETRY, dg.NodeStatus.UP_FOR_RETRY,
-                                            dg.NodeStatus.SUCCESS]
+    assert [a.status for a in attempts] == [
+        dg.NodeStatus.UP_FOR_RETRY,
+        dg.NodeStatus.UP_FOR_RETRY,
+        dg.NodeStatus.SUCCESS,
+    ]
 
 
 def test_retries_exhausted_fail_the_node() -> None:
@@ -386,8 +389,12 @@ def test_env_var_value_never_reaches_events_or_logs(monkeypatch: pytest.MonkeyPa
         raise RuntimeError(f"auth failed for {api.token}")
 
     instance = dg.DerasInstance.ephemeral()
-    result = dg.materialize([leaky], resources={"api": Api(token=dg.EnvVar("DERAS_TEST_SECRET"))},
-                            instance=instance, raise_on_error=False)
+    result = dg.materialize(
+        [leaky],
+        resources={"api": Api(token=dg.EnvVar("DERAS_TEST_SECRET"))},
+        instance=instance,
+        raise_on_error=False,
+    )
     events = instance.get_events(result.run_id)
     blob = repr([(e.message, e.data) for e in events]) + instance.get_logs(result.run_id)
     assert "hunter2-very-secret" not in blob
@@ -405,7 +412,9 @@ def test_missing_env_var_fails_the_node_with_the_name(monkeypatch: pytest.Monkey
     def uses(api: Api) -> int:
         return 1
 
-    result = dg.materialize([uses], resources={"api": Api(token=dg.EnvVar("DERAS_NOT_SET"))}, raise_on_error=False)
+    result = dg.materialize(
+        [uses], resources={"api": Api(token=dg.EnvVar("DERAS_NOT_SET"))}, raise_on_error=False
+    )
     assert "DERAS_NOT_SET is not set" in result.failure_events()[0].data["error"]
 
 

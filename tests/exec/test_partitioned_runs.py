@@ -14,9 +14,14 @@ def daily_sales(context: dg.AssetExecutionContext) -> int:
     return int(context.partition_key[-2:])
 
 
-@dg.asset(partitions_def=DAILY,
-          ins={"prev": dg.AssetIn(key="daily_sales",
-                                  partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1))})
+@dg.asset(
+    partitions_def=DAILY,
+    ins={
+        "prev": dg.AssetIn(
+            key="daily_sales", partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+        )
+    },
+)
 def day_over_day(context: dg.AssetExecutionContext, daily_sales: int, prev: object) -> object:
     return (daily_sales, prev)
 
@@ -52,11 +57,13 @@ def test_previous_partition_mapping_loads_yesterday() -> None:
     instance = dg.DerasInstance.ephemeral()
     for day in ("2025-01-01", "2025-01-02"):
         dg.materialize([daily_sales], partition_key=day, instance=instance)
-    result = dg.materialize([daily_sales, day_over_day], selection="day_over_day", partition_key="2025-01-02",
-                            instance=instance)
+    result = dg.materialize(
+        [daily_sales, day_over_day], selection="day_over_day", partition_key="2025-01-02", instance=instance
+    )
     assert result.asset_value("day_over_day") == (2, 1)
-    first = dg.materialize([daily_sales, day_over_day], selection="day_over_day", partition_key="2025-01-01",
-                           instance=instance)
+    first = dg.materialize(
+        [daily_sales, day_over_day], selection="day_over_day", partition_key="2025-01-01", instance=instance
+    )
     assert first.asset_value("day_over_day") == (1, {})  # no partition before the first one
 
 
@@ -132,7 +139,7 @@ def test_dynamic_partitions_come_from_the_instance() -> None:
         return context.partition_key.upper()
 
     instance = dg.DerasInstance.ephemeral()
-    with pytest.raises(dg.PartitionKeyError, match="a.csv"):
+    with pytest.raises(dg.PartitionKeyError, match=r"a\.csv"):
         dg.materialize([parsed], partition_key="a.csv", instance=instance)
     instance.add_dynamic_partitions("files", ["a.csv", "b.csv"])
     assert dg.materialize([parsed], partition_key="a.csv", instance=instance).asset_value("parsed") == "A.CSV"
@@ -158,7 +165,9 @@ def test_mismatched_partition_mapping_is_a_definition_error() -> None:
     def by_region() -> int:
         return 1
 
-    @dg.asset(partitions_def=DAILY, ins={"by_region": dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping())})
+    @dg.asset(
+        partitions_def=DAILY, ins={"by_region": dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping())}
+    )
     def by_day(by_region: int) -> int:
         return by_region
 

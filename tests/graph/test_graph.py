@@ -103,5 +103,5 @@ def test_asset_selection_combinators(graph: Graph) -> None:
 
 
 def test_unknown_asset_in_selection_suggests_a_name(graph: Graph) -> None:
-    with pytest.raises(SelectionError, match="no asset named 'reprot'.*'report'"):
+    with pytest.raises(SelectionError, match=r"no asset named 'reprot'.*'report'"):
         parse_selection(graph, "reprot")

@@ -133,3 +133,24 @@ def test_dynamic_partitions_round_trip(instance: Any) -> None:
     assert instance.get_dynamic_partitions("files") == ["a", "b", "c"]
     instance.delete_dynamic_partition("files", "b")
     assert instance.get_dynamic_partitions("files") == ["a", "c"]
+
+
+def test_value_that_cannot_be_stored_fails_its_node_and_records_no_materialization(instance: Any) -> None:
+    @dg.asset(key_prefix="blocked")
+    def value() -> int:
+        return 1
+
+    @dg.asset
+    def fine() -> int:
+        return 2
+
+    instance.storage_dir.mkdir(parents=True)
+    (instance.storage_dir / "blocked").write_text("a file where a folder must go")
+    result = dg.materialize([value, fine], instance=instance, raise_on_error=False)
+    assert not result.success
+    assert instance.get_latest_materialization("blocked/value") is None
+    assert instance.get_latest_materialization("fine") is not None
+    outcomes = instance.store.get_node_outcomes(result.run_id)
+    assert outcomes["blocked/value"] == dg.NodeStatus.FAILED
+    [failure] = [e for e in instance.get_events(result.run_id) if e.event_type == dg.EventType.STEP_FAILURE]
+    assert failure.data["error"].startswith("storing blocked/value failed")

@@ -19,11 +19,17 @@ def check_command(file: str | None, module: str | None, as_json: bool) -> None:
     graph = loaded.definitions.asset_graph
     layers = graph.layers()
     if as_json:
-        click.echo(json.dumps({
-            "nodes": [{"id": n.id, "kind": str(n.kind), "upstream": graph.upstream[n.id]}
-                      for n in (graph.nodes[i] for i in graph.order)],
-            "layers": layers,
-        }))
+        click.echo(
+            json.dumps(
+                {
+                    "nodes": [
+                        {"id": n.id, "kind": str(n.kind), "upstream": graph.upstream[n.id]}
+                        for n in (graph.nodes[i] for i in graph.order)
+                    ],
+                    "layers": layers,
+                }
+            )
+        )
         return
     counts = {kind: sum(1 for n in graph.nodes.values() if n.kind == kind) for kind in NodeKind}
     for depth, layer in enumerate(layers):
@@ -35,5 +41,7 @@ def check_command(file: str | None, module: str | None, as_json: bool) -> None:
             extra = " (blocking)" if node.check is not None and node.check.blocking else ""
             click.echo(f"  {node.kind.value:<5} {nid}{extra}{arrow}")
     jobs = len(loaded.definitions.jobs)
-    click.echo(f"ok: {counts[NodeKind.ASSET]} assets, {counts[NodeKind.CHECK]} checks, "
-               f"{counts[NodeKind.TASK]} tasks, {jobs} jobs, {len(layers)} layers")
+    click.echo(
+        f"ok: {counts[NodeKind.ASSET]} assets, {counts[NodeKind.CHECK]} checks, "
+        f"{counts[NodeKind.TASK]} tasks, {jobs} jobs, {len(layers)} layers"
+    )

@@ -18,8 +18,9 @@ from .._defs.loader import LoadedCode, load_definitions
 
 def code_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("-m", "--module", "module", help="Python module holding the definitions.")(fn)
-    return click.option("-f", "--file", "file", type=click.Path(dir_okay=False),
-                        help="Python file holding the definitions.")(fn)
+    return click.option(
+        "-f", "--file", "file", type=click.Path(dir_okay=False), help="Python file holding the definitions."
+    )(fn)
 
 
 def load_code(file: str | None, module: str | None) -> LoadedCode:

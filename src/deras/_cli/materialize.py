@@ -18,17 +18,31 @@ from .progress import node_progress
 
 @click.command("materialize")
 @code_options
-@click.option("--select", "selection", default=None, help="Selection string, e.g. 'group:prices' or '+report'.")
+@click.option(
+    "--select", "selection", default=None, help="Selection string, e.g. 'group:prices' or '+report'."
+)
 @click.option("--job", "job_name", default=None, help="Run the assets of this job.")
 @click.option("--partition", "partition", default=None, help="Partition key to materialize.")
-@click.option("--partition-range", "partition_range", default=None,
-              help="FIRST...LAST: every partition in the range (one run, or one per partition).")
+@click.option(
+    "--partition-range",
+    "partition_range",
+    default=None,
+    help="FIRST...LAST: every partition in the range (one run, or one per partition).",
+)
 @click.option("--tag", "tags", multiple=True, help="Run tag KEY=VALUE (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print {run_id, status} as JSON.")
 @click.option("--no-progress", is_flag=True, help="Do not draw the progress bar.")
-def materialize_command(file: str | None, module: str | None, selection: str | None, job_name: str | None,
-                        partition: str | None, partition_range: str | None, tags: tuple[str, ...],
-                        as_json: bool, no_progress: bool) -> None:
+def materialize_command(
+    file: str | None,
+    module: str | None,
+    selection: str | None,
+    job_name: str | None,
+    partition: str | None,
+    partition_range: str | None,
+    tags: tuple[str, ...],
+    as_json: bool,
+    no_progress: bool,
+) -> None:
     """Materialize assets (and run their checks); exit 1 if the run fails."""
     loaded = load_code(file, module)
     defs = loaded.definitions
@@ -42,10 +56,18 @@ def materialize_command(file: str | None, module: str | None, selection: str | N
     else:
         selection_arg, node_ids = selection, None
     try:
-        base = plan_run(defs.asset_graph, selection_arg, node_ids=node_ids,
-                        partition_key=partition, dynamic_partitions_store=instance.dynamic_partitions_store,
-                        **({"partition_keys": _range_keys(defs, selection_arg, node_ids, partition_range, instance)}
-                           if partition_range else {}))
+        base = plan_run(
+            defs.asset_graph,
+            selection_arg,
+            node_ids=node_ids,
+            partition_key=partition,
+            dynamic_partitions_store=instance.dynamic_partitions_store,
+            **(
+                {"partition_keys": _range_keys(defs, selection_arg, node_ids, partition_range, instance)}
+                if partition_range
+                else {}
+            ),
+        )
     except DerasError as err:
         fail(str(err))
         return
@@ -54,11 +76,20 @@ def materialize_command(file: str | None, module: str | None, selection: str | N
     results = []
     show = not (as_json or no_progress) and sys.stderr.isatty()
     for plan in plans:
-        label = f"{target}" + (f" [{plan.partition_key or '…'.join(plan.partition_range or ())}]"
-                               if plan.partition_keys else "")
+        label = f"{target}" + (
+            f" [{plan.partition_key or '…'.join(plan.partition_range or ())}]" if plan.partition_keys else ""
+        )
         with node_progress(len(plan.node_ids), label, show) as on_done:
-            result = execute_run(instance, plan, defs.resources, target=target, job_name=job_name, tags=run_tags,
-                                 code_location=loaded.location, on_node_done=on_done)
+            result = execute_run(
+                instance,
+                plan,
+                defs.resources,
+                target=target,
+                job_name=job_name,
+                tags=run_tags,
+                code_location=loaded.location,
+                on_node_done=on_done,
+            )
         results.append(result)
         if not as_json:
             _print_result(result)
@@ -82,8 +113,13 @@ def _range_keys(defs: Any, selection: Any, node_ids: Any, text: str, instance: A
     if "..." not in text:
         fail(f"--partition-range {text!r}: expected FIRST...LAST")
     first, last = text.split("...", 1)
-    probe = plan_run(defs.asset_graph, selection, node_ids=node_ids, partition_key=first,
-                     dynamic_partitions_store=instance.dynamic_partitions_store)
+    probe = plan_run(
+        defs.asset_graph,
+        selection,
+        node_ids=node_ids,
+        partition_key=first,
+        dynamic_partitions_store=instance.dynamic_partitions_store,
+    )
     keys: list[str] = probe.partitions_def.get_partition_keys_in_range(first, last)
     return keys
 
@@ -92,8 +128,11 @@ def _split_by_policy(plan: RunPlan) -> list[RunPlan]:
     """One run for the range if every partitioned node accepts a range, else one per partition."""
     if len(plan.partition_keys) <= 1:
         return [plan]
-    policies = [plan.graph.nodes[n].backfill_policy for n in plan.node_ids
-                if plan.graph.nodes[n].partitions_def is not None and plan.graph.nodes[n].check is None]
+    policies = [
+        plan.graph.nodes[n].backfill_policy
+        for n in plan.node_ids
+        if plan.graph.nodes[n].partitions_def is not None and plan.graph.nodes[n].check is None
+    ]
     if policies and all(p is not None and p.max_partitions_per_run is None for p in policies):
         return [plan]
     return [plan.with_partitions([k]) for k in plan.partition_keys]

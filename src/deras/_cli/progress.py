@@ -19,13 +19,19 @@ def node_progress(total: int, label: str, enabled: bool) -> Iterator[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=console,
-                  transient=False) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
         task = progress.add_task(label, total=total, last="")
 
         def on_node_done(node_id: str, status: NodeStatus) -> None:
-            mark = {"success": "✓", "failed": "✗", "skipped": "–"}.get(status.value, "?")
+            mark = {"success": "✓", "failed": "✗", "skipped": "-"}.get(status.value, "?")
             progress.update(task, advance=1, last=f"{mark} {node_id}")
 
         yield on_node_done

@@ -49,9 +49,17 @@ def show_run(run_id: str, as_json: bool) -> None:
     attempts = instance.get_attempts(run_id)
     if as_json:
         data = run.to_json()
-        data["attempts"] = [{"node": a.node, "attempt": a.attempt, "status": str(a.status),
-                             "start_time": a.start_time, "end_time": a.end_time, "error": a.error}
-                            for a in attempts]
+        data["attempts"] = [
+            {
+                "node": a.node,
+                "attempt": a.attempt,
+                "status": str(a.status),
+                "start_time": a.start_time,
+                "end_time": a.end_time,
+                "error": a.error,
+            }
+            for a in attempts
+        ]
         click.echo(json.dumps(data))
         return
     click.echo(f"run {run.run_id}  {run.status}  {run.target}")
@@ -95,7 +103,9 @@ def reexecute(run_id: str, from_failure: bool, file: str | None, module: str | N
 @runs_group.command("debug")
 @click.argument("run_id")
 @click.argument("node")
-@click.option("--pdb", "use_pdb", is_flag=True, help="Stop in pdb at the node's first line (and post mortem).")
+@click.option(
+    "--pdb", "use_pdb", is_flag=True, help="Stop in pdb at the node's first line (and post mortem)."
+)
 @code_options
 def debug(run_id: str, node: str, use_pdb: bool, file: str | None, module: str | None) -> None:
     """Re-run NODE of a past run here, with its stored inputs, without re-running upstream."""

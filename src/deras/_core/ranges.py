@@ -48,6 +48,9 @@ class IndexRanges:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, IndexRanges) and self.ranges == other.ranges
 
+    def __hash__(self) -> int:
+        return hash(tuple(self._starts)) ^ hash(tuple(self._ends))
+
     def __repr__(self) -> str:
         return f"IndexRanges({self.ranges!r})"
 

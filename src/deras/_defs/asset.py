@@ -104,7 +104,7 @@ class AssetsDefinition:
         return f"<AssetsDefinition {', '.join(map(str, self.keys))}>"
 
 
-def AssetSpec(  # noqa: N802 - a constructor function, named like the class users expect
+def AssetSpec(
     key: AssetKey | str | Sequence[str],
     *,
     deps: Sequence[Any] = (),

@@ -127,7 +127,8 @@ class AssetLowering:
             if key not in self.by_key:
                 self.problems.append(
                     f"{what} ({definition.source}): ins['{param}'] names asset '{key}', which no asset "
-                    "defines. Fix: define it, or declare it with dg.AssetSpec(...) in Definitions(assets=[...])."
+                    "defines. Fix: define it, or declare it with dg.AssetSpec(...) in "
+                    "Definitions(assets=[...])."
                 )
                 return
             self._add_input(node, param, key, spec.partition_mapping)
@@ -160,7 +161,8 @@ class AssetLowering:
         return (
             f"{what} ({definition.source}) has parameter '{param}', which is neither an asset, a "
             f"resource nor 'context'.{hint} Fix: rename it to an upstream asset's name, add "
-            f"resources={{'{param}': ...}} to Definitions, or map it with ins={{'{param}': dg.AssetIn(key=...)}}."
+            f"resources={{'{param}': ...}} to Definitions, or map it with "
+            f"ins={{'{param}': dg.AssetIn(key=...)}}."
         )
 
     def _add_input(self, node: Node, param: str, key: AssetKey, mapping: Any) -> None:
@@ -168,7 +170,9 @@ class AssetLowering:
         node_id = None if producer.is_external else producer.node_id
         spec = next(s for s in producer.specs if s.key == key)
         node.inputs.append(
-            NodeInput(param, node_id, key, mapping, spec.output_name, producer.partitions_def, spec.io_manager_key)
+            NodeInput(
+                param, node_id, key, mapping, spec.output_name, producer.partitions_def, spec.io_manager_key
+            )
         )
         self._check_mapping(node, key, producer, mapping)
 

@@ -55,7 +55,8 @@ class Definitions:
                 self.asset_checks.append(item)
             else:
                 problems.append(
-                    f"Definitions(assets=[...]) got {item!r}, which is not an asset, AssetSpec or asset check. "
+                    f"Definitions(assets=[...]) got {item!r}, which is not an asset, AssetSpec or "
+                    "asset check. "
                     "Fix: decorate the function with @dg.asset, or remove it."
                 )
         self.jobs: list[Any] = flatten(list(jobs))

@@ -39,4 +39,6 @@ def define_asset_job(
     ``selection`` is a selection string (``"group:prices"``, ``"+report"``), an
     ``AssetSelection`` or a list of assets/keys.
     """
-    return AssetJob(name, selection, partitions_def, dict(tags or {}), executor, description, run_retry_policy)
+    return AssetJob(
+        name, selection, partitions_def, dict(tags or {}), executor, description, run_retry_policy
+    )

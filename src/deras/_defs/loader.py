@@ -28,8 +28,9 @@ class LoadedCode:
     module: ModuleType
 
 
-def load_definitions(file: str | os.PathLike[str] | None = None, module: str | None = None,
-                     working_dir: str | None = None) -> LoadedCode:
+def load_definitions(
+    file: str | os.PathLike[str] | None = None, module: str | None = None, working_dir: str | None = None
+) -> LoadedCode:
     """Import a file or module and find its definitions.
 
     In order: the ``@definitions`` function, else a module-level ``Definitions`` object, else
@@ -78,14 +79,18 @@ def _with_module_checks(defs: Definitions, values: list[Any]) -> Definitions:
     loaded_keys = {k for a in defs.assets for k in a.keys}
     present = {c.node_id for c in defs.asset_checks}
     extra = [
-        v for v in values
+        v
+        for v in values
         if isinstance(v, AssetChecksDefinition) and v.asset_key in loaded_keys and v.node_id not in present
     ]
     if not extra:
         return defs
     for check in extra:
-        log.info("including check %s on %s (defined at module level, not listed in Definitions)",
-                 check.name, check.asset_key)
+        log.info(
+            "including check %s on %s (defined at module level, not listed in Definitions)",
+            check.name,
+            check.asset_key,
+        )
     return Definitions(
         assets=defs.assets,
         asset_checks=[*defs.asset_checks, *extra],

@@ -25,11 +25,7 @@ def read_params(fn: Callable[..., Any]) -> Params:
         var_keyword = bool(code.co_flags & inspect.CO_VARKEYWORDS)
     else:
         sig = inspect.signature(fn)
-        names = [
-            p.name
-            for p in sig.parameters.values()
-            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        ]
+        names = [p.name for p in sig.parameters.values() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
         var_keyword = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
     context = None
     for name in names:

@@ -11,13 +11,13 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from .._core.events import EventType
-from .event_buffer import EventBuffer
+from .event_writer import EventWriter
 
 
 class AttemptLogHandler(logging.Handler):
     """Turns log records into LOG events of the attempt currently running."""
 
-    def __init__(self, events: EventBuffer, run_id: str) -> None:
+    def __init__(self, events: EventWriter, run_id: str) -> None:
         super().__init__(logging.DEBUG)
         self.events = events
         self.run_id = run_id
@@ -62,7 +62,7 @@ class _Tee(io.TextIOBase):
 
 
 @contextmanager
-def capture_output(events: EventBuffer, run_id: str, node: str, attempt: int, echo: bool) -> Iterator[None]:
+def capture_output(events: EventWriter, run_id: str, node: str, attempt: int, echo: bool) -> Iterator[None]:
     """Record the attempt's stdout and stderr as LOG events (levels STDOUT / STDERR)."""
     out, err = _Tee(sys.stdout if echo else None), _Tee(sys.stderr if echo else None)
     saved = sys.stdout, sys.stderr

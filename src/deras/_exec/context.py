@@ -78,10 +78,13 @@ class AssetExecutionContext:
     @property
     def partition_time_window(self) -> TimeWindow:
         """The time span of the partition(s): for a range run, first start to last end."""
-        if not self.partition_keys or not hasattr(self._partitions_def, "time_window_for_partition_key_range"):
+        if not self.partition_keys or not hasattr(
+            self._partitions_def, "time_window_for_partition_key_range"
+        ):
             raise AttributeError("partition_time_window needs a time-window partitioned asset")
         window: TimeWindow = self._partitions_def.time_window_for_partition_key_range(
-            self.partition_keys[0], self.partition_keys[-1])
+            self.partition_keys[0], self.partition_keys[-1]
+        )
         return window
 
     def add_output_metadata(self, metadata: dict[str, Any], output_name: str | None = None) -> None:

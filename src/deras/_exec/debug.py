@@ -31,22 +31,35 @@ def debug_node(
     if node_id not in graph.nodes:
         key_match = [n for n in graph.nodes if n.split("/")[-1] == node_id]
         if len(key_match) != 1:
-            raise DerasError(f"run {run_id} has no node '{node_id}' (nodes: {sorted(parent.selection or [])[:20]})")
+            raise DerasError(
+                f"run {run_id} has no node '{node_id}' (nodes: {sorted(parent.selection or [])[:20]})"
+            )
         node_id = key_match[0]
     node = graph.nodes[node_id]
     keys = [parent.partition_key] if parent.partition_key else None
     if parent.partition_range and node.partitions_def is not None:
         keys = node.partitions_def.get_partition_keys_in_range(*parent.partition_range)
-    plan = plan_run(graph, node_ids=[node_id], partition_keys=keys if node.partitions_def else None,
-                    dynamic_partitions_store=instance.dynamic_partitions_store)
+    plan = plan_run(
+        graph,
+        node_ids=[node_id],
+        partition_keys=keys if node.partitions_def else None,
+        dynamic_partitions_store=instance.dynamic_partitions_store,
+    )
     original = node.fn
     if use_pdb and original is not None:
         node.fn = _under_pdb(original)
     try:
         return execute_run(
-            instance, plan, definitions.resources, target=f"debug:{node_id}", job_name=parent.job_name,
-            tags={"deras/debug": "true", "deras/parent_run_id": run_id}, run_config=parent.run_config,
-            code_location=parent.code_location, parent_run_id=run_id, root_run_id=parent.root_run_id or run_id,
+            instance,
+            plan,
+            definitions.resources,
+            target=f"debug:{node_id}",
+            job_name=parent.job_name,
+            tags={"deras/debug": "true", "deras/parent_run_id": run_id},
+            run_config=parent.run_config,
+            code_location=parent.code_location,
+            parent_run_id=run_id,
+            root_run_id=parent.root_run_id or run_id,
             echo_output=True,
         )
     finally:

@@ -12,7 +12,7 @@ from .._core.status import NodeStatus, RunStatus
 from .._graph.node import Node, NodeKind
 from .._plan.plan import RunPlan
 from .capture import AttemptLogHandler, run_logger
-from .event_buffer import EventBuffer
+from .event_writer import EventWriter
 from .run_resources import RunResources
 from .run_state import RunState
 from .step import run_node
@@ -40,7 +40,7 @@ class InProcessExecutor:
         on_node_done: Any = None,
     ) -> RunState:
         """Record ``run`` and execute its plan; returns the final state."""
-        events = EventBuffer(instance.store)
+        events = EventWriter(instance.store, background=not instance.is_ephemeral)
         handler = AttemptLogHandler(events, run.run_id)
         log = run_logger(handler)
         state = RunState(
@@ -55,7 +55,6 @@ class InProcessExecutor:
         )
         events.add(run.run_id, EventType.RUN_START, message=f"run {run.run_id} started")
         instance.store.create_run(run, events.take())  # the run row and its start: one transaction
-        events.start_live_flusher()
         graph = plan.graph
         try:
             for nid in plan.node_ids:
@@ -64,8 +63,16 @@ class InProcessExecutor:
                 if reason is not None:
                     state.outcomes[nid] = NodeStatus.SKIPPED
                     state.skip_reasons[nid] = reason
-                    events.add(run.run_id, EventType.STEP_SKIPPED, nid, 0, f"skipped: {reason}", "WARNING",
-                               {"reason": reason})
+                    events.add(
+                        run.run_id,
+                        EventType.STEP_SKIPPED,
+                        nid,
+                        0,
+                        f"skipped: {reason}",
+                        "WARNING",
+                        {"reason": reason},
+                    )
+                    events.transition()
                 else:
                     state.outcomes[nid] = run_node(state, node)
                     if state.outcomes[nid] == NodeStatus.FAILED and node.kind == NodeKind.CHECK:
@@ -75,24 +82,35 @@ class InProcessExecutor:
                     on_node_done(nid, state.outcomes[nid])
         except BaseException as err:  # KeyboardInterrupt too: the run must not stay 'started'
             handler.node = None
-            events.add(run.run_id, EventType.RUN_FAILURE, message=f"run interrupted: {err!r}", level="ERROR",
-                       data={"error": repr(err), "traceback": traceback.format_exc()})
-            events.stop_live_flusher()
-            events.flush()
+            events.add(
+                run.run_id,
+                EventType.RUN_FAILURE,
+                message=f"run interrupted: {err!r}",
+                level="ERROR",
+                data={"error": repr(err), "traceback": traceback.format_exc()},
+            )
             state.resources.teardown(log)
+            events.close()
             raise
         handler.node = None
         state.resources.teardown(log)
+        events.flush()  # every value file and event so far is stored before the run's verdict
+        for nid in events.storage_failures:
+            state.outcomes[nid] = NodeStatus.FAILED
         failed = [nid for nid, s in state.outcomes.items() if s == NodeStatus.FAILED]
         if failed:
-            events.add(run.run_id, EventType.RUN_FAILURE, message=f"run failed: {', '.join(failed[:5])} failed",
-                       level="ERROR", data={"failed": failed})
+            events.add(
+                run.run_id,
+                EventType.RUN_FAILURE,
+                message=f"run failed: {', '.join(failed[:5])} failed",
+                level="ERROR",
+                data={"failed": failed},
+            )
             run.status = RunStatus.FAILURE
         else:
             events.add(run.run_id, EventType.RUN_SUCCESS, message="run succeeded")
             run.status = RunStatus.SUCCESS
-        events.stop_live_flusher()
-        events.flush()
+        events.close()
         run.end_time = time.time()
         return state
 

@@ -62,7 +62,8 @@ def execute_run(
         if non_check:
             first = non_check[0]
             raise RunFailedError(
-                f"run {run.run_id} failed: {first.node}: {first.data.get('error')}\n{first.data.get('traceback', '')}",
+                f"run {run.run_id} failed: {first.node}: {first.data.get('error')}\n"
+                + first.data.get("traceback", ""),
                 run.run_id,
             )
     return result

@@ -50,10 +50,14 @@ def asset_outputs(node: Node, result: Any) -> list[AssetOutput]:
             out = by_key.get(AssetKey.coerce(item.asset_key)) if item.asset_key else _only(node, outs)
             if out is None:
                 raise DerasError(f"{node.id} returned MaterializeResult for unknown asset {item.asset_key}")
-            produced[out.name] = AssetOutput(out.asset_key, out.io_manager_key, metadata=dict(item.metadata or {}))
+            produced[out.name] = AssetOutput(
+                out.asset_key, out.io_manager_key, metadata=dict(item.metadata or {})
+            )
         elif isinstance(item, Output):
             out = outs.get(item.output_name) if item.output_name in outs else _only(node, outs)
-            produced[out.name] = AssetOutput(out.asset_key, out.io_manager_key, item.value, dict(item.metadata or {}))
+            produced[out.name] = AssetOutput(
+                out.asset_key, out.io_manager_key, item.value, dict(item.metadata or {})
+            )
         else:
             out = _only(node, outs)
             value = _NO_VALUE if (item is None and not node.stores_output) else item

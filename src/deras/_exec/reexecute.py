@@ -34,7 +34,9 @@ def reexecute_run(
     parent_nodes = [n for n in (parent.selection or []) if n in graph.nodes]
     if from_failure:
         if parent.status.value not in ("failure", "canceled"):
-            raise DerasError(f"run {run_id} is {parent.status}; only a failed or canceled run re-executes from failure")
+            raise DerasError(
+                f"run {run_id} is {parent.status}; only a failed or canceled run re-executes from failure"
+            )
         node_ids = plan_from_failure(graph, parent_nodes, instance.store.get_node_outcomes(run_id))
     else:
         node_ids = parent_nodes
@@ -43,8 +45,12 @@ def reexecute_run(
         first, last = parent.partition_range
         pdef = next(graph.nodes[n].partitions_def for n in parent_nodes if graph.nodes[n].partitions_def)
         keys = pdef.get_partition_keys_in_range(first, last)
-    plan = plan_run(graph, node_ids=node_ids, partition_keys=keys,
-                    dynamic_partitions_store=instance.dynamic_partitions_store)
+    plan = plan_run(
+        graph,
+        node_ids=node_ids,
+        partition_keys=keys,
+        dynamic_partitions_store=instance.dynamic_partitions_store,
+    )
     tags = dict(parent.tags)
     tags["deras/parent_run_id"] = parent.run_id
     if from_failure:

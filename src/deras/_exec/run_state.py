@@ -11,7 +11,7 @@ from .._core.records import RunRecord
 from .._core.status import NodeStatus
 from .._plan.plan import RunPlan
 from .capture import AttemptLogHandler
-from .event_buffer import EventBuffer
+from .event_writer import EventWriter
 from .run_resources import RunResources
 
 
@@ -27,7 +27,7 @@ class RunState:
     run: RunRecord
     plan: RunPlan
     instance: Any
-    events: EventBuffer
+    events: EventWriter
     resources: RunResources
     log_handler: AttemptLogHandler
     log: logging.Logger

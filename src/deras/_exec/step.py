@@ -27,10 +27,16 @@ def run_node(state: RunState, node: Node) -> NodeStatus:
     attempt = 0
     while True:
         state.events.add(state.run_id, EventType.STEP_START, node.id, attempt)
+        state.events.transition()
         if attempt == 0 and span is not None and node.kind == NodeKind.ASSET:
             for key in node.asset_keys:
-                state.events.add(state.run_id, EventType.MATERIALIZATION_PLANNED, node.id, attempt,
-                                 data={"asset_key": str(key), "partitions": span})
+                state.events.add(
+                    state.run_id,
+                    EventType.MATERIALIZATION_PLANNED,
+                    node.id,
+                    attempt,
+                    data={"asset_key": str(key), "partitions": span},
+                )
         try:
             _attempt(state, node, keys, attempt, span)
         except Exception as err:
@@ -38,16 +44,29 @@ def run_node(state: RunState, node: Node) -> NodeStatus:
             tb = traceback.format_exc()
             if attempt < retries and not getattr(err, "_deras_no_retry", False):
                 delay = node.retry_policy.delay_for(attempt + 1)
-                state.events.add(state.run_id, EventType.STEP_RETRY, node.id, attempt,
-                                 f"attempt {attempt + 1} failed ({error}); retrying in {delay:g} s",
-                                 "WARNING", {"error": error, "traceback": tb, "delay": delay})
+                state.events.add(
+                    state.run_id,
+                    EventType.STEP_RETRY,
+                    node.id,
+                    attempt,
+                    f"attempt {attempt + 1} failed ({error}); retrying in {delay:g} s",
+                    "WARNING",
+                    {"error": error, "traceback": tb, "delay": delay},
+                )
                 state.events.flush()
                 if delay:
                     time.sleep(delay)
                 attempt += 1
                 continue
-            state.events.add(state.run_id, EventType.STEP_FAILURE, node.id, attempt, error, "ERROR",
-                             {"error": error, "traceback": tb})
+            state.events.add(
+                state.run_id,
+                EventType.STEP_FAILURE,
+                node.id,
+                attempt,
+                error,
+                "ERROR",
+                {"error": error, "traceback": tb},
+            )
             if node.kind == NodeKind.ASSET:
                 for key in node.asset_keys:
                     data: dict[str, Any] = {"asset_key": str(key)}
@@ -61,7 +80,7 @@ def run_node(state: RunState, node: Node) -> NodeStatus:
         return NodeStatus.SUCCESS
 
 
-class BlockingCheckFailed(Exception):  # noqa: N818 - reads as an event, like StopIteration
+class BlockingCheckFailed(Exception):
     _deras_no_retry = True
 
 
@@ -69,8 +88,10 @@ def _attempt(state: RunState, node: Node, keys: list[str], attempt: int, span: A
     handler = state.log_handler
     handler.node, handler.attempt = node.id, attempt
     context = _context(state, node, keys, attempt)
-    with capture_output(state.events, state.run_id, node.id, attempt, state.echo_output), \
-            deadline(node.timeout, f"{node.kind} {node.id}"):
+    with (
+        capture_output(state.events, state.run_id, node.id, attempt, state.echo_output),
+        deadline(node.timeout, f"{node.kind} {node.id}"),
+    ):
         kwargs: dict[str, Any] = {}
         if node.context_param:
             kwargs[node.context_param] = context
@@ -97,8 +118,14 @@ def _attempt(state: RunState, node: Node, keys: list[str], attempt: int, span: A
             data["partition_range"] = [keys[0], keys[-1]]
         if span is not None:
             data["partitions"] = span
-        state.events.add(state.run_id, EventType.ASSET_MATERIALIZATION, node.id, attempt,
-                         f"materialized {out.asset_key}", data=data)
+        state.events.add(
+            state.run_id,
+            EventType.ASSET_MATERIALIZATION,
+            node.id,
+            attempt,
+            f"materialized {out.asset_key}",
+            data=data,
+        )
 
 
 def _context(state: RunState, node: Node, keys: list[str], attempt: int) -> AssetExecutionContext:
@@ -136,9 +163,15 @@ def _record_check(state: RunState, node: Node, keys: list[str], attempt: int, ve
     if len(keys) == 1:
         data["partition"] = keys[0]
     outcome = "passed" if verdict.passed else "failed"
-    state.events.add(state.run_id, EventType.ASSET_CHECK_EVALUATION, node.id, attempt,
-                     f"check {node.check.check_name} on {node.check.asset_key} {outcome}",
-                     None if verdict.passed else "WARNING", data)
+    state.events.add(
+        state.run_id,
+        EventType.ASSET_CHECK_EVALUATION,
+        node.id,
+        attempt,
+        f"check {node.check.check_name} on {node.check.asset_key} {outcome}",
+        None if verdict.passed else "WARNING",
+        data,
+    )
     if not verdict.passed and node.check.blocking and severity == "ERROR":
         raise BlockingCheckFailed(
             f"blocking check {node.check.check_name} on {node.check.asset_key} failed"
@@ -154,8 +187,14 @@ def _store_output(
     state: RunState, key: AssetKey, io_key: str, value: Any, keys: list[str], node: Node
 ) -> dict[str, Any]:
     io_manager = state.resources.get(io_key)
-    ctx = OutputContext(asset_key=key, run_id=state.run_id, partition_key=keys[0] if len(keys) == 1 else None,
-                        partition_keys=list(keys), log=state.log)
+    ctx = OutputContext(
+        asset_key=key,
+        run_id=state.run_id,
+        partition_key=keys[0] if len(keys) == 1 else None,
+        partition_keys=list(keys),
+        log=state.log,
+    )
+    ctx._defer = lambda write: state.events.defer_write(node.id, str(key), write)
     io_manager.handle_output(ctx, value)
     if _roundtrips(io_manager):
         if len(keys) <= 1:
@@ -178,7 +217,10 @@ def _load_input(state: RunState, node: Node, inp: NodeInput, keys: list[str]) ->
 
     mapping = inp.partition_mapping or default_partition_mapping(node.partitions_def, up_def)
     up_keys = mapping.upstream_keys_for(
-        keys or None, node.partitions_def, up_def, dynamic_partitions_store=state.instance.dynamic_partitions_store
+        keys or None,
+        node.partitions_def,
+        up_def,
+        dynamic_partitions_store=state.instance.dynamic_partitions_store,
     )
     if len(up_keys) == 1 and not isinstance(mapping, AllPartitionMapping) and len(keys) <= 1:
         return _load_one(state, inp, up_keys[0])
@@ -191,8 +233,9 @@ def _load_one(state: RunState, inp: NodeInput, partition: str | None) -> Any:
     if cached is not _MISSING:
         return cached
     io_manager = state.resources.get(inp.io_manager_key)
-    return io_manager.load_input(InputContext(asset_key=inp.asset_key, name=inp.param,
-                                              partition_key=partition, log=state.log))
+    return io_manager.load_input(
+        InputContext(asset_key=inp.asset_key, name=inp.param, partition_key=partition, log=state.log)
+    )
 
 
 def _span(node: Node, keys: list[str], store: Any) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ def deadline(seconds: float | None, what: str) -> Iterator[None]:
         return
     message = f"{what} timed out after {seconds:g} s (timeout={seconds:g})"
     if threading.current_thread() is threading.main_thread():
+
         def on_alarm(signum: int, frame: Any) -> None:
             raise StepTimeoutError(message)
 
@@ -40,7 +41,9 @@ def deadline(seconds: float | None, what: str) -> Iterator[None]:
 
     def fire() -> None:
         if not done.is_set():
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(StepTimeoutError))
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(target), ctypes.py_object(StepTimeoutError)
+            )
 
     timer = threading.Timer(seconds, fire)
     timer.daemon = True

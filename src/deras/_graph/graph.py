@@ -61,8 +61,9 @@ class Graph:
                     ready.append(d)
         if len(order) != len(self.nodes):
             remaining = {nid for nid, d in indegree.items() if d > 0}
-            raise DefinitionError(f"cycle in the graph: {self._cycle_path(remaining)}. "
-                                  "Fix: remove one of these dependencies.")
+            raise DefinitionError(
+                f"cycle in the graph: {self._cycle_path(remaining)}. Fix: remove one of these dependencies."
+            )
         return order
 
     def _cycle_path(self, remaining: set[str]) -> str:
@@ -75,7 +76,7 @@ class Graph:
             seen[node] = len(path)
             path.append(node)
             node = next(u for u in self.upstream[node] if u in remaining)
-        cycle = path[seen[node]:]
+        cycle = path[seen[node] :]
         cycle.reverse()  # print in the direction data flows
         first = cycle.index(min(cycle))  # start at a stable place, whatever the walk's start
         cycle = cycle[first:] + cycle[:first]

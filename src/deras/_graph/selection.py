@@ -35,8 +35,9 @@ class AssetSelection:
     def assets(cls, *assets: Any) -> AssetSelection:
         keys = []
         for a in assets:
-            keys.extend(a.keys if hasattr(a, "keys") and not isinstance(a, str | AssetKey) else
-                        [AssetKey.coerce(a)])
+            keys.extend(
+                a.keys if hasattr(a, "keys") and not isinstance(a, str | AssetKey) else [AssetKey.coerce(a)]
+            )
         return cls(lambda g: _nodes_for_keys(g, keys), ",".join(map(str, keys)))
 
     keys = assets
@@ -44,13 +45,16 @@ class AssetSelection:
     @classmethod
     def groups(cls, *names: str) -> AssetSelection:
         wanted = set(names)
-        return cls(lambda g: {n.id for n in g.nodes.values() if n.group in wanted and n.kind != NodeKind.CHECK},
-                   ",".join(f"group:{n}" for n in names))
+        return cls(
+            lambda g: {n.id for n in g.nodes.values() if n.group in wanted and n.kind != NodeKind.CHECK},
+            ",".join(f"group:{n}" for n in names),
+        )
 
     @classmethod
     def tag(cls, key: str, value: str) -> AssetSelection:
-        return cls(lambda g: {n.id for n in g.nodes.values() if n.tags.get(key) == value},
-                   f"tag:{key}={value}")
+        return cls(
+            lambda g: {n.id for n in g.nodes.values() if n.tags.get(key) == value}, f"tag:{key}={value}"
+        )
 
     @classmethod
     def from_string(cls, text: str) -> AssetSelection:
@@ -58,12 +62,14 @@ class AssetSelection:
 
     # -- combinators ----------------------------------------------------------------------
     def upstream(self, depth: int | None = None) -> AssetSelection:
-        return AssetSelection(lambda g: g.closure(self._resolve(g), upstream=True, depth=depth),
-                              f"+({self.label})")
+        return AssetSelection(
+            lambda g: g.closure(self._resolve(g), upstream=True, depth=depth), f"+({self.label})"
+        )
 
     def downstream(self, depth: int | None = None) -> AssetSelection:
-        return AssetSelection(lambda g: g.closure(self._resolve(g), upstream=False, depth=depth),
-                              f"({self.label})+")
+        return AssetSelection(
+            lambda g: g.closure(self._resolve(g), upstream=False, depth=depth), f"({self.label})+"
+        )
 
     def __or__(self, other: AssetSelection) -> AssetSelection:
         return AssetSelection(lambda g: self._resolve(g) | other._resolve(g), f"{self.label} | {other.label}")
@@ -118,14 +124,14 @@ def _core(graph: Graph, core: str, token: str) -> set[str]:
     if core == "*":
         return set(graph.nodes)
     if core.startswith("group:"):
-        name = core[len("group:"):]
+        name = core[len("group:") :]
         found = {n.id for n in graph.nodes.values() if n.group == name and n.kind != NodeKind.CHECK}
         if not found:
             groups = sorted({n.group for n in graph.nodes.values() if n.group})
             raise SelectionError(f"selection '{token}': no asset in group '{name}' (groups: {groups})")
         return found
     if core.startswith("tag:"):
-        key, _, value = core[len("tag:"):].partition("=")
+        key, _, value = core[len("tag:") :].partition("=")
         found = {n.id for n in graph.nodes.values() if key in n.tags and (not value or n.tags[key] == value)}
         if not found:
             raise SelectionError(f"selection '{token}': no asset has tag {core[4:]}")

@@ -117,7 +117,9 @@ class DerasInstance:
     ) -> MaterializationRecord | None:
         return self.store.get_latest_materialization(str(AssetKey.coerce(asset_key)), partition)
 
-    def get_materializations(self, asset_key: AssetKey | str, limit: int | None = None) -> list[MaterializationRecord]:
+    def get_materializations(
+        self, asset_key: AssetKey | str, limit: int | None = None
+    ) -> list[MaterializationRecord]:
         return self.store.get_materializations(str(AssetKey.coerce(asset_key)), limit)
 
     def get_check_results(
@@ -141,7 +143,7 @@ class DerasInstance:
             current = partitions_def.all_index_ranges(dynamic_partitions_store=self.store)
             ranges = {state: r.intersection(current) for state, r in ranges.items()}
             total = _num_partitions(partitions_def, self.store)
-        return PartitionStatus.build(key, ranges, partitions_def, total)
+        return PartitionStatus.build(key, ranges, partitions_def, total, self.store)
 
     def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> None:
         self.store.add_dynamic_partitions(name, list(keys))
@@ -153,7 +155,9 @@ class DerasInstance:
         self.store.delete_dynamic_partition(name, key)
 
     # -- re-execution -------------------------------------------------------------------------
-    def reexecute(self, run_id: str, from_failure: bool = True, definitions: Any = None, **kwargs: Any) -> Any:
+    def reexecute(
+        self, run_id: str, from_failure: bool = True, definitions: Any = None, **kwargs: Any
+    ) -> Any:
         """Run a past run again; with ``from_failure`` only the nodes that did not succeed.
 
         Succeeded nodes are not run again: their stored outputs are loaded by the IO managers.

@@ -11,9 +11,14 @@ _QUIET = {EventType.MATERIALIZATION_PLANNED}
 
 
 def format_event(e: EventRecord) -> str:
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.timestamp)) + f".{int(e.timestamp * 1000) % 1000:03d}"
+    stamp = (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.timestamp))
+        + f".{int(e.timestamp * 1000) % 1000:03d}"
+    )
     where = f" [{e.node}]" if e.node else ""
-    level = e.level or ("ERROR" if e.event_type in (EventType.STEP_FAILURE, EventType.RUN_FAILURE) else "INFO")
+    level = e.level or (
+        "ERROR" if e.event_type in (EventType.STEP_FAILURE, EventType.RUN_FAILURE) else "INFO"
+    )
     text = e.message or e.event_type.value.replace("_", " ")
     if e.event_type == EventType.STEP_START:
         text = f"attempt {(e.attempt or 0) + 1} started"

@@ -19,6 +19,7 @@ class PartitionKeySet:
 
     indices: IndexRanges
     partitions_def: Any = None
+    store: Any = None  # where dynamic partitions' keys live
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -27,22 +28,30 @@ class PartitionKeySet:
         if self.partitions_def is None or not isinstance(key, str):
             return False
         try:
-            return self.partitions_def.key_to_index(key) in self.indices
+            return self.partitions_def.key_to_index(key, dynamic_partitions_store=self.store) in self.indices
         except Exception:
             return False
 
     def __iter__(self) -> Iterator[str]:
         if self.partitions_def is None:
             raise TypeError("listing partition keys needs the asset's partitions definition")
-        return iter(self.partitions_def.ranges_to_keys(self.indices.ranges))
+        return iter(
+            self.partitions_def.ranges_to_keys(self.indices.ranges, dynamic_partitions_store=self.store)
+        )
 
     @property
     def key_ranges(self) -> list[tuple[str, str]]:
         """First and last key of each contiguous range."""
         if self.partitions_def is None:
             return []
-        to_key = self.partitions_def.index_to_key
-        return [(to_key(a), to_key(b - 1)) for a, b in self.indices.ranges]
+        pdef, store = self.partitions_def, self.store
+        return [
+            (
+                pdef.index_to_key(a, dynamic_partitions_store=store),
+                pdef.index_to_key(b - 1, dynamic_partitions_store=store),
+            )
+            for a, b in self.indices.ranges
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +84,20 @@ class PartitionStatus:
 
     @classmethod
     def build(
-        cls, asset_key: str, ranges: dict[PartitionState, IndexRanges], partitions_def: Any, total: int | None
+        cls,
+        asset_key: str,
+        ranges: dict[PartitionState, IndexRanges],
+        partitions_def: Any,
+        total: int | None,
+        store: Any = None,
     ) -> PartitionStatus:
-        empty = IndexRanges()
+        def keys(state: PartitionState) -> PartitionKeySet:
+            return PartitionKeySet(ranges.get(state, IndexRanges()), partitions_def, store)
+
         return cls(
             asset_key,
-            PartitionKeySet(ranges.get(PartitionState.MATERIALIZED, empty), partitions_def),
-            PartitionKeySet(ranges.get(PartitionState.FAILED, empty), partitions_def),
-            PartitionKeySet(ranges.get(PartitionState.IN_PROGRESS, empty), partitions_def),
+            keys(PartitionState.MATERIALIZED),
+            keys(PartitionState.FAILED),
+            keys(PartitionState.IN_PROGRESS),
             total,
         )

@@ -9,7 +9,14 @@ from typing import Any
 
 from .._core.errors import ConfigError
 
-_KNOWN_KEYS = {"database_url", "executor", "code_location", "max_concurrent_runs", "run_retries", "notifications"}
+_KNOWN_KEYS = {
+    "database_url",
+    "executor",
+    "code_location",
+    "max_concurrent_runs",
+    "run_retries",
+    "notifications",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +31,11 @@ class Settings:
     def from_env(cls, home: str | os.PathLike[str] | None = None) -> Settings:
         root = Path(home or os.environ.get("DERAS_HOME") or ".deras").absolute()
         config = read_config(root / "deras.yaml")
-        url = os.environ.get("DERAS_DATABASE_URL") or config.get("database_url") or f"sqlite:///{root / 'deras.db'}"
+        url = (
+            os.environ.get("DERAS_DATABASE_URL")
+            or config.get("database_url")
+            or f"sqlite:///{root / 'deras.db'}"
+        )
         return cls(root, str(url), config)
 
 

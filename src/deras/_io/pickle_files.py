@@ -32,12 +32,18 @@ class PickleFileIOManager(IOManager):
         keys = context.partition_keys or ([context.partition_key] if context.partition_key else [])
         if len(keys) <= 1:
             path = self.path_for(context.asset_key, keys[0] if keys else None)
-            self._write(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+            data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)  # here: a pickling error is the node's
+            if context._defer is not None:
+                context._defer(lambda: self._write(path, data))
+            else:
+                self._write(path, data)
             context.add_output_metadata({"path": str(path)})
             return
         if isinstance(obj, dict) and set(obj) <= set(keys):
             for key, value in obj.items():
-                self._write(self.path_for(context.asset_key, key), pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+                self._write(
+                    self.path_for(context.asset_key, key), pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+                )
             return
         first = self.path_for(context.asset_key, keys[0])
         self._write(first, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))

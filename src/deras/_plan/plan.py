@@ -76,7 +76,9 @@ def plan_run(
     return RunPlan(graph, ordered, pdef, keys)
 
 
-def plan_from_failure(graph: Graph, parent_node_ids: Sequence[str], outcomes: dict[str, NodeStatus]) -> list[str]:
+def plan_from_failure(
+    graph: Graph, parent_node_ids: Sequence[str], outcomes: dict[str, NodeStatus]
+) -> list[str]:
     """Node ids of a re-execution from failure: every planned node that did not succeed."""
     return [nid for nid in parent_node_ids if nid in graph.nodes and outcomes.get(nid) != NodeStatus.SUCCESS]
 
