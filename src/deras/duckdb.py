@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field
 
 from ._defs.io_manager import InputContext, IOManager, OutputContext
 from ._defs.resource import ConfigurableResource
@@ -55,7 +55,6 @@ class DuckDBIOManager(ConfigurableResource, IOManager):
     database: str
     schema_: str | None = Field(default=None, alias="schema")
     connection_config: dict[str, Any] = {}
-    _kinds: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def _table(self, asset_key: Any) -> tuple[str, str]:
         schema = self.schema_ or ("_".join(asset_key.path[:-1]) or "public")
@@ -81,29 +80,30 @@ class DuckDBIOManager(ConfigurableResource, IOManager):
                 conn.execute(f"DELETE FROM {qualified} WHERE partition = ?", [context.partition_key])
                 conn.execute(f"INSERT INTO {qualified} SELECT *, ? FROM __deras_obj", [context.partition_key])
             conn.unregister("__deras_obj")
-            rows = conn.execute(f"SELECT count(*) FROM {qualified}").fetchone()
+            # The frame type rides on the table, so any later process loads the same kind back.
+            conn.execute(f"COMMENT ON TABLE {qualified} IS 'deras:{kind}'")
+            rows = conn.execute(f"SELECT count(*) FROM {qualified}").fetchall()[0]
         finally:
             conn.close()
         context.add_output_metadata(
             {"table": f"{schema}.{table}", "row_count": rows[0] if rows else 0, "dataframe_type": kind}
         )
-        self._kinds[str(context.asset_key)] = kind
 
     def load_input(self, context: InputContext) -> Any:
         schema, table = self._table(context.asset_key)
         conn = _connect(self.database, self.connection_config)
         try:
+            kind = _stored_kind(conn, schema, table) or _default_kind()
             query = f'SELECT * FROM "{schema}"."{table}"'
             rel = (
-                conn.execute(query + " WHERE partition = ?", [context.partition_key])
+                conn.sql(query + " WHERE partition = ?", params=[context.partition_key])
                 if context.partition_key is not None
-                else conn.execute(query)
+                else conn.sql(query)
             )
-            kind = self._kinds.get(str(context.asset_key)) or _default_kind()
             if kind == "polars":
                 out = rel.pl()
             elif kind == "pyarrow":
-                out = rel.fetch_arrow_table()
+                out = rel.to_arrow_table()
             else:
                 out = rel.df()
             if context.partition_key is not None:
@@ -147,6 +147,14 @@ def _frame_kind(obj: Any) -> str:
         f"DuckDBIOManager stores pandas, pyarrow or polars tables, not {type(obj).__name__}. "
         "Fix: return a DataFrame/Table, or use another io_manager_key for this asset."
     )
+
+
+def _stored_kind(conn: Any, schema: str, table: str) -> str | None:
+    rows = conn.execute(
+        "SELECT comment FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
+    ).fetchall()
+    comment = rows[0][0] if rows else None
+    return comment[len("deras:") :] if isinstance(comment, str) and comment.startswith("deras:") else None
 
 
 def _default_kind() -> str:

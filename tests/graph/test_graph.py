@@ -105,3 +105,7 @@ def test_asset_selection_combinators(graph: Graph) -> None:
 def test_unknown_asset_in_selection_suggests_a_name(graph: Graph) -> None:
     with pytest.raises(SelectionError, match=r"no asset named 'reprot'.*'report'"):
         parse_selection(graph, "reprot")
+
+
+def test_star_selects_everything(graph: Graph) -> None:
+    assert resolve_selection(graph, "*") == set(graph.nodes)

@@ -106,6 +106,9 @@ def parse_selection(graph: Graph, text: str) -> set[str]:
         raise SelectionError("empty selection: name at least one asset, e.g. --select my_asset")
     selected: set[str] = set()
     for token in tokens:
+        if token == "*":
+            selected |= set(graph.nodes)
+            continue
         m = _TOKEN.match(token)
         if m is None:
             raise SelectionError(f"cannot parse selection '{token}': expected e.g. 'name', '+name', 'name*'")
