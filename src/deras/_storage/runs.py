@@ -1,0 +1,266 @@
+"""Runs and node attempts: rows written when a run is created and derived from its events."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import bindparam
+
+from deras._core.errors import DerasError
+from deras._core.events import DATA_ERROR, DATA_REASON, EventRecord, EventType
+from deras._core.records import AttemptRecord, RunRecord
+from deras._core.status import NodeStatus, RunStatus
+
+from .database import Database, WriteTransaction
+from .schema import attempts, dump_json, load_json, runs
+
+_INSERT_RUN = sa.insert(runs).values({c.name: bindparam(c.name) for c in runs.c if c.name != "id"})
+_SET_RUN_STATUS = sa.update(runs).where(runs.c.run_id == bindparam("key")).values(status=bindparam("status"))
+_SET_RUN_STARTED = (
+    sa.update(runs)
+    .where(runs.c.run_id == bindparam("key"))
+    .values(status=bindparam("status"), start_time=bindparam("time"))
+)
+_SET_RUN_ENDED = (
+    sa.update(runs)
+    .where(runs.c.run_id == bindparam("key"))
+    .values(status=bindparam("status"), end_time=bindparam("time"))
+)
+
+
+def _upsert_attempts(insert: Any) -> sa.Executable:
+    """Insert an attempt row, or move an existing one to its new state.
+
+    The first known start time wins: a status event carries no start (NULL), and a skip inside
+    a started attempt keeps the real start.
+    """
+    stmt = insert(attempts).values({c.name: bindparam(c.name) for c in attempts.c})
+    return stmt.on_conflict_do_update(
+        index_elements=[attempts.c.run_id, attempts.c.node, attempts.c.attempt],
+        set_={
+            "status": stmt.excluded.status,
+            "start_time": sa.func.coalesce(attempts.c.start_time, stmt.excluded.start_time),
+            "end_time": stmt.excluded.end_time,
+            "error": stmt.excluded.error,
+        },
+    )
+
+
+_RUN_END_STATUS = {
+    EventType.RUN_SUCCESS: RunStatus.SUCCESS,
+    EventType.RUN_FAILURE: RunStatus.FAILURE,
+    EventType.RUN_CANCELED: RunStatus.CANCELED,
+}
+_STEP_END_STATUS = {
+    EventType.STEP_SUCCESS: NodeStatus.SUCCESS,
+    EventType.STEP_FAILURE: NodeStatus.FAILED,
+    EventType.STEP_RETRY: NodeStatus.UP_FOR_RETRY,
+}
+RUN_EVENT_TYPES = frozenset({EventType.RUN_START, *_RUN_END_STATUS})
+STEP_EVENT_TYPES = frozenset({EventType.STEP_START, EventType.STEP_SKIPPED, *_STEP_END_STATUS})
+
+
+class RunChanges:
+    """The run and attempt rows one batch of events changes, written by :meth:`flush`.
+
+    Events of one attempt within the batch are folded into one row first (a batch often holds
+    a step's start and its end), so each attempt costs one upsert whatever the batch holds.
+    """
+
+    __slots__ = ("_attempts", "_runs")
+
+    def __init__(self) -> None:
+        self._attempts: dict[tuple[str, str, int], dict[str, Any]] = {}
+        self._runs: list[tuple[sa.Executable, dict[str, Any]]] = []
+
+    def add_run_event(self, event: EventRecord) -> None:
+        if event.event_type is EventType.RUN_START:
+            params = {"key": event.run_id, "status": RunStatus.STARTED.value, "time": event.timestamp}
+            self._runs.append((_SET_RUN_STARTED, params))
+        else:
+            status = _RUN_END_STATUS[event.event_type]
+            params = {"key": event.run_id, "status": status.value, "time": event.timestamp}
+            self._runs.append((_SET_RUN_ENDED, params))
+
+    def add_step_event(self, event: EventRecord) -> None:
+        if event.node is None:
+            raise DerasError(f"{event.event_type} event of run {event.run_id} has no node")
+        key = (event.run_id, event.node, event.attempt or 0)
+        row = self._attempts.get(key)
+        if row is None:
+            row = self._attempts[key] = {
+                "run_id": key[0],
+                "node": key[1],
+                "attempt": key[2],
+                "start_time": None,
+            }
+        kind = event.event_type
+        if kind is EventType.STEP_START:
+            row["status"] = NodeStatus.RUNNING.value
+            row["start_time"] = event.timestamp
+            row["end_time"] = row["error"] = None
+        elif kind is EventType.STEP_SKIPPED:
+            row["status"] = NodeStatus.SKIPPED.value
+            if row["start_time"] is None:
+                row["start_time"] = event.timestamp
+            row["end_time"] = event.timestamp
+            row["error"] = event.data.get(DATA_REASON)
+        else:
+            row["status"] = _STEP_END_STATUS[kind].value
+            row["end_time"] = event.timestamp
+            row["error"] = event.data.get(DATA_ERROR) if kind is not EventType.STEP_SUCCESS else None
+
+    def flush(self, tx: WriteTransaction) -> None:
+        if self._attempts:
+            tx.executemany(_upsert_attempts, list(self._attempts.values()))
+        for statement, params in self._runs:
+            tx.execute(statement, params)
+
+
+class RunStore:
+    """Runs and attempts: create a run, move its status, list and filter runs."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def insert_run(self, tx: WriteTransaction, run: RunRecord) -> None:
+        """Insert ``run`` (its ``create_time`` set to now if 0) in ``tx``; a duplicate id raises."""
+        if not run.create_time:
+            run.create_time = time.time()
+        try:
+            tx.execute(_INSERT_RUN, _run_row(run))
+        except self._db.integrity_error as e:
+            raise DerasError(
+                f"a run with id {run.run_id!r} already exists: run ids must be unique "
+                "(let deras generate them, or pass a new one)"
+            ) from e
+
+    def update_run_status(self, run_id: str, status: RunStatus) -> None:
+        with self._db.write() as tx:
+            changed = tx.rowcount(_SET_RUN_STATUS, {"key": run_id, "status": RunStatus(status).value})
+        if not changed:
+            raise DerasError(f"cannot set the status of run {run_id!r}: no such run")
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._db.read() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
+        return None if row is None else _run_record(row)
+
+    def get_runs(
+        self,
+        limit: int | None = None,
+        status: RunStatus | Sequence[RunStatus] | None = None,
+        tags: Mapping[str, str] | None = None,
+        backfill_id: str | None = None,
+    ) -> list[RunRecord]:
+        query = sa.select(runs).order_by(runs.c.create_time.desc(), runs.c.id.desc())
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            query = query.where(runs.c.status.in_([RunStatus(s).value for s in statuses]))
+        if backfill_id is not None:
+            query = query.where(runs.c.backfill_id == backfill_id)
+        if not tags:
+            if limit is not None:
+                query = query.limit(limit)
+            with self._db.read() as conn:
+                return [_run_record(row) for row in conn.execute(query)]
+        # Tags are a JSON column: LIKE on each "key":"value" fragment narrows the scan in the
+        # database (the encoder is fixed, so the fragment is in the stored text), then the exact
+        # comparison drops what LIKE over-matches (SQLite's LIKE ignores ASCII case).
+        wanted = {str(k): str(v) for k, v in tags.items()}
+        for key, value in wanted.items():
+            query = query.where(runs.c.tags.contains(dump_json({key: value})[1:-1], autoescape=True))
+        found: list[RunRecord] = []
+        with self._db.read() as conn:
+            for row in conn.execute(query):
+                record = _run_record(row)
+                if all(record.tags.get(k) == v for k, v in wanted.items()):
+                    found.append(record)
+                    if limit is not None and len(found) >= limit:
+                        break
+        return found
+
+    def get_attempts(self, run_id: str, node: str | None = None) -> list[AttemptRecord]:
+        query = (
+            sa.select(attempts)
+            .where(attempts.c.run_id == run_id)
+            .order_by(
+                sa.func.coalesce(attempts.c.start_time, attempts.c.end_time),
+                attempts.c.node,
+                attempts.c.attempt,
+            )
+        )
+        if node is not None:
+            query = query.where(attempts.c.node == node)
+        with self._db.read() as conn:
+            return [
+                AttemptRecord(
+                    run_id=row.run_id,
+                    node=row.node,
+                    attempt=row.attempt,
+                    status=NodeStatus(row.status),
+                    start_time=row.start_time,
+                    end_time=row.end_time,
+                    error=row.error,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def get_node_outcomes(self, run_id: str) -> dict[str, NodeStatus]:
+        query = (
+            sa.select(attempts.c.node, attempts.c.status)
+            .where(attempts.c.run_id == run_id)
+            .order_by(attempts.c.node, attempts.c.attempt)
+        )
+        with self._db.read() as conn:
+            # Rows come by attempt number, so the last one assigned is the latest attempt.
+            return {row.node: NodeStatus(row.status) for row in conn.execute(query)}
+
+
+def _run_row(run: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "target": run.target,
+        "status": RunStatus(run.status).value,
+        "job_name": run.job_name,
+        "partition_key": run.partition_key,
+        "partition_range": None if run.partition_range is None else dump_json(list(run.partition_range)),
+        "tags": dump_json(run.tags),
+        "run_config": dump_json(run.run_config),
+        "selection": None if run.selection is None else dump_json(list(run.selection)),
+        "code_location": None if run.code_location is None else dump_json(run.code_location),
+        "parent_run_id": run.parent_run_id,
+        "root_run_id": run.root_run_id,
+        "backfill_id": run.backfill_id,
+        "create_time": run.create_time,
+        "start_time": run.start_time,
+        "end_time": run.end_time,
+    }
+
+
+def _run_record(row: sa.Row[Any]) -> RunRecord:
+    partition_range: tuple[str, str] | None = None
+    if row.partition_range is not None:
+        first, last = load_json(row.partition_range)
+        partition_range = (first, last)
+    return RunRecord(
+        run_id=row.run_id,
+        target=row.target,
+        status=RunStatus(row.status),
+        job_name=row.job_name,
+        partition_key=row.partition_key,
+        partition_range=partition_range,
+        tags=load_json(row.tags),
+        run_config=load_json(row.run_config),
+        selection=None if row.selection is None else load_json(row.selection),
+        code_location=None if row.code_location is None else load_json(row.code_location),
+        parent_run_id=row.parent_run_id,
+        root_run_id=row.root_run_id,
+        backfill_id=row.backfill_id,
+        create_time=row.create_time,
+        start_time=row.start_time,
+        end_time=row.end_time,
+    )

@@ -1,0 +1,169 @@
+"""The tables of the metadata store: one SQLAlchemy Core schema for SQLite and Postgres.
+
+JSON values are stored as Text (``json.dumps``) rather than a JSON column type, so both
+databases store and return exactly the same strings. Times are POSIX timestamps (floats).
+
+The event log is the source of truth; every other table except ``runs`` and
+``dynamic_partitions`` is derived from it in the transaction that appends the events.
+
+Changing a table means a new alembic revision in ``migrations/versions`` and a new
+:data:`SCHEMA_REVISION`; ``tests/storage`` checks that the migrations build exactly this schema.
+The daemon's tables (ticks, backfills, cursors) will come that way, each with its own module.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+SCHEMA_REVISION = "0001_initial"
+"""The alembic head revision this code expects (compared on open without importing alembic)."""
+
+KNOWN_REVISIONS = ("0001_initial",)
+"""Every revision in ``migrations/versions``, oldest first."""
+
+VERSION_TABLE = "alembic_version"
+
+# Alembic's own version table, for building a schema without alembic (in-memory stores). Not in
+# ``metadata``: alembic manages it and leaves it out of schema comparisons.
+version_table = sa.Table(
+    VERSION_TABLE,
+    sa.MetaData(),
+    sa.Column("version_num", sa.String(32), primary_key=True),
+)
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    # Insertion order: breaks ties between runs created within the same clock tick.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String, nullable=False, unique=True),
+    sa.Column("target", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("job_name", sa.String),
+    sa.Column("partition_key", sa.String),
+    sa.Column("partition_range", sa.Text),  # JSON [first, last]
+    sa.Column("tags", sa.Text, nullable=False),  # JSON object
+    sa.Column("run_config", sa.Text, nullable=False),  # JSON object
+    sa.Column("selection", sa.Text),  # JSON list of node ids
+    sa.Column("code_location", sa.Text),  # JSON object
+    sa.Column("parent_run_id", sa.String),
+    sa.Column("root_run_id", sa.String),
+    sa.Column("backfill_id", sa.String),
+    sa.Column("create_time", sa.Double, nullable=False),
+    sa.Column("start_time", sa.Double),
+    sa.Column("end_time", sa.Double),
+    sa.Index("ix_runs_create_time", "create_time", "id"),
+    sa.Index("ix_runs_status", "status", "create_time"),
+    sa.Index("ix_runs_backfill_id", "backfill_id", "create_time"),
+    sqlite_autoincrement=True,
+)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("run_id", sa.String, primary_key=True),
+    sa.Column("node", sa.String, primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("start_time", sa.Double),
+    sa.Column("end_time", sa.Double),
+    sa.Column("error", sa.Text),
+    # Clustered on its primary key: one b-tree to write per attempt instead of two.
+    sqlite_with_rowid=False,
+)
+
+event_log = sa.Table(
+    "event_log",
+    metadata,
+    # No SQLite AUTOINCREMENT: it costs one more page written per commit (sqlite_sequence), and
+    # ids are reused only if the newest events are deleted, which nothing does.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String, nullable=False),
+    sa.Column("event_type", sa.String, nullable=False),
+    sa.Column("node", sa.String),
+    sa.Column("attempt", sa.Integer),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("level", sa.String),
+    sa.Column("timestamp", sa.Double, nullable=False),
+    sa.Column("data", sa.Text),  # JSON object; NULL when empty
+    sa.Index("ix_event_log_run_id", "run_id", "id"),
+)
+
+materializations = sa.Table(
+    "materializations",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("asset_key", sa.String, nullable=False),
+    sa.Column("partition_key", sa.String),
+    # A single run over a range of partitions records the range's first and last keys.
+    sa.Column("partition_range_first", sa.String),
+    sa.Column("partition_range_last", sa.String),
+    sa.Column("run_id", sa.String, nullable=False),
+    sa.Column("timestamp", sa.Double, nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),  # JSON object
+    sa.Index("ix_materializations_asset_event", "asset_key", "event_id"),
+    sa.Index("ix_materializations_asset_partition", "asset_key", "partition_key", "event_id"),
+)
+
+check_results = sa.Table(
+    "check_results",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("asset_key", sa.String, nullable=False),
+    sa.Column("check_name", sa.String, nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("severity", sa.String, nullable=False),
+    sa.Column("partition_key", sa.String),
+    sa.Column("run_id", sa.String, nullable=False),
+    sa.Column("timestamp", sa.Double, nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),  # JSON object
+    sa.Index("ix_check_results_asset", "asset_key", "event_id"),
+    sa.Index("ix_check_results_run", "run_id", "event_id"),
+)
+
+# One row per (asset, state): the partitions in that state as compact JSON index ranges
+# ``[[start, end], ...]`` of the partitions definition ``def_id``. All rows of an asset share one
+# def_id; a million partitions in a few ranges cost a few bytes, not a million rows.
+partition_status = sa.Table(
+    "partition_status",
+    metadata,
+    sa.Column("asset_key", sa.String, primary_key=True),
+    sa.Column("state", sa.String, primary_key=True),
+    sa.Column("def_id", sa.String, nullable=False),
+    sa.Column("ranges", sa.Text, nullable=False),
+)
+
+# Keys of dynamic partitions definitions. ``id`` is the key's partition index: it follows
+# insertion order and is never reused (AUTOINCREMENT), so a deleted and re-added key gets a new
+# index and never inherits the status recorded for the old one.
+dynamic_partitions = sa.Table(
+    "dynamic_partitions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("partition_key", sa.String, nullable=False),
+    sa.UniqueConstraint("name", "partition_key", name="uq_dynamic_partitions_name_key"),
+    sa.Index("ix_dynamic_partitions_name_id", "name", "id"),
+    sqlite_autoincrement=True,
+)
+
+DERAS_TABLES = (
+    runs,
+    attempts,
+    event_log,
+    materializations,
+    check_results,
+    partition_status,
+    dynamic_partitions,
+)
+
+
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+dump_json = _encoder.encode
+"""Compact JSON for Text columns; one encoder for every writer, so equal values store equal text."""
+
+load_json = json.loads

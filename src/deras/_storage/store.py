@@ -1,0 +1,203 @@
+"""MetadataStore: the one storage interface, composed of the run, event and asset stores."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import sqlalchemy as sa
+
+from deras._core.errors import DerasError
+from deras._core.events import EventRecord, EventType
+from deras._core.ranges import IndexRanges
+from deras._core.records import AttemptRecord, CheckResultRecord, MaterializationRecord, RunRecord
+from deras._core.status import NodeStatus, PartitionState, RunStatus
+
+from .assets import AssetStore
+from .database import Database
+from .engine import create_engine, is_memory_sqlite
+from .events import EventStore
+from .runs import RunStore
+from .schema import KNOWN_REVISIONS, SCHEMA_REVISION, VERSION_TABLE, metadata, version_table
+
+MEMORY_URL = "sqlite://"
+
+
+class MetadataStore:
+    """Runs, the event log and everything derived from it, in SQLite or Postgres.
+
+    Opening a database without a deras schema creates it; opening one at another schema
+    revision raises :class:`DerasError` asking for ``deras db upgrade``. The check costs one
+    small query and does not import alembic.
+
+    Writes happen in one transaction per call: :meth:`store_events` appends a batch of events
+    and applies everything they imply (run status, attempts, materializations, check results,
+    partition status), so readers never see an event without its effects.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        engine = create_engine(url)
+        self._db = Database(engine)
+        self._runs = RunStore(self._db)
+        self._events = EventStore(self._db)
+        self._assets = AssetStore(self._db)
+        try:
+            self._ensure_schema()
+        except BaseException:
+            engine.dispose()
+            raise
+
+    @classmethod
+    def ephemeral(cls) -> MetadataStore:
+        """A store in memory, for tests and one-off runs; gone when disposed."""
+        return cls(MEMORY_URL)
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def upgrade(self) -> None:
+        """Migrate the schema to this version of deras (``alembic upgrade head``); idempotent."""
+        from .migrations import upgrade_to_head  # alembic is imported only when migrating
+
+        upgrade_to_head(self._db)
+
+    def dispose(self) -> None:
+        """Close every pooled connection (an in-memory database is lost)."""
+        self._db.engine.dispose()
+
+    def _ensure_schema(self) -> None:
+        revisions = self._schema_revisions()
+        if revisions == [SCHEMA_REVISION]:
+            return
+        if not revisions:
+            if is_memory_sqlite(self._db.engine.url):
+                self._create_schema_directly()
+            else:
+                self.upgrade()
+            return
+        where = self._db.engine.url.render_as_string(hide_password=True)
+        found = ", ".join(revisions)
+        if all(rev in KNOWN_REVISIONS for rev in revisions):
+            raise DerasError(
+                f"the deras database at {where} has schema revision {found}, older than this "
+                f"version of deras needs ({SCHEMA_REVISION}): run `deras db upgrade` to migrate it "
+                "(back it up first)"
+            )
+        raise DerasError(
+            f"the deras database at {where} has schema revision {found}, unknown to this version "
+            f"of deras (which needs {SCHEMA_REVISION}); it was probably migrated by a newer deras: "
+            "upgrade deras, or run `deras db upgrade` with the version that wrote it"
+        )
+
+    def _schema_revisions(self) -> list[str]:
+        """The revisions in alembic's version table; ``[]`` if there is no deras schema."""
+        with self._db.read() as conn:
+            try:
+                rows = conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").all()
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+                return []  # no version table
+        return sorted(row[0] for row in rows)
+
+    def _create_schema_directly(self) -> None:
+        # An in-memory database is always new: building the tables from the schema (what the
+        # migrations build, as tests/storage checks) skips importing and running alembic.
+        with self._db.write_core() as conn:
+            metadata.create_all(conn)
+            version_table.create(conn)
+            conn.execute(version_table.insert().values(version_num=SCHEMA_REVISION))
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def create_run(self, run: RunRecord, events: Sequence[EventRecord] = ()) -> None:
+        """Insert ``run`` and append ``events`` in one transaction; a duplicate run_id raises.
+
+        ``run.create_time`` is set to now if 0, and each event's ``id`` once stored.
+        """
+        with self._db.write() as tx:
+            self._runs.insert_run(tx, run)
+            ids = self._events.append(tx, events) if events else []
+        for event, event_id in zip(events, ids, strict=True):
+            event.id = event_id
+
+    def store_events(self, events: Sequence[EventRecord]) -> None:
+        """Append ``events`` and apply what they imply, in one transaction; sets each ``.id``."""
+        self._events.store_events(events)
+
+    def update_run_status(self, run_id: str, status: RunStatus) -> None:
+        self._runs.update_run_status(run_id, status)
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        return self._runs.get_run(run_id)
+
+    def get_runs(
+        self,
+        limit: int | None = None,
+        status: RunStatus | Sequence[RunStatus] | None = None,
+        tags: Mapping[str, str] | None = None,
+        backfill_id: str | None = None,
+    ) -> list[RunRecord]:
+        """Runs, newest first, with any of ``status``, every tag of ``tags``, and ``backfill_id``."""
+        return self._runs.get_runs(limit=limit, status=status, tags=tags, backfill_id=backfill_id)
+
+    def get_events(
+        self,
+        run_id: str,
+        *,
+        node: str | None = None,
+        event_types: Sequence[EventType] | None = None,
+        after_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[EventRecord]:
+        """The run's events in the order stored (by id)."""
+        return self._events.get_events(
+            run_id, node=node, event_types=event_types, after_id=after_id, limit=limit
+        )
+
+    def get_attempts(self, run_id: str, node: str | None = None) -> list[AttemptRecord]:
+        """The run's attempts ordered by start time."""
+        return self._runs.get_attempts(run_id, node)
+
+    def get_node_outcomes(self, run_id: str) -> dict[str, NodeStatus]:
+        """Each node's status in the run: the status of its latest attempt."""
+        return self._runs.get_node_outcomes(run_id)
+
+    # -- assets -------------------------------------------------------------------------------
+
+    def get_latest_materialization(
+        self, asset_key: str, partition: str | None = None
+    ) -> MaterializationRecord | None:
+        """The newest materialization of the asset: of ``partition`` if given, else of any."""
+        return self._assets.get_latest_materialization(asset_key, partition)
+
+    def get_materializations(self, asset_key: str, limit: int | None = None) -> list[MaterializationRecord]:
+        """The asset's materializations, newest first."""
+        return self._assets.get_materializations(asset_key, limit)
+
+    def get_materialized_partitions(self, asset_key: str) -> list[str]:
+        return self._assets.get_materialized_partitions(asset_key)
+
+    def get_check_results(
+        self, *, asset_key: str | None = None, run_id: str | None = None
+    ) -> list[CheckResultRecord]:
+        """Check results, oldest first."""
+        return self._assets.get_check_results(asset_key=asset_key, run_id=run_id)
+
+    def get_partition_status(self, asset_key: str) -> tuple[str | None, dict[PartitionState, IndexRanges]]:
+        """``(def_id, ranges per state)`` with every state present, or ``(None, {})``."""
+        return self._assets.get_partition_status(asset_key)
+
+    def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> None:
+        self._assets.add_dynamic_partitions(name, keys)
+
+    def get_dynamic_partitions(self, name: str) -> list[str]:
+        return self._assets.get_dynamic_partitions(name)
+
+    def get_dynamic_partition_indices(self, name: str) -> dict[str, int]:
+        return self._assets.get_dynamic_partition_indices(name)
+
+    def delete_dynamic_partition(self, name: str, key: str) -> None:
+        self._assets.delete_dynamic_partition(name, key)
+
+    def __repr__(self) -> str:
+        return f"MetadataStore({self._db.engine.url.render_as_string(hide_password=True)!r})"

@@ -1,0 +1,137 @@
+"""Fixtures shared by the whole test suite, one section per subsystem.
+
+Add a section of your own below rather than growing someone else's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from deras._storage import MetadataStore
+
+# ============================================================================================
+# storage: `db_url` (SQLite file, then Postgres) and `store` (a MetadataStore on it)
+# ============================================================================================
+#
+# Postgres: one database of its own per pytest session (deras_test_<pid>, created through an
+# AUTOCOMMIT connection to the base URL's database, dropped at the end); each test starts on
+# empty deras tables (truncated, or recreated if a test left the schema in another state).
+# Unreachable Postgres skips those tests, except with CI=true where they fail.
+
+POSTGRES_URL = os.environ.get("DERAS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_START_HINT = (
+    "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_session_url() -> Iterator[str]:
+    """URL of a Postgres database created for this test session."""
+    import sqlalchemy as sa
+
+    base = sa.make_url(POSTGRES_URL)
+    name = f"deras_test_{os.getpid()}"
+    admin = sa.create_engine(
+        base, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool, connect_args={"connect_timeout": 5}
+    )
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as e:
+        admin.dispose()
+        where = base.render_as_string(hide_password=True)
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Postgres not reachable at {where} (CI=true, so this fails): {e}", pytrace=False)
+        pytest.skip(f"Postgres not reachable at {where}: {POSTGRES_START_HINT}")
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    """Empty the deras tables; recreate the schema if a test left it changed or missing."""
+    import sqlalchemy as sa
+
+    from deras._storage.schema import DERAS_TABLES, SCHEMA_REVISION, VERSION_TABLE
+
+    names = [t.name for t in DERAS_TABLES]
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:
+            present = set(
+                conn.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars()
+            )
+            at_head = VERSION_TABLE in present and conn.exec_driver_sql(
+                f"SELECT version_num FROM {VERSION_TABLE}"
+            ).scalars().all() == [SCHEMA_REVISION]
+            if at_head and present == {*names, VERSION_TABLE}:
+                conn.exec_driver_sql(f"TRUNCATE {', '.join(names)} RESTART IDENTITY")
+            elif present:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+                conn.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL with no deras data: a new SQLite file, or the session's Postgres database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'deras.db'}"
+    url: str = request.getfixturevalue("postgres_session_url")
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def empty_db_url(db_url: str) -> str:
+    """``db_url`` with nothing in it, not even the deras tables (for tests of creating them)."""
+    if db_url.startswith("postgresql"):
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+                conn.exec_driver_sql("CREATE SCHEMA public")
+        finally:
+            engine.dispose()
+    return db_url
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[MetadataStore]:
+    from deras._storage import MetadataStore
+
+    metadata_store = MetadataStore(db_url)
+    try:
+        yield metadata_store
+    finally:
+        metadata_store.dispose()
+
+
+# ============================================================================================
+# instance: a DerasInstance with its home in tmp_path, on each backend of `db_url`
+# ============================================================================================
+
+
+@pytest.fixture
+def instance(db_url: str, tmp_path: Path) -> Iterator[object]:
+    from deras._instance.instance import DerasInstance
+    from deras._instance.settings import Settings
+
+    inst = DerasInstance(Settings(tmp_path / "home", db_url))
+    try:
+        yield inst
+    finally:
+        inst.dispose()

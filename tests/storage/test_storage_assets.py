@@ -1,0 +1,191 @@
+"""Materializations, check results and dynamic partitions."""
+
+from __future__ import annotations
+
+import pytest
+
+from deras._core.events import EventRecord, EventType
+from deras._core.records import CheckResultRecord, RunRecord
+from deras._storage import MetadataStore
+
+
+@pytest.fixture
+def runs_store(store: MetadataStore) -> MetadataStore:
+    for run_id in ("r1", "r2"):
+        store.create_run(RunRecord(run_id, "assets:*", create_time=1.0))
+    return store
+
+
+def _materialize(
+    store: MetadataStore, asset_key: str, run_id: str = "r1", t: float = 0.0, **data: object
+) -> EventRecord:
+    event = EventRecord(
+        run_id,
+        EventType.ASSET_MATERIALIZATION,
+        node=asset_key,
+        timestamp=t,
+        data={"asset_key": asset_key, **data},
+    )
+    store.store_events([event])
+    return event
+
+
+def test_materialization_event_records_a_materialization(runs_store: MetadataStore) -> None:
+    event = _materialize(runs_store, "prices/raw", t=5.0, metadata={"rows": 10, "path": "/tmp/x"})
+    latest = runs_store.get_latest_materialization("prices/raw")
+    assert latest is not None
+    assert (latest.asset_key, latest.partition, latest.run_id, latest.timestamp) == (
+        "prices/raw",
+        None,
+        "r1",
+        5.0,
+    )
+    assert latest.metadata == {"rows": 10, "path": "/tmp/x"}
+    assert latest.event_id == event.id
+
+
+def test_unmaterialized_asset_has_no_latest_materialization(runs_store: MetadataStore) -> None:
+    assert runs_store.get_latest_materialization("never") is None
+    assert runs_store.get_materializations("never") == []
+
+
+def test_latest_materialization_is_the_newest(runs_store: MetadataStore) -> None:
+    _materialize(runs_store, "a", "r1", t=1.0, metadata={"v": 1})
+    _materialize(runs_store, "a", "r2", t=2.0, metadata={"v": 2})
+    _materialize(runs_store, "b", "r2", t=3.0, metadata={"v": 3})
+    latest = runs_store.get_latest_materialization("a")
+    assert latest is not None and latest.metadata == {"v": 2} and latest.run_id == "r2"
+
+
+def test_latest_materialization_per_partition(runs_store: MetadataStore) -> None:
+    _materialize(runs_store, "daily", partition="2024-01-01", metadata={"v": 1})
+    _materialize(runs_store, "daily", partition="2024-01-02", metadata={"v": 2})
+    _materialize(runs_store, "daily", partition="2024-01-01", metadata={"v": 3})
+    first = runs_store.get_latest_materialization("daily", "2024-01-01")
+    second = runs_store.get_latest_materialization("daily", "2024-01-02")
+    assert first is not None and first.metadata == {"v": 3} and first.partition == "2024-01-01"
+    assert second is not None and second.metadata == {"v": 2}
+    assert runs_store.get_latest_materialization("daily", "2024-01-03") is None
+    any_partition = runs_store.get_latest_materialization("daily")
+    assert any_partition is not None and any_partition.metadata == {"v": 3}
+
+
+def test_get_materializations_newest_first_with_limit(runs_store: MetadataStore) -> None:
+    for i in range(4):
+        _materialize(runs_store, "a", metadata={"i": i})
+    _materialize(runs_store, "other")
+    assert [m.metadata["i"] for m in runs_store.get_materializations("a")] == [3, 2, 1, 0]
+    assert [m.metadata["i"] for m in runs_store.get_materializations("a", limit=2)] == [3, 2]
+
+
+def test_materialized_partitions_are_distinct_single_keys(runs_store: MetadataStore) -> None:
+    _materialize(runs_store, "daily", partition="2024-01-02")
+    _materialize(runs_store, "daily", partition="2024-01-01")
+    _materialize(runs_store, "daily", partition="2024-01-02")
+    _materialize(runs_store, "daily", partition_range=["2024-02-01", "2024-02-29"])
+    _materialize(runs_store, "other", partition="2024-01-05")
+    assert runs_store.get_materialized_partitions("daily") == ["2024-01-01", "2024-01-02"]
+    assert runs_store.get_materialized_partitions("unpartitioned") == []
+
+
+def test_range_materialization_is_listed_with_no_single_partition(runs_store: MetadataStore) -> None:
+    _materialize(runs_store, "daily", partition_range=["2024-02-01", "2024-02-29"], metadata={"ranged": True})
+    latest = runs_store.get_latest_materialization("daily")
+    assert latest is not None and latest.partition is None and latest.metadata == {"ranged": True}
+
+
+def test_check_evaluation_records_a_check_result(runs_store: MetadataStore) -> None:
+    runs_store.store_events(
+        [
+            EventRecord(
+                "r1",
+                EventType.ASSET_CHECK_EVALUATION,
+                node="prices_not_null",
+                timestamp=9.0,
+                data={
+                    "asset_key": "prices",
+                    "check_name": "not_null",
+                    "passed": False,
+                    "severity": "WARN",
+                    "metadata": {"null_rows": 3},
+                    "partition": "2024-01-01",
+                },
+            )
+        ]
+    )
+    assert runs_store.get_check_results(asset_key="prices") == [
+        CheckResultRecord(
+            "prices", "not_null", False, "WARN", "r1", 9.0, {"null_rows": 3}, partition="2024-01-01"
+        )
+    ]
+
+
+def test_check_results_filter_by_asset_and_run_oldest_first(runs_store: MetadataStore) -> None:
+    def check(run_id: str, asset_key: str, name: str, passed: bool) -> EventRecord:
+        data = {"asset_key": asset_key, "check_name": name, "passed": passed}
+        return EventRecord(run_id, EventType.ASSET_CHECK_EVALUATION, data=data)
+
+    runs_store.store_events([check("r1", "a", "c1", True), check("r1", "b", "c2", False)])
+    runs_store.store_events([check("r2", "a", "c1", False)])
+    by_asset = runs_store.get_check_results(asset_key="a")
+    assert [(c.run_id, c.passed) for c in by_asset] == [("r1", True), ("r2", False)]
+    assert [c.check_name for c in runs_store.get_check_results(run_id="r1")] == ["c1", "c2"]
+    assert [c.run_id for c in runs_store.get_check_results(asset_key="a", run_id="r2")] == ["r2"]
+    assert len(runs_store.get_check_results()) == 3
+    assert by_asset[0].severity == "ERROR"  # default when the event names none
+    assert by_asset[0].metadata == {} and by_asset[0].partition is None
+
+
+# -- dynamic partitions ----------------------------------------------------------------------
+
+
+def test_dynamic_partitions_keep_insertion_order(store: MetadataStore) -> None:
+    store.add_dynamic_partitions("customers", ["zeta", "alpha", "mid"])
+    store.add_dynamic_partitions("customers", ["beta"])
+    assert store.get_dynamic_partitions("customers") == ["zeta", "alpha", "mid", "beta"]
+
+
+def test_adding_dynamic_partitions_is_idempotent(store: MetadataStore) -> None:
+    store.add_dynamic_partitions("c", ["a", "b", "a"])
+    indices = store.get_dynamic_partition_indices("c")
+    store.add_dynamic_partitions("c", ["b", "a", "c"])
+    store.add_dynamic_partitions("c", [])
+    assert store.get_dynamic_partitions("c") == ["a", "b", "c"]
+    after = store.get_dynamic_partition_indices("c")
+    assert {k: after[k] for k in indices} == indices
+
+
+def test_dynamic_partition_indices_increase_in_insertion_order(store: MetadataStore) -> None:
+    store.add_dynamic_partitions("c", ["x", "y"])
+    store.add_dynamic_partitions("other", ["x"])
+    store.add_dynamic_partitions("c", ["z"])
+    indices = store.get_dynamic_partition_indices("c")
+    assert list(indices) == ["x", "y", "z"]
+    assert indices["x"] < indices["y"] < indices["z"]
+
+
+def test_dynamic_partitions_are_separate_per_name(store: MetadataStore) -> None:
+    store.add_dynamic_partitions("one", ["a", "b"])
+    store.add_dynamic_partitions("two", ["b", "c"])
+    assert store.get_dynamic_partitions("one") == ["a", "b"]
+    assert store.get_dynamic_partitions("two") == ["b", "c"]
+    assert store.get_dynamic_partitions("three") == []
+
+
+def test_deleted_dynamic_partition_is_gone_and_others_keep_their_index(store: MetadataStore) -> None:
+    store.add_dynamic_partitions("c", ["a", "b", "c"])
+    before = store.get_dynamic_partition_indices("c")
+    store.delete_dynamic_partition("c", "c")
+    store.delete_dynamic_partition("c", "not-there")
+    assert store.get_dynamic_partitions("c") == ["a", "b"]
+    assert store.get_dynamic_partition_indices("c") == {"a": before["a"], "b": before["b"]}
+
+
+def test_re_added_dynamic_partition_gets_a_new_index(store: MetadataStore) -> None:
+    store.add_dynamic_partitions("c", ["a", "b"])
+    old = store.get_dynamic_partition_indices("c")["b"]
+    store.delete_dynamic_partition("c", "b")
+    store.add_dynamic_partitions("c", ["b"])
+    indices = store.get_dynamic_partition_indices("c")
+    assert indices["b"] > old
+    assert store.get_dynamic_partitions("c") == ["a", "b"]
