@@ -23,9 +23,7 @@ from typing import Protocol, runtime_checkable
 
 from deras._core.errors import DefinitionError, DerasError, PartitionKeyError
 from deras._core.events import PartitionSpan
-from deras._core.ranges import IndexRanges
-
-Ranges = list[tuple[int, int]]
+from deras._core.ranges import Ranges, intersect, merge
 
 
 @runtime_checkable
@@ -455,24 +453,12 @@ def ranges_from_indices(indices: Iterable[int]) -> Ranges:
 
 
 def merge_ranges(ranges: Iterable[tuple[int, int]]) -> Ranges:
-    return IndexRanges(ranges).ranges
+    return merge(ranges)
 
 
 def intersect_ranges(a: Iterable[tuple[int, int]], b: Iterable[tuple[int, int]]) -> Ranges:
     """The ranges covered by both ``a`` and ``b`` (each merged first)."""
-    left, right = merge_ranges(a), merge_ranges(b)
-    out: Ranges = []
-    i = j = 0
-    while i < len(left) and j < len(right):
-        lo = max(left[i][0], right[j][0])
-        hi = min(left[i][1], right[j][1])
-        if lo < hi:
-            out.append((lo, hi))
-        if left[i][1] < right[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
+    return intersect(merge(a), merge(b))
 
 
 def ranges_contain(ranges: Sequence[tuple[int, int]], index: int) -> bool:
