@@ -1,15 +1,18 @@
 """Writing a run's events — and its values' files — behind the executor, in order.
 
 The executor never waits on storage in the middle of a run. Events and deferred file writes
-go into one ordered queue; a writer thread takes everything queued so far, performs the file
-writes, then appends the events in one transaction (group commit: while one commit runs, the
-next batch gathers). A node's materialization is therefore committed only after its value's
-file exists. ``flush()`` waits until everything queued is durable; the run's end calls it.
+go into one ordered queue. For its first ``INLINE_WINDOW_SECONDS`` a run only queues: a short
+run is then stored in one transaction at its end, run row included. Past that, a writer thread
+takes everything queued so far, performs the file writes, then appends the events in one
+transaction (group commit: while one commit runs, the next batch gathers). A node's
+materialization is therefore committed only after its value's file exists. ``flush()`` waits
+until everything queued is durable; the run's end calls it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 from .._core.events import EventRecord, EventType
 
 LIVE_LATENCY_SECONDS = 0.1  # a long node's start and logs reach storage within this
+INLINE_WINDOW_SECONDS = 0.05  # how long a run may keep its events queued before storing any
 
 
 @dataclass(slots=True)
@@ -36,9 +40,11 @@ class EventWriter:
     metadata before anything is queued.
     """
 
-    def __init__(self, store: Any, *, background: bool = True) -> None:
+    def __init__(self, store: Any, *, background: bool = True, run: Any = None) -> None:
         self._store = store
         self._background = background
+        self._run_to_create = run  # created with the first batch of events
+        self._last_drain = time.monotonic()
         self._queue: list[EventRecord | _FileWrite] = []
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -79,25 +85,20 @@ class EventWriter:
         with self._lock:
             self._queue.append(_FileWrite(node, asset_key, write))
 
-    def take(self) -> list[EventRecord]:
-        """Hand the queued events to a caller that stores them itself (with a new run row)."""
-        with self._lock:
-            events = [e for e in self._queue if isinstance(e, EventRecord)]
-            self._queue = [e for e in self._queue if not isinstance(e, EventRecord)]
-        self.written.extend(events)
-        return events
-
     # -- draining ---------------------------------------------------------------------------
     def transition(self) -> None:
-        """A node started or ended: have what is queued written soon (now, if inline)."""
+        """A node started or ended: have what is queued written soon."""
+        if self._thread is not None:
+            with self._lock:
+                self._wake.notify()
+            return
+        if time.monotonic() - self._last_drain < INLINE_WINDOW_SECONDS:
+            return
         if not self._background:
             self._drain_inline()
             return
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="deras-event-writer", daemon=True)
-            self._thread.start()
-        with self._lock:
-            self._wake.notify()
+        self._thread = threading.Thread(target=self._run, name="deras-event-writer", daemon=True)
+        self._thread.start()
 
     def flush(self) -> None:
         """Return once everything queued so far is stored; re-raise a storage error."""
@@ -130,6 +131,7 @@ class EventWriter:
         with self._lock:
             batch, self._queue = self._queue, []
         self._write_batch(batch)
+        self._last_drain = time.monotonic()
 
     def _run(self) -> None:
         while True:
@@ -159,9 +161,12 @@ class EventWriter:
                 events.append(item)
         if self.storage_failures:
             events = self._rewrite_failed(events)
-        if events:
+        if self._run_to_create is not None:
+            run, self._run_to_create = self._run_to_create, None
+            self._store.create_run(run, events)
+        elif events:
             self._store.store_events(events)
-            self.written.extend(events)
+        self.written.extend(events)
 
     def _run_write(self, item: _FileWrite) -> None:
         try:

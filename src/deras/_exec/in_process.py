@@ -40,7 +40,7 @@ class InProcessExecutor:
         on_node_done: Any = None,
     ) -> RunState:
         """Record ``run`` and execute its plan; returns the final state."""
-        events = EventWriter(instance.store, background=not instance.is_ephemeral)
+        events = EventWriter(instance.store, background=not instance.is_ephemeral, run=run)
         handler = AttemptLogHandler(events, run.run_id)
         log = run_logger(handler)
         state = RunState(
@@ -54,7 +54,6 @@ class InProcessExecutor:
             echo_output=echo_output,
         )
         events.add(run.run_id, EventType.RUN_START, message=f"run {run.run_id} started")
-        instance.store.create_run(run, events.take())  # the run row and its start: one transaction
         graph = plan.graph
         try:
             for nid in plan.node_ids:
