@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import click
 
 from .._core.errors import DerasError
+from .._core.status import NodeStatus
+from .._exec.event_writer import EventWriter
 from .._exec.launch import execute_run
 from .._instance.instance import DerasInstance
 from .._plan.plan import RunPlan, plan_run
@@ -73,31 +76,52 @@ def materialize_command(
         return
     plans = _split_by_policy(base)
     target = f"job:{job_name}" if job_name else f"assets:{selection or '*'}"
-    results = []
     show = not (as_json or no_progress) and sys.stderr.isatty()
-    for plan in plans:
-        label = f"{target}" + (
-            f" [{plan.partition_key or '…'.join(plan.partition_range or ())}]" if plan.partition_keys else ""
+    run = functools.partial(
+        execute_run,
+        instance,
+        resources=defs.resources,
+        target=target,
+        job_name=job_name,
+        tags=run_tags,
+        code_location=loaded.location,
+    )
+    if len(plans) == 1:
+        plan = plans[0]
+        part = plan.partition_key or "…".join(plan.partition_range or ())
+        with node_progress(len(plan.node_ids), f"{target} {part}".strip(), show) as on_done:
+            results = [run(plan, on_node_done=on_done)]
+    else:
+        results = _run_many(
+            run, plans, instance, f"{target} {base.partition_keys[0]}…{base.partition_keys[-1]}", show
         )
-        with node_progress(len(plan.node_ids), label, show) as on_done:
-            result = execute_run(
-                instance,
-                plan,
-                defs.resources,
-                target=target,
-                job_name=job_name,
-                tags=run_tags,
-                code_location=loaded.location,
-                on_node_done=on_done,
-            )
-        results.append(result)
-        if not as_json:
-            _print_result(result)
     if as_json:
         payload = [{"run_id": r.run_id, "status": str(r.status)} for r in results]
         click.echo(json.dumps(payload[0] if len(payload) == 1 else payload))
+    else:
+        for result in results:
+            _print_result(result)
     if any(not r.success for r in results):
         sys.exit(1)
+
+
+def _run_many(run: Any, plans: list[RunPlan], instance: Any, label: str, show: bool) -> list[Any]:
+    """Consecutive runs (one per partition or chunk) share one event writer: few transactions."""
+    writer = EventWriter(instance.store)
+    results = []
+    try:
+        with node_progress(len(plans), label, show) as on_done:
+            for plan in plans:
+                result = run(plan, writer=writer)
+                results.append(result)
+                if on_done is not None:
+                    on_done(
+                        plan.partition_key or "…".join(plan.partition_range or ()),
+                        NodeStatus.SUCCESS if result.success else NodeStatus.FAILED,
+                    )
+    finally:
+        writer.close()
+    return results
 
 
 def _print_result(result: Any) -> None:
@@ -125,17 +149,23 @@ def _range_keys(defs: Any, selection: Any, node_ids: Any, text: str, instance: A
 
 
 def _split_by_policy(plan: RunPlan) -> list[RunPlan]:
-    """One run for the range if every partitioned node accepts a range, else one per partition."""
+    """Runs of at most the smallest ``max_partitions_per_run`` of the partitioned nodes.
+
+    No policy means one partition per run; ``BackfillPolicy.single_run()`` everywhere means
+    one run for the whole range.
+    """
     if len(plan.partition_keys) <= 1:
         return [plan]
-    policies = [
-        plan.graph.nodes[n].backfill_policy
-        for n in plan.node_ids
-        if plan.graph.nodes[n].partitions_def is not None and plan.graph.nodes[n].check is None
-    ]
-    if policies and all(p is not None and p.max_partitions_per_run is None for p in policies):
-        return [plan]
-    return [plan.with_partitions([k]) for k in plan.partition_keys]
+    sizes = []
+    for nid in plan.node_ids:
+        node = plan.graph.nodes[nid]
+        if node.partitions_def is None or node.check is not None:
+            continue
+        policy = node.backfill_policy
+        sizes.append(1 if policy is None else (policy.max_partitions_per_run or len(plan.partition_keys)))
+    size = min(sizes, default=1)
+    keys = plan.partition_keys
+    return [plan.with_partitions(keys[i : i + size]) for i in range(0, len(keys), size)]
 
 
 def _parse_tag(text: str) -> tuple[str, str]:

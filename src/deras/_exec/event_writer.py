@@ -1,12 +1,13 @@
-"""Writing a run's events — and its values' files — behind the executor, in order.
+"""Writing runs' events — and their values' files — behind the executor, in order.
 
-The executor never waits on storage in the middle of a run. Events and deferred file writes
-go into one ordered queue. For its first ``INLINE_WINDOW_SECONDS`` a run only queues: a short
-run is then stored in one transaction at its end, run row included. Past that, a writer thread
-takes everything queued so far, performs the file writes, then appends the events in one
-transaction (group commit: while one commit runs, the next batch gathers). A node's
-materialization is therefore committed only after its value's file exists. ``flush()`` waits
-until everything queued is durable; the run's end calls it.
+The executor never waits on storage in the middle of a run. New runs, events and deferred
+file writes go into one ordered queue. For its first ``INLINE_WINDOW_SECONDS`` a writer only
+queues, so a short run is stored in one transaction at its end, run row included. Past that,
+a writer thread takes everything queued, performs the file writes, then stores the runs and
+events in one transaction, at most once per ``GROUP_COMMIT_SECONDS`` (group commit: while
+one commit runs, the next batch gathers). A node's materialization is therefore committed
+only after its value's file exists. One writer may serve many consecutive runs of one
+process (a partition range), so a thousand short runs cost a few dozen transactions.
 """
 
 from __future__ import annotations
@@ -18,34 +19,43 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._core.events import EventRecord, EventType
+from .._core.records import RunRecord
 
+INLINE_WINDOW_SECONDS = 0.05  # how long events may stay queued before a writer thread starts
+GROUP_COMMIT_SECONDS = 0.02  # the writer thread commits at most this often
 LIVE_LATENCY_SECONDS = 0.1  # a long node's start and logs reach storage within this
-INLINE_WINDOW_SECONDS = 0.05  # how long a run may keep its events queued before storing any
 
 
 @dataclass(slots=True)
 class _FileWrite:
+    run_id: str
     node: str | None
     asset_key: str
     write: Callable[[], None]
 
 
-class EventWriter:
-    """The ordered queue of a run's events and deferred writes, drained by a writer thread.
+@dataclass(slots=True)
+class _NewRun:
+    run: RunRecord
 
-    With ``background=False`` (in-memory instances) everything is written inline at each
-    transition instead: the same order and transactions, no thread.
+
+_Item = EventRecord | _FileWrite | _NewRun
+
+
+class EventWriter:
+    """The ordered queue of runs' events and deferred writes, drained in few transactions.
+
+    With ``background=False`` (in-memory instances) no thread is started: the queue is
+    drained inline, at transitions once the window has passed and at ``flush()``.
 
     ``EnvVar`` secret values are replaced by ``*****`` in messages, errors, tracebacks and
     metadata before anything is queued.
     """
 
-    def __init__(self, store: Any, *, background: bool = True, run: Any = None) -> None:
+    def __init__(self, store: Any, *, background: bool = True) -> None:
         self._store = store
         self._background = background
-        self._run_to_create = run  # created with the first batch of events
-        self._last_drain = time.monotonic()
-        self._queue: list[EventRecord | _FileWrite] = []
+        self._queue: list[_Item] = []
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._idle = threading.Condition(self._lock)
@@ -53,11 +63,18 @@ class EventWriter:
         self._closed = False
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._last_drain = time.monotonic()
         self.secrets: set[str] = set()
         self.written: list[EventRecord] = []
-        self.storage_failures: dict[str, str] = {}  # node -> why its value could not be stored
+        # (run_id, node) -> why the node's value could not be stored
+        self.storage_failures: dict[tuple[str, str], str] = {}
 
     # -- producing ------------------------------------------------------------------------
+    def begin_run(self, run: RunRecord) -> None:
+        """Queue the creation of ``run``; it is stored with the first batch of its events."""
+        with self._lock:
+            self._queue.append(_NewRun(run))
+
     def add(
         self,
         run_id: str,
@@ -77,13 +94,13 @@ class EventWriter:
             self._queue.append(event)
         return event
 
-    def defer_write(self, node: str | None, asset_key: str, write: Callable[[], None]) -> None:
+    def defer_write(self, run_id: str, node: str | None, asset_key: str, write: Callable[[], None]) -> None:
         """Queue a value's file write; it happens before any event queued after it is stored."""
-        if not self._background:
-            self._run_write(_FileWrite(node, asset_key, write))
-            return
         with self._lock:
-            self._queue.append(_FileWrite(node, asset_key, write))
+            self._queue.append(_FileWrite(run_id, node, asset_key, write))
+
+    def failed_nodes(self, run_id: str) -> list[str]:
+        return [node for (rid, node) in self.storage_failures if rid == run_id]
 
     # -- draining ---------------------------------------------------------------------------
     def transition(self) -> None:
@@ -100,9 +117,24 @@ class EventWriter:
         self._thread = threading.Thread(target=self._run, name="deras-event-writer", daemon=True)
         self._thread.start()
 
+    def write_files(self) -> None:
+        """Inline: perform every queued file write now, so ``storage_failures`` is complete.
+
+        The queued events stay queued: the run's end stores them with its verdict in one
+        transaction. With the writer thread running this does nothing: the thread rewrites the
+        verdict of a run whose value could not be stored (see ``_rewrite_failed``).
+        """
+        if self._thread is not None:
+            return
+        with self._lock:
+            writes = [item for item in self._queue if isinstance(item, _FileWrite)]
+            self._queue = [item for item in self._queue if not isinstance(item, _FileWrite)]
+        for item in writes:
+            self._run_write(item)
+
     def flush(self) -> None:
         """Return once everything queued so far is stored; re-raise a storage error."""
-        if not self._background or self._thread is None:
+        if self._thread is None:
             self._drain_inline()
             return
         with self._lock:
@@ -112,15 +144,18 @@ class EventWriter:
         self._raise_error()
 
     def close(self) -> None:
-        if self._thread is not None:
+        """Store everything and stop the writer thread."""
+        if self._thread is None:
+            self._drain_inline()
+            return
+        try:
             self.flush()
+        finally:
             with self._lock:
                 self._closed = True
                 self._wake.notify()
             self._thread.join()
             self._thread = None
-        else:
-            self._drain_inline()
 
     def _raise_error(self) -> None:
         if self._error is not None:
@@ -140,6 +175,10 @@ class EventWriter:
                     self._wake.wait(LIVE_LATENCY_SECONDS)
                 if self._closed and not self._queue:
                     return
+                # Let the batch gather for what is left of the group-commit interval.
+                pause = GROUP_COMMIT_SECONDS - (time.monotonic() - self._last_drain)
+                if pause > 0 and not self._closed:
+                    self._wake.wait(pause)
                 batch, self._queue = self._queue, []
                 self._busy = True
             try:
@@ -150,22 +189,23 @@ class EventWriter:
             finally:
                 with self._lock:
                     self._busy = False
+                    self._last_drain = time.monotonic()
                     self._idle.notify_all()
 
-    def _write_batch(self, batch: list[EventRecord | _FileWrite]) -> None:
+    def _write_batch(self, batch: list[_Item]) -> None:
+        runs: list[RunRecord] = []
         events: list[EventRecord] = []
         for item in batch:
             if isinstance(item, _FileWrite):
                 self._run_write(item)
+            elif isinstance(item, _NewRun):
+                runs.append(item.run)
             else:
                 events.append(item)
         if self.storage_failures:
             events = self._rewrite_failed(events)
-        if self._run_to_create is not None:
-            run, self._run_to_create = self._run_to_create, None
-            self._store.create_run(run, events)
-        elif events:
-            self._store.store_events(events)
+        if runs or events:
+            self._store.write(runs=runs, events=events)
         self.written.extend(events)
 
     def _run_write(self, item: _FileWrite) -> None:
@@ -174,26 +214,34 @@ class EventWriter:
         except Exception as err:
             if item.node is not None:
                 self.storage_failures.setdefault(
-                    item.node, f"storing {item.asset_key} failed: {type(err).__name__}: {err}"
+                    (item.run_id, item.node), f"storing {item.asset_key} failed: {type(err).__name__}: {err}"
                 )
 
     def _rewrite_failed(self, events: list[EventRecord]) -> list[EventRecord]:
-        # A node whose value never reached its file did not materialize: say so instead.
+        # A node whose value never reached its file did not materialize, and its run failed.
         out = []
+        failed_runs = {run_id for run_id, _ in self.storage_failures}
         for e in events:
-            reason = self.storage_failures.get(e.node or "")
-            if reason is None:
-                out.append(e)
-            elif e.event_type == EventType.ASSET_MATERIALIZATION:
+            if e.event_type == EventType.RUN_SUCCESS and e.run_id in failed_runs:
+                nodes = ", ".join(self.failed_nodes(e.run_id))
                 out.append(
                     EventRecord(
                         e.run_id,
-                        EventType.ASSET_FAILED,
-                        e.node,
-                        e.attempt,
-                        data={k: v for k, v in e.data.items() if k in ("asset_key", "partitions")},
+                        EventType.RUN_FAILURE,
+                        None,
+                        None,
+                        f"run failed: storing the value of {nodes} failed",
+                        "ERROR",
+                        data={"failed": self.failed_nodes(e.run_id)},
                     )
                 )
+                continue
+            reason = self.storage_failures.get((e.run_id, e.node or ""))
+            if reason is None:
+                out.append(e)
+            elif e.event_type == EventType.ASSET_MATERIALIZATION:
+                data = {k: v for k, v in e.data.items() if k in ("asset_key", "partitions")}
+                out.append(EventRecord(e.run_id, EventType.ASSET_FAILED, e.node, e.attempt, data=data))
             elif e.event_type == EventType.STEP_SUCCESS:
                 out.append(
                     EventRecord(

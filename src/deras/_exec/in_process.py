@@ -38,9 +38,16 @@ class InProcessExecutor:
         *,
         echo_output: bool = False,
         on_node_done: Any = None,
+        writer: EventWriter | None = None,
     ) -> RunState:
-        """Record ``run`` and execute its plan; returns the final state."""
-        events = EventWriter(instance.store, background=not instance.is_ephemeral, run=run)
+        """Record ``run`` and execute its plan; returns the final state.
+
+        With a shared ``writer`` (consecutive runs of one process) the run's events may still
+        be queued on return: whoever owns the writer closes it.
+        """
+        owns_writer = writer is None
+        events = writer or EventWriter(instance.store, background=not instance.is_ephemeral)
+        events.begin_run(run)
         handler = AttemptLogHandler(events, run.run_id)
         log = run_logger(handler)
         state = RunState(
@@ -89,13 +96,12 @@ class InProcessExecutor:
                 data={"error": repr(err), "traceback": traceback.format_exc()},
             )
             state.resources.teardown(log)
-            events.close()
+            events.close()  # stores this run's end even when the writer is shared
             raise
         handler.node = None
         state.resources.teardown(log)
-        events.flush()  # every value file and event so far is stored before the run's verdict
-        for nid in events.storage_failures:
-            state.outcomes[nid] = NodeStatus.FAILED
+        events.write_files()  # inline: every value's file exists (or failed) before the verdict
+        self._apply_storage_failures(state)
         failed = [nid for nid, s in state.outcomes.items() if s == NodeStatus.FAILED]
         if failed:
             events.add(
@@ -109,9 +115,22 @@ class InProcessExecutor:
         else:
             events.add(run.run_id, EventType.RUN_SUCCESS, message="run succeeded")
             run.status = RunStatus.SUCCESS
-        events.close()
+        if owns_writer:
+            events.close()
+            self._apply_storage_failures(state)
+        else:
+            events.transition()
         run.end_time = time.time()
         return state
+
+    @staticmethod
+    def _apply_storage_failures(state: RunState) -> None:
+        """Nodes whose values could not be written failed, and so did the run (as stored)."""
+        failed = state.events.failed_nodes(state.run_id)
+        for nid in failed:
+            state.outcomes[nid] = NodeStatus.FAILED
+        if failed:
+            state.run.status = RunStatus.FAILURE
 
     @staticmethod
     def _skip_reason(state: RunState, node: Node) -> str | None:

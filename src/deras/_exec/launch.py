@@ -35,6 +35,7 @@ def execute_run(
     echo_output: bool = False,
     on_node_done: Any = None,
     raise_on_error: bool = False,
+    writer: Any = None,
 ) -> ExecutionResult:
     """Record a run of ``plan`` and execute it; the result says how it ended."""
     run = RunRecord(
@@ -53,7 +54,13 @@ def execute_run(
         create_time=time.time(),
     )
     state = (executor or InProcessExecutor()).execute(
-        run, plan, instance, dict(resources), echo_output=echo_output, on_node_done=on_node_done
+        run,
+        plan,
+        instance,
+        dict(resources),
+        echo_output=echo_output,
+        on_node_done=on_node_done,
+        writer=writer,
     )
     result = ExecutionResult(state)
     if raise_on_error and not result.success:

@@ -26,19 +26,26 @@ class ExecutionResult:
 
     @property
     def success(self) -> bool:
-        return self.run.status == RunStatus.SUCCESS
+        return self.status == RunStatus.SUCCESS
 
     @property
     def status(self) -> RunStatus:
+        # A shared event writer may learn after the run returned that a value was not stored.
+        if self._state.events.failed_nodes(self.run_id):
+            return RunStatus.FAILURE
         return self.run.status
 
     @property
     def events(self) -> list[EventRecord]:
-        return list(self._state.events.written)
+        """This run's stored events, in order."""
+        return [e for e in self._state.events.written if e.run_id == self.run_id]
 
     @property
     def node_statuses(self) -> dict[str, NodeStatus]:
-        return dict(self._state.outcomes)
+        statuses = dict(self._state.outcomes)
+        for nid in self._state.events.failed_nodes(self.run_id):
+            statuses[nid] = NodeStatus.FAILED
+        return statuses
 
     def asset_value(self, asset_key: AssetKey | str, partition_key: str | None = None) -> Any:
         """The value the run produced for an asset (loaded by its IO manager if not cached)."""
@@ -59,7 +66,7 @@ class ExecutionResult:
 
     def check_results(self) -> list[AssetCheckResult]:
         out = []
-        for e in self._state.events.written:
+        for e in self.events:
             if e.event_type == EventType.ASSET_CHECK_EVALUATION:
                 out.append(
                     AssetCheckResult(
@@ -74,7 +81,7 @@ class ExecutionResult:
         return out
 
     def failure_events(self) -> list[EventRecord]:
-        return [e for e in self._state.events.written if e.event_type == EventType.STEP_FAILURE]
+        return [e for e in self.events if e.event_type == EventType.STEP_FAILURE]
 
     def __repr__(self) -> str:
         return f"<ExecutionResult run_id={self.run_id} status={self.run.status}>"

@@ -194,7 +194,7 @@ def _store_output(
         partition_keys=list(keys),
         log=state.log,
     )
-    ctx._defer = lambda write: state.events.defer_write(node.id, str(key), write)
+    ctx._defer = lambda write: state.events.defer_write(state.run_id, node.id, str(key), write)
     io_manager.handle_output(ctx, value)
     if _roundtrips(io_manager):
         if len(keys) <= 1:

@@ -114,8 +114,16 @@ class MetadataStore:
 
         ``run.create_time`` is set to now if 0, and each event's ``id`` once stored.
         """
+        self.write(runs=[run], events=events)
+
+    def write(self, *, runs: Sequence[RunRecord] = (), events: Sequence[EventRecord] = ()) -> None:
+        """Insert ``runs``, then append ``events`` (of those or earlier runs), in one transaction.
+
+        Lets a process that executes many short runs back to back store them together.
+        """
         with self._db.write() as tx:
-            self._runs.insert_run(tx, run)
+            for run in runs:
+                self._runs.insert_run(tx, run)
             ids = self._events.append(tx, events) if events else []
         for event, event_id in zip(events, ids, strict=True):
             event.id = event_id
