@@ -110,3 +110,68 @@ def test_db_upgrade_creates_the_schema(deras, tmp_path: Path) -> None:  # type: 
     assert "up to date" in proc.stdout
     assert (tmp_path / "home" / "deras.db").exists()
     assert deras("db", "upgrade").returncode == 0
+
+
+def test_runs_show_prints_failed_check_metadata_and_accepts_id_prefix(deras) -> None:  # type: ignore[no-untyped-def]
+    proc = deras(
+        "materialize",
+        "-f",
+        str(EXAMPLE),
+        "--json",
+        env={"SHARE_PRICES_CSV": "data/share_prices_with_zero.csv"},
+    )
+    run_id = json.loads(proc.stdout)["run_id"]
+    shown = deras("runs", "show", run_id[:8])
+    assert shown.returncode == 0, shown.stderr
+    assert f"run {run_id}" in shown.stdout
+    assert "check not_empty on import_file: FAILED (ERROR)" in shown.stdout
+    assert "'share' is below 0" in shown.stdout and "2025-01-27" in shown.stdout
+    logs = deras("runs", "logs", run_id[:8]).stdout
+    assert "step.py" not in logs  # a failed blocking check is a verdict, not a crash: no deras traceback
+
+
+def test_unknown_run_id_is_a_one_line_error(deras) -> None:  # type: ignore[no-untyped-def]
+    proc = deras("runs", "show", "no-such-run")
+    assert proc.returncode == 1 and proc.stderr.strip() == "error: no run with id no-such-run"
+
+
+def test_bad_database_url_is_a_one_line_error(deras) -> None:  # type: ignore[no-untyped-def]
+    proc = deras("runs", "list", env={"DERAS_DATABASE_URL": "mysql://nobody@127.0.0.1:1/none"})
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(
+        "error: cannot open the metadata database at mysql://nobody@127.0.0.1:1/none"
+    )
+    assert "Traceback" not in proc.stderr
+
+
+def test_deras_yaml_code_location_is_relative_to_the_yaml(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "pipelines").mkdir()
+    (home / "pipelines" / "p.py").write_text("import deras as dg\n\n@dg.asset\ndef one():\n    return 1\n")
+    (home / "deras.yaml").write_text("code_location:\n  file: pipelines/p.py\n")
+    proc = deras("materialize", "--json")
+    assert proc.returncode == 0, proc.stderr
+    (home / "deras.yaml").write_text("executor: {type: multiprocess}\n")
+    bad = deras("runs", "list")
+    assert bad.returncode == 1 and "unknown setting(s) ['executor']" in bad.stderr
+
+
+def test_multi_run_backfill_policy_chunks_a_partition_range(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code = tmp_path / "chunks.py"
+    code.write_text(
+        "import deras as dg\n"
+        "days = dg.DailyPartitionsDefinition(start_date='2025-01-01', end_date='2025-02-01')\n"
+        "@dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.multi_run(3))\n"
+        "def d(context: dg.AssetExecutionContext):\n"
+        "    return len(context.partition_keys)\n"
+    )
+    proc = deras("materialize", "-f", str(code), "--partition-range", "2025-01-01...2025-01-07", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [r["status"] for r in json.loads(proc.stdout)] == ["success"] * 3  # 3 + 3 + 1 partitions
+    runs = json.loads(deras("runs", "list", "--json").stdout)
+    assert sorted(tuple(r["partition_range"] or (r["partition_key"],) * 2) for r in runs) == [
+        ("2025-01-01", "2025-01-03"),
+        ("2025-01-04", "2025-01-06"),
+        ("2025-01-07", "2025-01-07"),
+    ]

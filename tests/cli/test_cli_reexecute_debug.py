@@ -100,3 +100,12 @@ def test_debug_with_pdb_stops_in_the_node(deras, tmp_path: Path) -> None:  # typ
     assert "[1, 2, 3]" in proc.stdout  # the stored upstream value, printed from pdb
     assert "entering post-mortem" in proc.stdout and "in post mortem" in proc.stdout
     assert proc.returncode == 1
+
+
+def test_quitting_pdb_fails_the_debug_run_with_a_clear_reason(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, env = _setup(tmp_path)
+    failed = deras("materialize", "-f", str(code), "--json", env={**env, "BREAK_TRANSFORM": "1"})
+    run_id = json.loads(failed.stdout)["run_id"]
+    proc = deras("runs", "debug", run_id, "transform", "--pdb", env=env, input="q\n")
+    assert proc.returncode == 1
+    assert "debugging session quit before the node finished" in proc.stderr + proc.stdout

@@ -60,6 +60,7 @@ def test_duplicate_key_names_both_definitions() -> None:
         dg.Definitions(assets=[make(), second])
     msg = str(err.value)
     assert "'twin' is defined twice" in msg and "function first" in msg and "function second" in msg
+    assert len(err.value.problems) == 1  # reported once, not again as a clashing node id
 
 
 def test_cycle_error_shows_the_path() -> None:

@@ -64,7 +64,7 @@ def test_previous_partition_mapping_loads_yesterday() -> None:
     first = dg.materialize(
         [daily_sales, day_over_day], selection="day_over_day", partition_key="2025-01-01", instance=instance
     )
-    assert first.asset_value("day_over_day") == (1, {})  # no partition before the first one
+    assert first.asset_value("day_over_day") == (1, None)  # no partition before the first one
 
 
 def test_unpartitioned_downstream_gets_every_partition_as_a_dict() -> None:
@@ -173,3 +173,25 @@ def test_mismatched_partition_mapping_is_a_definition_error() -> None:
 
     with pytest.raises(dg.DefinitionError, match="partition mapping from 'by_region' does not fit"):
         dg.Definitions(assets=[by_region, by_day])
+
+
+def test_spanning_mapping_gives_a_dict_on_every_partition_even_the_first() -> None:
+    seen: dict[str, object] = {}
+
+    @dg.asset(
+        partitions_def=DAILY,
+        ins={
+            "window": dg.AssetIn(
+                key="daily_sales", partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1)
+            )
+        },
+    )
+    def two_days(context: dg.AssetExecutionContext, window: dict[str, int]) -> int:
+        seen[context.partition_key] = window
+        return sum(window.values())
+
+    instance = dg.DerasInstance.ephemeral()
+    for day in ("2025-01-01", "2025-01-02"):
+        dg.materialize([daily_sales], partition_key=day, instance=instance)
+        dg.materialize([daily_sales, two_days], selection="two_days", partition_key=day, instance=instance)
+    assert seen == {"2025-01-01": {"2025-01-01": 1}, "2025-01-02": {"2025-01-01": 1, "2025-01-02": 2}}

@@ -47,7 +47,10 @@ def _location_from_yaml() -> dict[str, str]:
     for folder in (Path.cwd(), Path(os.environ.get("DERAS_HOME", ".deras"))):
         loc = read_config(folder / "deras.yaml").get("code_location")
         if isinstance(loc, dict):
-            return {k: str(v) for k, v in loc.items()}
+            out = {k: str(v) for k, v in loc.items()}
+            if "file" in out:  # relative to the deras.yaml that names it
+                out["file"] = str((folder / out["file"]).resolve())
+            return out
     return {}
 
 

@@ -32,10 +32,11 @@ def list_runs(limit: int, status: str | None, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("run id", "status", "target", "partition", "started", "duration")
+    table = Table("status", "target", "partition", "started", "duration")
+    table.add_column("run id", no_wrap=True, min_width=36)
     for r in runs:
         part = r.partition_key or ("…".join(r.partition_range) if r.partition_range else "")
-        table.add_row(r.run_id, _status(r.status), r.target, part, _when(r.start_time), _duration(r))
+        table.add_row(_status(r.status), r.target, part, _when(r.start_time), _duration(r), r.run_id)
     Console().print(table)
 
 
@@ -46,7 +47,8 @@ def show_run(run_id: str, as_json: bool) -> None:
     """One run with every node attempt."""
     instance = DerasInstance.get()
     run = _get(instance, run_id)
-    attempts = instance.get_attempts(run_id)
+    attempts = instance.get_attempts(run.run_id)
+    checks = instance.get_check_results(run_id=run.run_id)
     if as_json:
         data = run.to_json()
         data["attempts"] = [
@@ -72,6 +74,11 @@ def show_run(run_id: str, as_json: bool) -> None:
         took = f"{(a.end_time - a.start_time):.3f}s" if a.end_time and a.start_time else "-"
         err = f"  {a.error}" if a.error else ""
         click.echo(f"  {a.node:<40} try {a.attempt + 1}  {a.status.value:<13} {took}{err}")
+    for c in checks:
+        verdict = "passed" if c.passed else f"FAILED ({c.severity})"
+        click.echo(f"check {c.check_name} on {c.asset_key}: {verdict}")
+        for key, value in (c.metadata or {}).items():
+            click.echo(f"    {key}: {json.dumps(value, default=str)}")
 
 
 @runs_group.command("logs")
@@ -80,8 +87,7 @@ def show_run(run_id: str, as_json: bool) -> None:
 def run_logs(run_id: str, node: str | None) -> None:
     """Every log line of a run."""
     instance = DerasInstance.get()
-    _get(instance, run_id)
-    click.echo(instance.get_logs(run_id, node=node))
+    click.echo(instance.get_logs(_get(instance, run_id).run_id, node=node))
 
 
 @runs_group.command("reexecute")
@@ -93,7 +99,7 @@ def reexecute(run_id: str, from_failure: bool, file: str | None, module: str | N
     instance = DerasInstance.get()
     run = _get(instance, run_id)
     defs = load_code(file, module).definitions if (file or module) else _load_recorded(run)
-    result = instance.reexecute(run_id, from_failure=from_failure, definitions=defs)
+    result = instance.reexecute(run.run_id, from_failure=from_failure, definitions=defs)
     click.echo(f"run {result.run_id} {result.status} (re-execution of {run_id})")
     for event in result.failure_events():
         click.echo(f"  ✗ {event.node}: {event.data.get('error')}", err=True)
@@ -114,7 +120,7 @@ def debug(run_id: str, node: str, use_pdb: bool, file: str | None, module: str |
     instance = DerasInstance.get()
     run = _get(instance, run_id)
     defs = load_code(file, module).definitions if (file or module) else _load_recorded(run)
-    result = debug_node(instance, run_id, node, defs, use_pdb=use_pdb)
+    result = debug_node(instance, run.run_id, node, defs, use_pdb=use_pdb)
     for event in result.failure_events():
         click.echo(event.data.get("traceback", ""), err=True)
     click.echo(f"debug run {result.run_id} {result.status}")
@@ -129,10 +135,17 @@ def _load_recorded(run: Any) -> Any:
 
 
 def _get(instance: DerasInstance, run_id: str) -> Any:
+    """The run with this id, or with this unique id prefix (``deras runs show 6ad5ae86``)."""
     run = instance.get_run(run_id)
-    if run is None:
-        fail(f"no run with id {run_id}")
-    return run
+    if run is not None:
+        return run
+    matches = [r for r in instance.get_runs(limit=10_000) if r.run_id.startswith(run_id)] if run_id else []
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        fail(f"run id prefix {run_id} is ambiguous: {', '.join(r.run_id for r in matches[:5])}")
+    fail(f"no run with id {run_id}")
+    return None
 
 
 def _status(status: RunStatus) -> str:

@@ -17,7 +17,7 @@ class MetadataValue:
     """A typed metadata value.
 
     >>> MetadataValue.md("# Report").to_json()
-    {'type': 'md', 'value': '# Report'}
+    {'__metadata__': 'md', 'value': '# Report'}
     """
 
     type: str
@@ -58,7 +58,8 @@ class MetadataValue:
         return MetadataValue("table_schema", [{"name": n, "type": t} for n, t in cols])
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "value": self.value}
+        """How it is stored: the ``__metadata__`` marker cannot clash with a user's own dict keys."""
+        return {"__metadata__": self.type, "value": _normalize(self.value)}
 
 
 def normalize_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def normalize_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _normalize(value: Any) -> Any:
     if isinstance(value, MetadataValue):
-        return {"__metadata__": value.type, "value": _normalize(value.value)}
+        return value.to_json()
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, Mapping):

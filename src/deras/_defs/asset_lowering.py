@@ -33,7 +33,12 @@ class AssetLowering:
 
     def lower(self) -> list[Node]:
         self._index()
-        nodes = [self._asset_node(a) for a in self.assets if not a.is_external]
+        # A definition that lost a duplicate-key contest is reported already: not lowered again.
+        nodes = [
+            self._asset_node(a)
+            for a in self.assets
+            if not a.is_external and all(self.by_key.get(k) is a for k in a.keys)
+        ]
         node_by_asset = {k: n for n in nodes for k in n.asset_keys}
         check_nodes = [self._check_node(c, node_by_asset) for c in self._unique_checks()]
         self._wire_blocking_checks(nodes, check_nodes, node_by_asset)

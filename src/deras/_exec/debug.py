@@ -72,7 +72,10 @@ def _under_pdb(fn: Callable[..., Any]) -> Callable[..., Any]:
         # The step runner redirects stdout to capture it; the debugger talks to the terminal.
         debugger = pdb.Pdb(stdin=sys.__stdin__, stdout=sys.__stdout__)
         try:
-            return debugger.runcall(fn, **kwargs)
+            result = debugger.runcall(fn, **kwargs)
+            if debugger.quitting:  # `q` in pdb: the node did not finish, so it did not succeed
+                raise DerasError("debugging session quit before the node finished")
+            return result
         except Exception:
             sys.__stdout__.write("deras: the node raised; entering post-mortem debugging\n")
             post = pdb.Pdb(stdin=sys.__stdin__, stdout=sys.__stdout__)

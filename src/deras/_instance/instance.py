@@ -54,7 +54,7 @@ class DerasInstance:
             else:
                 if self.settings.database_url.startswith("sqlite:///"):
                     self.settings.home.mkdir(parents=True, exist_ok=True)
-                self._store = MetadataStore(self.settings.database_url)
+                self._store = _open_store(self.settings.database_url)
         return self._store
 
     @property
@@ -180,3 +180,28 @@ def _num_partitions(partitions_def: Any, store: Any) -> int:
         return partitions_def.get_num_partitions(dynamic_partitions_store=store)
     except TypeError:
         return partitions_def.get_num_partitions()
+
+
+def _open_store(url: str) -> Any:
+    """Open the metadata store; a bad URL or an unreachable server is a one-line error."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .._storage import MetadataStore
+
+    try:
+        return MetadataStore(url)
+    except DerasError:
+        raise
+    except (SQLAlchemyError, ValueError, ImportError, OSError) as err:
+        from sqlalchemy.engine import make_url
+
+        try:
+            shown = make_url(url).render_as_string(hide_password=True)
+        except Exception:
+            shown = "<unparseable URL>"
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DerasError(
+            f"cannot open the metadata database at {shown}: {first_line}. "
+            "Fix: check DERAS_DATABASE_URL (sqlite:///path or postgresql+psycopg://user@host/db) "
+            "and that the server is running."
+        ) from err

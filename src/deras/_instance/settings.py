@@ -9,14 +9,8 @@ from typing import Any
 
 from .._core.errors import ConfigError
 
-_KNOWN_KEYS = {
-    "database_url",
-    "executor",
-    "code_location",
-    "max_concurrent_runs",
-    "run_retries",
-    "notifications",
-}
+# Settings that do something today; others are refused rather than silently ignored.
+_KNOWN_KEYS = {"database_url", "code_location"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,7 +62,9 @@ class PickleFileIOManager(IOManager):
             part = f" partition '{context.partition_key}'" if context.partition_key else ""
             raise FileNotFoundError(
                 f"asset '{context.asset_key}'{part} has no stored value at {path}. "
-                f"Fix: materialize it first (deras materialize --select {context.asset_key})."
+                f"Fix: materialize it first (deras materialize --select {context.asset_key}"
+                + (f" --partition {context.partition_key}" if context.partition_key else "")
+                + ")."
             ) from None
 
     def _write(self, path: Path, data: bytes) -> None:
