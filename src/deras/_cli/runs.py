@@ -32,11 +32,13 @@ def list_runs(limit: int, status: str | None, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("status", "target", "partition", "started", "duration")
-    table.add_column("run id", no_wrap=True, min_width=36)
+    table = Table()
+    table.add_column("run id", no_wrap=True, min_width=36)  # whole, so it can be copied
+    for name in ("status", "target", "partition", "started", "duration"):
+        table.add_column(name)
     for r in runs:
         part = r.partition_key or ("…".join(r.partition_range) if r.partition_range else "")
-        table.add_row(_status(r.status), r.target, part, _when(r.start_time), _duration(r), r.run_id)
+        table.add_row(r.run_id, _status(r.status), r.target, part, _when(r.start_time), _duration(r))
     Console().print(table)
 
 
