@@ -77,7 +77,8 @@ def test_import_deras_loads_no_heavy_dependency() -> None:
     code = (
         "import sys, json; import deras; "
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('sqlalchemy','pydantic','click','rich','yaml','duckdb','alembic','croniter','fastapi'))))"
+        "('sqlalchemy','pydantic','click','rich','yaml','duckdb','alembic','croniter','fastapi',"
+        "'jinja2','jsonschema'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == []

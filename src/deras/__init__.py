@@ -73,6 +73,24 @@ _EXPORTS: dict[str, str] = {
     "LastPartitionMapping": "deras._defs.partition_mapping",
     "StaticPartitionMapping": "deras._defs.partition_mapping",
     "BackfillPolicy": "deras._defs.backfill_policy",
+    # DAGs and tasks
+    "DAG": "deras._dags.dag",
+    "dag": "deras._dags.dag",
+    "task": "deras._dags.taskflow",
+    "XComArg": "deras._dags.taskflow",
+    "BaseOperator": "deras._dags.operator",
+    "chain": "deras._dags.operator",
+    "PythonOperator": "deras._dags.operators",
+    "BranchPythonOperator": "deras._dags.operators",
+    "BashOperator": "deras._dags.operators",
+    "EmptyOperator": "deras._dags.operators",
+    "TaskGroup": "deras._dags.task_group",
+    "DagRun": "deras._dags.dag_run",
+    "TaskInstance": "deras._dags.dag_run",
+    "Param": "deras._defs.params",
+    "TriggerRule": "deras._exec.trigger_rules",
+    "TaskInstanceState": "deras._core.task_state",
+    "SkipTask": "deras._core.errors",
     # running
     "materialize": "deras._exec.materialize",
     "ExecutionResult": "deras._exec.result",
@@ -118,6 +136,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
         PartitionKeyError,
         RunFailedError,
         SelectionError,
+        SkipTask,
         StepTimeoutError,
     )
     from ._core.events import EventRecord, EventType
@@ -125,6 +144,13 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._core.metadata import MetadataValue
     from ._core.records import RunRecord
     from ._core.status import NodeStatus, RunStatus
+    from ._core.task_state import TaskInstanceState
+    from ._dags.dag import DAG, dag
+    from ._dags.dag_run import DagRun, TaskInstance
+    from ._dags.operator import BaseOperator, chain
+    from ._dags.operators import BashOperator, BranchPythonOperator, EmptyOperator, PythonOperator
+    from ._dags.task_group import TaskGroup
+    from ._dags.taskflow import XComArg, task
     from ._defs.asset import AssetsDefinition, AssetSpec, asset, multi_asset
     from ._defs.asset_in import AssetIn, AssetOut
     from ._defs.backfill_policy import BackfillPolicy
@@ -134,6 +160,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._defs.io_manager import InMemoryIOManager, InputContext, IOManager, OutputContext
     from ._defs.job import define_asset_job
     from ._defs.multi_partitions import MultiPartitionKey, MultiPartitionsDefinition
+    from ._defs.params import Param
     from ._defs.partition_mapping import (
         AllPartitionMapping,
         IdentityPartitionMapping,
@@ -161,6 +188,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._exec.in_process import InProcessExecutor
     from ._exec.materialize import materialize
     from ._exec.result import ExecutionResult
+    from ._exec.trigger_rules import TriggerRule
     from ._graph.selection import AssetSelection
     from ._instance.instance import DerasInstance
     from ._instance.partition_status import PartitionStatus

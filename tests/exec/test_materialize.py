@@ -137,7 +137,7 @@ def test_raising_asset_records_traceback_and_keeps_other_nodes_work() -> None:
     assert instance.get_latest_materialization("independent") is not None
     assert instance.get_latest_materialization("after_bad") is None
     outcomes = instance.store.get_node_outcomes(run.run_id)
-    assert outcomes["after_bad"] == dg.NodeStatus.SKIPPED
+    assert outcomes["after_bad"] == dg.NodeStatus.UPSTREAM_FAILED
 
 
 def test_retry_policy_retries_until_success_with_retry_number() -> None:

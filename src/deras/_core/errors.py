@@ -49,3 +49,10 @@ class StepTimeoutError(DerasError):
 
 class SelectionError(DerasError):
     """A selection string or AssetSelection that names nothing known."""
+
+
+class SkipTask(Exception):
+    """Raise inside a task to end it ``skipped`` instead of failed.
+
+    >>> raise SkipTask("no new files today")  # doctest: +SKIP
+    """

@@ -17,7 +17,22 @@ from .run_resources import RunResources
 from .run_state import RunState
 from .step import run_node
 
-_BAD_UPSTREAM = (NodeStatus.FAILED, NodeStatus.UPSTREAM_FAILED, NodeStatus.SKIPPED)
+
+def _ti_states() -> dict[NodeStatus, Any]:
+    from .._core.task_state import TaskInstanceState as S
+
+    return {
+        NodeStatus.SUCCESS: S.SUCCESS,
+        NodeStatus.FAILED: S.FAILED,
+        NodeStatus.SKIPPED: S.SKIPPED,
+        NodeStatus.UPSTREAM_FAILED: S.UPSTREAM_FAILED,
+        NodeStatus.RUNNING: S.RUNNING,
+        NodeStatus.UP_FOR_RETRY: S.UP_FOR_RETRY,
+        NodeStatus.PENDING: S.SCHEDULED,
+    }
+
+
+_TI_STATE = _ti_states()
 
 
 class InProcessExecutor:
@@ -39,6 +54,7 @@ class InProcessExecutor:
         echo_output: bool = False,
         on_node_done: Any = None,
         writer: EventWriter | None = None,
+        dag_run: Any = None,
     ) -> RunState:
         """Record ``run`` and execute its plan; returns the final state.
 
@@ -59,24 +75,30 @@ class InProcessExecutor:
             log_handler=handler,
             log=log,
             echo_output=echo_output,
+            dag_run=dag_run,
         )
+        run.start_time = time.time()
         events.add(run.run_id, EventType.RUN_START, message=f"run {run.run_id} started")
         graph = plan.graph
         try:
             for nid in plan.node_ids:
                 node = graph.nodes[nid]
-                reason = self._skip_reason(state, node)
-                if reason is not None:
-                    state.outcomes[nid] = NodeStatus.SKIPPED
+                verdict = self._timed_out(state) or self._decide(state, node)
+                if verdict is not None:
+                    status, reason = verdict
+                    state.outcomes[nid] = status
                     state.skip_reasons[nid] = reason
+                    data = {"reason": reason}
+                    if status == NodeStatus.UPSTREAM_FAILED:
+                        data["status"] = status.value
                     events.add(
                         run.run_id,
                         EventType.STEP_SKIPPED,
                         nid,
                         0,
-                        f"skipped: {reason}",
+                        f"{status.value}: {reason}",
                         "WARNING",
-                        {"reason": reason},
+                        data,
                     )
                     events.transition()
                 else:
@@ -133,16 +155,44 @@ class InProcessExecutor:
             state.run.status = RunStatus.FAILURE
 
     @staticmethod
-    def _skip_reason(state: RunState, node: Node) -> str | None:
+    def _decide(state: RunState, node: Node) -> tuple[NodeStatus, str] | None:
+        """None to run the node; else the status it ends with, and why.
+
+        A failed blocking check upstream skips it ("blocked by ..."); a branch that did not
+        choose it skips it; otherwise its trigger rule decides from the upstream outcomes.
+        """
+        from .trigger_rules import Decision, decide
+
         graph = state.plan.graph
-        for up in graph.upstream[node.id]:
-            status = state.outcomes.get(up)
-            if status is None or status not in _BAD_UPSTREAM:
-                continue
-            if up in state.failed_checks and graph.nodes[up].check is not None:
-                return f"blocked by {state.failed_checks[up]}"
-            if status == NodeStatus.SKIPPED:
-                inherited = state.skip_reasons.get(up, "")
-                return inherited if inherited.startswith("blocked by") else f"upstream {up} was skipped"
-            return f"upstream {up} failed"
+        ups = [u for u in graph.upstream[node.id] if u in state.outcomes]
+        for up in ups:
+            if up in state.failed_checks:
+                return NodeStatus.SKIPPED, f"blocked by {state.failed_checks[up]}"
+            inherited = state.skip_reasons.get(up, "")
+            if state.outcomes[up] == NodeStatus.SKIPPED and inherited.startswith("blocked by"):
+                return NodeStatus.SKIPPED, inherited
+            chosen = state.branch_follow.get(up)
+            if chosen is not None and node.kind == NodeKind.TASK and node.definition.task_id not in chosen:
+                return NodeStatus.SKIPPED, f"not chosen by branch {graph.nodes[up].definition.task_id}"
+        decision = decide(node.trigger_rule, [_TI_STATE[state.outcomes[u]] for u in ups])
+        if decision == Decision.RUN:
+            return None
+        if decision == Decision.UPSTREAM_FAILED:
+            failed = next(
+                u for u in ups if state.outcomes[u] in (NodeStatus.FAILED, NodeStatus.UPSTREAM_FAILED)
+            )
+            return NodeStatus.UPSTREAM_FAILED, f"upstream {failed} failed"
+        if decision == Decision.SKIP:
+            culprit = next((u for u in ups if state.outcomes[u] != NodeStatus.SUCCESS), ups[0] if ups else "")
+            return (
+                NodeStatus.SKIPPED,
+                f"trigger rule {node.trigger_rule}: upstream {culprit} is {state.outcomes[culprit]}",
+            )
+        raise AssertionError(f"{node.id}: its upstream finished, yet its trigger rule says {decision}")
+
+    @staticmethod
+    def _timed_out(state: RunState) -> tuple[NodeStatus, str] | None:
+        timeout = getattr(state.dag_run, "timeout", None)
+        if timeout is not None and time.time() - (state.run.start_time or time.time()) > timeout:
+            return NodeStatus.SKIPPED, f"dagrun_timeout of {timeout:g} s passed"
         return None

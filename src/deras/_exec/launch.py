@@ -36,6 +36,7 @@ def execute_run(
     on_node_done: Any = None,
     raise_on_error: bool = False,
     writer: Any = None,
+    dag_run: Any = None,
 ) -> ExecutionResult:
     """Record a run of ``plan`` and execute it; the result says how it ended."""
     run = RunRecord(
@@ -61,6 +62,7 @@ def execute_run(
         echo_output=echo_output,
         on_node_done=on_node_done,
         writer=writer,
+        dag_run=dag_run,
     )
     result = ExecutionResult(state)
     if raise_on_error and not result.success:

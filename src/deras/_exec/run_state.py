@@ -35,6 +35,11 @@ class RunState:
     outcomes: dict[str, NodeStatus] = field(default_factory=dict)
     failed_checks: dict[str, str] = field(default_factory=dict)  # check node id -> "check x on y"
     skip_reasons: dict[str, str] = field(default_factory=dict)
+    # DAG runs: logical date, intervals, conf and params (None for asset runs)
+    dag_run: Any = None
+    branch_follow: dict[str, set[str]] = field(default_factory=dict)  # branch node -> task ids chosen
+    map_counts: dict[str, int] = field(default_factory=dict)  # mapped node -> instances run
+    xcom_cache: dict[tuple[str, str, int], Any] = field(default_factory=dict)  # (node, key, map index)
     values: dict[tuple[AssetKey, str | None], Any] = field(default_factory=dict)
 
     @property

@@ -6,6 +6,7 @@ import time
 import traceback
 from typing import Any
 
+from .._core.errors import SkipTask
 from .._core.events import EventType
 from .._core.keys import AssetKey
 from .._core.metadata import normalize_metadata
@@ -20,39 +21,99 @@ from .timeout import deadline
 
 
 def run_node(state: RunState, node: Node) -> NodeStatus:
-    """Execute every attempt of ``node``; events are flushed once per attempt's end."""
+    """Execute ``node`` (every mapped instance of a mapped task), with retries and callbacks."""
+    if node.kind == NodeKind.TASK and node.definition.is_mapped:
+        return _run_mapped(state, node)
+    return _run_instance(state, node, -1)
+
+
+def _run_mapped(state: RunState, node: Node) -> NodeStatus:
+    from .taskflow_args import expansion
+
+    try:
+        lists = expansion(state, node.definition)
+    except Exception as err:
+        error = f"{type(err).__name__}: cannot expand {node.id}: {err}"
+        state.events.add(
+            state.run_id,
+            EventType.STEP_FAILURE,
+            node.id,
+            0,
+            error,
+            "ERROR",
+            {"error": error, "traceback": traceback.format_exc()},
+        )
+        return NodeStatus.FAILED
+    count = len(next(iter(lists.values()))) if lists else 0
+    state.map_counts[node.id] = count
+    if count == 0:
+        reason = "mapped over an empty list: no instance to run"
+        state.events.add(
+            state.run_id, EventType.STEP_SKIPPED, node.id, 0, f"skipped: {reason}", "INFO", {"reason": reason}
+        )
+        return NodeStatus.SKIPPED
+    outcomes = [_run_instance(state, node, i) for i in range(count)]
+    if NodeStatus.FAILED in outcomes:
+        return NodeStatus.FAILED
+    if all(o == NodeStatus.SKIPPED for o in outcomes):
+        return NodeStatus.SKIPPED
+    return NodeStatus.SUCCESS
+
+
+def _run_instance(state: RunState, node: Node, map_index: int) -> NodeStatus:
+    """Every attempt of one node (or one mapped instance); events flush at the attempt's end."""
     keys = state.plan.partition_keys if node.partitions_def is not None else []
     span = _span(node, keys, state.instance.dynamic_partitions_store)
     retries = node.retry_policy.max_retries if node.retry_policy else 0
+    name = node.id if map_index < 0 else f"{node.id}[{map_index}]"
     attempt = 0
     while True:
-        state.events.add(state.run_id, EventType.STEP_START, node.id, attempt)
+        state.events.add(state.run_id, EventType.STEP_START, name, attempt)
         state.events.transition()
         if attempt == 0 and span is not None and node.kind == NodeKind.ASSET:
             for key in node.asset_keys:
                 state.events.add(
                     state.run_id,
                     EventType.MATERIALIZATION_PLANNED,
-                    node.id,
+                    name,
                     attempt,
                     data={"asset_key": str(key), "partitions": span},
                 )
+        callback_context: dict[str, Any] = {"run_id": state.run_id, "node": name, "try_number": attempt + 1}
         try:
-            _attempt(state, node, keys, attempt, span)
+            if node.kind == NodeKind.TASK:
+                callback_context = _task_attempt(state, node, name, attempt, map_index)
+            else:
+                _attempt(state, node, keys, attempt, span, name)
+        except SkipTask as err:
+            reason = str(err) or "the task raised SkipTask"
+            state.events.add(
+                state.run_id,
+                EventType.STEP_SKIPPED,
+                name,
+                attempt,
+                f"skipped: {reason}",
+                "INFO",
+                {"reason": reason},
+            )
+            state.events.transition()
+            return NodeStatus.SKIPPED
         except Exception as err:
             error = f"{type(err).__name__}: {err}"
             tb = "" if isinstance(err, BlockingCheckFailed) else traceback.format_exc()
+            callback_context = {**callback_context, "exception": err}
             if attempt < retries and not getattr(err, "_deras_no_retry", False):
                 delay = node.retry_policy.delay_for(attempt + 1)
                 state.events.add(
                     state.run_id,
                     EventType.STEP_RETRY,
-                    node.id,
+                    name,
                     attempt,
                     f"attempt {attempt + 1} failed ({error}); retrying in {delay:g} s",
                     "WARNING",
                     {"error": error, "traceback": tb, "delay": delay},
                 )
+                run_callback(state, node, name, "on_retry", callback_context)
                 state.events.flush()
                 if delay:
                     time.sleep(delay)
@@ -61,7 +122,7 @@ def run_node(state: RunState, node: Node) -> NodeStatus:
             state.events.add(
                 state.run_id,
                 EventType.STEP_FAILURE,
-                node.id,
+                name,
                 attempt,
                 error,
                 "ERROR",
@@ -72,21 +133,67 @@ def run_node(state: RunState, node: Node) -> NodeStatus:
                     data: dict[str, Any] = {"asset_key": str(key)}
                     if span is not None:
                         data["partitions"] = span
-                    state.events.add(state.run_id, EventType.ASSET_FAILED, node.id, attempt, data=data)
+                    state.events.add(state.run_id, EventType.ASSET_FAILED, name, attempt, data=data)
+            run_callback(state, node, name, "on_failure", callback_context)
             state.events.flush()
             return NodeStatus.FAILED
-        state.events.add(state.run_id, EventType.STEP_SUCCESS, node.id, attempt)
+        state.events.add(state.run_id, EventType.STEP_SUCCESS, name, attempt)
+        run_callback(state, node, name, "on_success", callback_context)
         state.events.transition()
         return NodeStatus.SUCCESS
+
+
+def _task_attempt(state: RunState, node: Node, name: str, attempt: int, map_index: int) -> dict[str, Any]:
+    from .task_step import run_task_attempt, task_context
+
+    handler = state.log_handler
+    handler.node, handler.attempt = name, attempt
+    context = task_context(state, node, attempt, map_index)
+    with (
+        capture_output(state.events, state.run_id, name, attempt, state.echo_output),
+        deadline(node.timeout, f"task {node.id}"),
+    ):
+        run_task_attempt(state, node, attempt, map_index, context)
+    return context
+
+
+def run_callback(state: RunState, node: Node, name: str, which: str, context: dict[str, Any]) -> None:
+    """Call a node's callback with ``context=``; a raising callback is logged, nothing else."""
+    callback = node.callbacks.get(which)
+    if callback is None:
+        return
+    try:
+        call_with_context(callback, context)
+    except Exception:
+        state.events.add(
+            state.run_id,
+            EventType.LOG,
+            name,
+            None,
+            f"{which}_callback raised (ignored):\n{traceback.format_exc()}",
+            "ERROR",
+        )
+
+
+def call_with_context(callback: Any, context: dict[str, Any]) -> Any:
+    code = getattr(callback, "__code__", None)
+    if (
+        code is not None
+        and "context" not in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+        and not code.co_flags & 0x08
+        and code.co_argcount >= 1
+    ):
+        return callback(context)  # an Airflow-style ``def cb(ctx)``: one positional argument
+    return callback(context=context)
 
 
 class BlockingCheckFailed(Exception):
     _deras_no_retry = True
 
 
-def _attempt(state: RunState, node: Node, keys: list[str], attempt: int, span: Any) -> None:
+def _attempt(state: RunState, node: Node, keys: list[str], attempt: int, span: Any, name: str) -> None:
     handler = state.log_handler
-    handler.node, handler.attempt = node.id, attempt
+    handler.node, handler.attempt = name, attempt
     context = _context(state, node, keys, attempt)
     with (
         capture_output(state.events, state.run_id, node.id, attempt, state.echo_output),

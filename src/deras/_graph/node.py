@@ -75,6 +75,8 @@ class Node:
     group: str | None = None
     trigger_rule: str = "all_success"
     stores_output: bool = True
+    # on_failure / on_success / on_retry -> callable(context=...); a raising one is only logged
+    callbacks: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
     @property
     def upstream_ids(self) -> list[str]:

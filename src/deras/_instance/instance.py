@@ -34,6 +34,7 @@ class DerasInstance:
         self.is_ephemeral = ephemeral
         self._store: Any = None
         self._io_manager: Any = None
+        self._xcom_store: Any = None
 
     @classmethod
     def get(cls, home: str | os.PathLike[str] | None = None) -> DerasInstance:
@@ -77,6 +78,15 @@ class DerasInstance:
 
                 self._io_manager = PickleFileIOManager(self.storage_dir)
         return self._io_manager
+
+    @property
+    def xcom_store(self) -> Any:
+        """Where task return values and pushed XComs live (files under storage, or memory)."""
+        if self._xcom_store is None:
+            from .._exec.xcom import XComStore
+
+            self._xcom_store = XComStore(self.storage_dir / "_xcom" if self.storage_dir else None)
+        return self._xcom_store
 
     @property
     def dynamic_partitions_store(self) -> Any:

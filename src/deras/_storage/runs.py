@@ -103,7 +103,9 @@ class RunChanges:
             row["start_time"] = event.timestamp
             row["end_time"] = row["error"] = None
         elif kind is EventType.STEP_SKIPPED:
-            row["status"] = NodeStatus.SKIPPED.value
+            # A node not run because an upstream failed is skipped as "upstream_failed".
+            upstream_failed = event.data.get("status") == NodeStatus.UPSTREAM_FAILED.value
+            row["status"] = (NodeStatus.UPSTREAM_FAILED if upstream_failed else NodeStatus.SKIPPED).value
             if row["start_time"] is None:
                 row["start_time"] = event.timestamp
             row["end_time"] = event.timestamp

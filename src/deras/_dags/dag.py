@@ -1,0 +1,211 @@
+"""``DAG`` and ``@dag``: a workflow of tasks with a schedule."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .._core.errors import DefinitionError
+from .context import current_dag
+
+_PRESETS_NONE = (None, "None")
+
+
+class DAG:
+    """A directed acyclic graph of tasks, with a schedule and run settings.
+
+    >>> from datetime import datetime
+    >>> from deras._dags.operators import EmptyOperator
+    >>> with DAG("etl", schedule="@daily", start_date=datetime(2025, 1, 1)) as etl:
+    ...     start, end = EmptyOperator(task_id="start"), EmptyOperator(task_id="end")
+    ...     _ = start >> end
+    >>> [t.task_id for t in etl.topological_tasks()]
+    ['start', 'end']
+    """
+
+    def __init__(
+        self,
+        dag_id: str,
+        *,
+        schedule: Any = None,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        catchup: bool = False,
+        default_args: Mapping[str, Any] | None = None,
+        tags: Iterable[str] = (),
+        params: Mapping[str, Any] | None = None,
+        max_active_runs: int = 16,
+        dagrun_timeout: timedelta | None = None,
+        description: str | None = None,
+        on_failure_callback: Callable[..., Any] | None = None,
+        on_success_callback: Callable[..., Any] | None = None,
+        doc_md: str | None = None,
+        executor: Any = None,
+    ) -> None:
+        from .._defs.dag_schedule import parse_schedule
+
+        if not dag_id or not all(c.isalnum() or c in "_-." for c in dag_id):
+            raise DefinitionError(f"DAG id {dag_id!r}: use letters, digits, '_', '-' and '.' only")
+        self.dag_id = dag_id
+        self.start_date = _aware(start_date)
+        self.end_date = _aware(end_date)
+        timezone = getattr(self.start_date.tzinfo, "key", "UTC") if self.start_date else "UTC"
+        self.schedule = parse_schedule(
+            schedule, where=f"DAG '{dag_id}'", timezone=timezone, start_date=self.start_date
+        )
+        self.schedule_arg = schedule
+        self.catchup = catchup
+        self.default_args = dict(default_args or {})
+        self.tags = list(tags)
+        self.params = dict(params or {})
+        self.max_active_runs = max_active_runs
+        self.dagrun_timeout = dagrun_timeout
+        self.description = description
+        self.doc_md = doc_md
+        self.on_failure_callback = on_failure_callback
+        self.on_success_callback = on_success_callback
+        self.executor = executor
+        self.task_dict: dict[str, Any] = {}
+        self._graph: Any = None
+        self._token: Any = None
+        from .._defs.params import validate_params_definition
+
+        problems = validate_params_definition(self.params, f"DAG '{dag_id}'")
+        if problems:
+            raise DefinitionError(problems)
+
+    # -- building -------------------------------------------------------------------------
+    def __enter__(self) -> DAG:
+        self._token = current_dag.set(self)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        current_dag.reset(self._token)
+        if exc_type is None:
+            self.validate()
+
+    def add_task(self, task: Any) -> None:
+        if task.task_id in self.task_dict:
+            raise DefinitionError(
+                f"task id '{task.task_id}' is used twice in DAG '{self.dag_id}' (at {task.source}). "
+                "Fix: give each task its own task_id."
+            )
+        self.task_dict[task.task_id] = task
+        self._graph = None
+
+    def invalidate(self) -> None:
+        self._graph = None
+
+    @property
+    def tasks(self) -> list[Any]:
+        return list(self.task_dict.values())
+
+    @property
+    def task_ids(self) -> list[str]:
+        return list(self.task_dict)
+
+    def get_task(self, task_id: str) -> Any:
+        try:
+            return self.task_dict[task_id]
+        except KeyError:
+            raise DefinitionError(
+                f"DAG '{self.dag_id}' has no task '{task_id}' (tasks: {sorted(self.task_dict)})"
+            ) from None
+
+    # -- the shared graph -------------------------------------------------------------------
+    def graph_nodes(self) -> list[Any]:
+        from .lowering import lower_dag
+
+        return lower_dag(self)
+
+    @property
+    def graph(self) -> Any:
+        """The DAG's own compiled graph (validated: a cycle raises, naming its path)."""
+        if self._graph is None:
+            from .._graph.graph import Graph
+
+            self._graph = Graph(self.graph_nodes())
+        return self._graph
+
+    def validate(self) -> None:
+        _ = self.graph
+
+    def topological_tasks(self) -> list[Any]:
+        prefix = len(self.dag_id) + 1
+        return [self.task_dict[nid[prefix:]] for nid in self.graph.order]
+
+    # -- running ------------------------------------------------------------------------------
+    def test(
+        self,
+        logical_date: datetime | None = None,
+        conf: Mapping[str, Any] | None = None,
+        *,
+        instance: Any = None,
+        run_type: str = "manual",
+    ) -> Any:
+        """Run the DAG once in this process and return the DAG run.
+
+        On an in-memory instance unless ``instance=`` is given.
+        """
+        from .._instance.instance import DerasInstance
+        from .dag_run import run_dag
+
+        return run_dag(
+            self,
+            instance or DerasInstance.ephemeral(),
+            logical_date=logical_date,
+            conf=conf,
+            run_type=run_type,
+        )
+
+    def __repr__(self) -> str:
+        return f"<DAG: {self.dag_id}>"
+
+
+def dag(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    dag_id: str | None = None,
+    **dag_kwargs: Any,
+) -> Any:
+    """Turn a function into a DAG factory: calling it builds the DAG from the tasks it calls.
+
+    >>> @dag(schedule=None)
+    ... def hello():
+    ...     pass
+    >>> hello().dag_id
+    'hello'
+    """
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., DAG]:
+        @functools.wraps(f)
+        def build(*args: Any, **kwargs: Any) -> DAG:
+            params = dict(dag_kwargs.pop("params", None) or {}) if "params" in dag_kwargs else {}
+            params.update(_function_params(f))
+            built = DAG(dag_id or f.__name__, params=params, **dag_kwargs)
+            if f.__doc__ and built.doc_md is None:
+                built.doc_md = f.__doc__
+            with built:
+                f(*args, **kwargs)
+            return built
+
+        return build
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def _function_params(f: Callable[..., Any]) -> dict[str, Any]:
+    """Parameters of a @dag function with defaults become DAG params, as in Airflow."""
+    code = f.__code__
+    names = code.co_varnames[: code.co_argcount]
+    defaults = f.__defaults__ or ()
+    return dict(zip(names[len(names) - len(defaults) :], defaults, strict=True))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

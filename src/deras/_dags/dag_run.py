@@ -1,0 +1,180 @@
+"""Running a DAG: the DAG run record, its task instances, and ``dag.test()``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .._core.records import RunRecord
+from .._core.status import NodeStatus, RunStatus
+
+RUN_TYPES = ("manual", "scheduled", "backfill", "asset_triggered")
+
+_DAG_RUN_STATE = {
+    RunStatus.QUEUED: "queued",
+    RunStatus.STARTING: "queued",
+    RunStatus.STARTED: "running",
+    RunStatus.SUCCESS: "success",
+    RunStatus.FAILURE: "failed",
+    RunStatus.CANCELING: "running",
+    RunStatus.CANCELED: "failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInstance:
+    """One task of one DAG run (``map_index`` ≥ 0 for an instance of a mapped task)."""
+
+    task_id: str
+    state: str
+    try_number: int
+    start_date: datetime | None
+    end_date: datetime | None
+    map_index: int = -1
+
+
+class DagRun:
+    """A run of a DAG, in Airflow's words: ``state`` is queued, running, success or failed."""
+
+    def __init__(self, dag: Any, run: RunRecord, instance: Any, result: Any = None) -> None:
+        self.dag = dag
+        self.dag_id: str = dag.dag_id
+        self.run_id = run.run_id
+        self._run = run
+        self._instance = instance
+        self.result = result
+        tags = run.tags
+        self.run_type = tags.get("deras/run_type", "manual")
+        self.logical_date = datetime.fromisoformat(tags["deras/logical_date"])
+        self.conf = dict(run.run_config.get("conf", {}))
+
+    @property
+    def state(self) -> str:
+        run = self._instance.get_run(self.run_id) or self._run
+        return _DAG_RUN_STATE[run.status]
+
+    @property
+    def task_instances(self) -> list[TaskInstance]:
+        latest: dict[str, Any] = {}
+        for attempt in self._instance.get_attempts(self.run_id):
+            latest[attempt.node] = attempt  # attempts come in order: the last one wins
+        prefix = f"{self.dag_id}."
+        out = []
+        for node, a in latest.items():
+            if not node.startswith(prefix):
+                continue
+            task_id, map_index = _split_map_index(node[len(prefix) :])
+            out.append(
+                TaskInstance(
+                    task_id, _ti_state(a.status), a.attempt + 1, _dt(a.start_time), _dt(a.end_time), map_index
+                )
+            )
+        return out
+
+    def get_task_instance(self, task_id: str, map_index: int = -1) -> TaskInstance:
+        for ti in self.task_instances:
+            if ti.task_id == task_id and ti.map_index == map_index:
+                return ti
+        raise KeyError(
+            f"DAG run {self.run_id} has no task instance '{task_id}'"
+            + (f" [{map_index}]" if map_index >= 0 else "")
+        )
+
+    def xcom(self, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+        """A task's stored XCom value in this run."""
+        return self._instance.xcom_store.get(self.dag_id, self.run_id, task_id, key, map_index)
+
+    def __repr__(self) -> str:
+        return f"<DagRun {self.dag_id} @ {self.logical_date.isoformat()}: {self.state}>"
+
+
+def run_dag(
+    dag: Any,
+    instance: Any,
+    *,
+    logical_date: datetime | None = None,
+    conf: Mapping[str, Any] | None = None,
+    run_type: str = "manual",
+    now: datetime | None = None,
+    echo_output: bool = False,
+    on_node_done: Any = None,
+) -> DagRun:
+    """Run every task of ``dag`` once in this process and record it as a DAG run.
+
+    The conf is validated against the DAG's params before anything runs.
+    """
+    from .._defs.params import resolve_params
+    from .._exec.dag_run_info import DagRunInfo
+    from .._exec.launch import execute_run
+    from .._plan.plan import plan_run
+
+    if run_type not in RUN_TYPES:
+        raise ValueError(f"run_type {run_type!r}: expected one of {RUN_TYPES}")
+    params = resolve_params(dag.params, conf, where=f"DAG '{dag.dag_id}'")
+    now = now or datetime.now(UTC)
+    if logical_date is None:
+        logical_date = dag.schedule.infer_logical_date(now)
+    elif logical_date.tzinfo is None:
+        logical_date = logical_date.replace(tzinfo=UTC)
+    start, end = dag.schedule.data_interval(logical_date)
+    timeout = dag.dagrun_timeout.total_seconds() if dag.dagrun_timeout is not None else None
+    info = DagRunInfo(dag.dag_id, logical_date, start, end, run_type, dict(conf or {}), params, timeout)
+    plan = plan_run(dag.graph, node_ids=list(dag.graph.nodes))
+    tags = {
+        "deras/dag_id": dag.dag_id,
+        "deras/run_type": run_type,
+        "deras/logical_date": logical_date.isoformat(),
+    }
+    result = execute_run(
+        instance,
+        plan,
+        {},
+        target=f"dag:{dag.dag_id}",
+        job_name=dag.dag_id,
+        tags=tags,
+        run_config={"conf": dict(conf or {})},
+        echo_output=echo_output,
+        on_node_done=on_node_done,
+        dag_run=info,
+    )
+    dag_run = DagRun(dag, result.run, instance, result)
+    _dag_callback(dag, dag_run, result)
+    return dag_run
+
+
+def _dag_callback(dag: Any, dag_run: DagRun, result: Any) -> None:
+    from .._exec.step import call_with_context
+
+    callback = dag.on_success_callback if result.success else dag.on_failure_callback
+    if callback is None:
+        return
+    context = {
+        "dag": dag,
+        "dag_run": dag_run,
+        "run_id": dag_run.run_id,
+        "logical_date": dag_run.logical_date,
+        "reason": "success" if result.success else "task failure",
+    }
+    try:
+        call_with_context(callback, context)
+    except Exception:
+        import logging
+
+        logging.getLogger("deras.dags").exception("DAG %s callback raised (ignored)", dag.dag_id)
+
+
+def _split_map_index(name: str) -> tuple[str, int]:
+    if name.endswith("]") and "[" in name:
+        base, _, index = name[:-1].rpartition("[")
+        return base, int(index)
+    return name, -1
+
+
+def _ti_state(status: NodeStatus) -> str:
+    return {NodeStatus.PENDING: "scheduled"}.get(status, status.value)
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return datetime.fromtimestamp(ts, UTC) if ts is not None else None

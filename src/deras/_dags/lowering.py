@@ -1,0 +1,63 @@
+"""Lowering a DAG's tasks to the graph nodes assets use too."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from .._defs.retry import Backoff, RetryPolicy
+from .._graph.node import Node, NodeKind, NodeOutput
+
+
+def lower_dag(dag: Any) -> list[Node]:
+    """One ``Node`` per task; upstream tasks become order dependencies.
+
+    Data (TaskFlow return values) moves through the XCom store at run time, so every edge
+    is an order edge here; the node keeps the operator as its definition.
+    """
+    nodes = []
+    for task in dag.task_dict.values():
+        nodes.append(
+            Node(
+                id=task.graph_node_id,
+                kind=NodeKind.TASK,
+                fn=None,
+                definition=task,
+                outputs=[NodeOutput(key.to_user_string(), key) for key in task.outlets],
+                deps=[f"{dag.dag_id}.{up}" for up in sorted(task.upstream_task_ids)],
+                retry_policy=_retry_policy(task),
+                timeout=_seconds(task.execution_timeout),
+                pool=task.pool,
+                tags={"deras/dag_id": dag.dag_id},
+                group=task.task_group.group_id if task.task_group is not None else None,
+                trigger_rule=str(task.trigger_rule),
+                stores_output=True,
+                callbacks={
+                    name: cb
+                    for name, cb in (
+                        ("on_failure", task.on_failure_callback),
+                        ("on_success", task.on_success_callback),
+                        ("on_retry", task.on_retry_callback),
+                    )
+                    if cb is not None
+                },
+            )
+        )
+    return nodes
+
+
+def _retry_policy(task: Any) -> RetryPolicy | None:
+    if not task.retries:
+        return None
+    return RetryPolicy(
+        max_retries=task.retries,
+        delay=_seconds(task.retry_delay) or 0,
+        backoff=Backoff.EXPONENTIAL if task.retry_exponential_backoff else None,
+        max_delay=_seconds(task.max_retry_delay),
+    )
+
+
+def _seconds(value: timedelta | float | None) -> float | None:
+    if value is None:
+        return None
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

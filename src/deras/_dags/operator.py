@@ -1,0 +1,219 @@
+"""``BaseOperator``: one task of a DAG, its settings, and the ``>>`` / ``<<`` wiring."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from .._core.errors import DefinitionError
+from .._core.keys import AssetKey
+from .._defs.source import SourceInfo
+from .context import current_dag, current_group
+
+_NOT_GIVEN: Any = object()
+
+# Task settings a DAG's default_args may supply.
+DEFAULTABLE = (
+    "retries",
+    "retry_delay",
+    "retry_exponential_backoff",
+    "max_retry_delay",
+    "execution_timeout",
+    "trigger_rule",
+    "on_failure_callback",
+    "on_success_callback",
+    "on_retry_callback",
+    "pool",
+    "owner",
+)
+
+
+class BaseOperator:
+    """A task: subclass and implement ``execute(context)``.
+
+    Created inside ``with DAG(...)`` (or a ``@dag`` function), it joins that DAG. ``a >> b``
+    makes ``b`` run after ``a``; lists work on either side.
+
+    >>> from deras._dags.dag import DAG
+    >>> from deras._dags.operators import EmptyOperator
+    >>> with DAG("demo") as d:
+    ...     a, b = EmptyOperator(task_id="a"), EmptyOperator(task_id="b")
+    ...     _ = a >> b
+    >>> sorted(d.get_task("b").upstream_task_ids)
+    ['a']
+    """
+
+    template_fields: Sequence[str] = ()
+
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        retries: int = _NOT_GIVEN,
+        retry_delay: timedelta | float = _NOT_GIVEN,
+        retry_exponential_backoff: bool = _NOT_GIVEN,
+        max_retry_delay: timedelta | float | None = _NOT_GIVEN,
+        execution_timeout: timedelta | float | None = _NOT_GIVEN,
+        trigger_rule: str = _NOT_GIVEN,
+        on_failure_callback: Callable[..., Any] | None = _NOT_GIVEN,
+        on_success_callback: Callable[..., Any] | None = _NOT_GIVEN,
+        on_retry_callback: Callable[..., Any] | None = _NOT_GIVEN,
+        pool: str | None = _NOT_GIVEN,
+        owner: str | None = _NOT_GIVEN,
+        outlets: Iterable[Any] = (),
+        params: dict[str, Any] | None = None,
+        doc: str | None = None,
+        dag: Any = None,
+    ) -> None:
+        from .._exec.trigger_rules import parse_trigger_rule
+
+        self.dag = dag if dag is not None else current_dag.get()
+        if self.dag is None:
+            raise DefinitionError(
+                f"task '{task_id}' was created outside a DAG. Fix: create it inside `with dg.DAG(...):` "
+                "or a @dg.dag function, or pass dag=."
+            )
+        group = current_group.get()
+        self.task_group = group
+        self.task_id = f"{group.prefix}{task_id}" if group is not None else task_id
+        given = {
+            "retries": retries,
+            "retry_delay": retry_delay,
+            "retry_exponential_backoff": retry_exponential_backoff,
+            "max_retry_delay": max_retry_delay,
+            "execution_timeout": execution_timeout,
+            "trigger_rule": trigger_rule,
+            "on_failure_callback": on_failure_callback,
+            "on_success_callback": on_success_callback,
+            "on_retry_callback": on_retry_callback,
+            "pool": pool,
+            "owner": owner,
+        }
+        defaults = {
+            "retries": 0,
+            "retry_delay": timedelta(seconds=300),
+            "retry_exponential_backoff": False,
+            "max_retry_delay": None,
+            "execution_timeout": None,
+            "trigger_rule": "all_success",
+            "on_failure_callback": None,
+            "on_success_callback": None,
+            "on_retry_callback": None,
+            "pool": None,
+            "owner": None,
+        }
+        default_args = self.dag.default_args
+        for name, value in given.items():
+            setattr(self, name, default_args.get(name, defaults[name]) if value is _NOT_GIVEN else value)
+        where = f"task '{self.task_id}' of DAG '{self.dag.dag_id}'"
+        self.trigger_rule = parse_trigger_rule(self.trigger_rule, where=where)
+        if not isinstance(self.retries, int) or self.retries < 0:
+            raise DefinitionError(f"{where}: retries must be a whole number ≥ 0, not {self.retries!r}")
+        self.outlets = [AssetKey.coerce(o) for o in outlets]
+        self.params = dict(params or {})
+        self.doc = doc
+        self.upstream_task_ids: set[str] = set()
+        self.downstream_task_ids: set[str] = set()
+        self.source = self._source()
+        self.dag.add_task(self)
+
+    def _source(self) -> SourceInfo:
+        import sys
+
+        frame = sys._getframe(1)
+        # The first frame outside deras is where the user created the task.
+        while frame is not None and frame.f_globals.get("__name__", "").startswith("deras."):
+            frame = frame.f_back  # type: ignore[assignment]
+        if frame is None:
+            return SourceInfo("<unknown>", 0, self.task_id)
+        return SourceInfo(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.execute")
+
+    # -- identity in the shared graph --------------------------------------------------------
+    @property
+    def graph_node_id(self) -> str:
+        """This task's node id in the graph assets and tasks share (``deps=[task]`` uses it)."""
+        return f"{self.dag.dag_id}.{self.task_id}"
+
+    @property
+    def is_mapped(self) -> bool:
+        return False
+
+    # -- wiring -----------------------------------------------------------------------------
+    def set_downstream(self, other: Any) -> None:
+        for task in _tasks(other, side="roots"):
+            self._link(self, task)
+
+    def set_upstream(self, other: Any) -> None:
+        for task in _tasks(other, side="leaves"):
+            self._link(task, self)
+
+    @staticmethod
+    def _link(up: BaseOperator, down: BaseOperator) -> None:
+        if up.dag is not down.dag:
+            raise DefinitionError(
+                f"cannot link task '{up.task_id}' of DAG '{up.dag.dag_id}' to '{down.task_id}' of DAG "
+                f"'{down.dag.dag_id}': tasks depend on tasks of their own DAG (across DAGs, use assets)"
+            )
+        up.downstream_task_ids.add(down.task_id)
+        down.upstream_task_ids.add(up.task_id)
+        up.dag.invalidate()
+
+    def __rshift__(self, other: Any) -> Any:
+        self.set_downstream(other)
+        return other
+
+    def __lshift__(self, other: Any) -> Any:
+        self.set_upstream(other)
+        return other
+
+    def __rrshift__(self, other: Any) -> BaseOperator:  # [a, b] >> self
+        self.set_upstream(other)
+        return self
+
+    def __rlshift__(self, other: Any) -> BaseOperator:  # [a, b] << self
+        self.set_downstream(other)
+        return self
+
+    def __repr__(self) -> str:
+        return f"<Task({type(self).__name__}): {self.task_id}>"
+
+
+def _tasks(other: Any, side: str = "roots") -> list[BaseOperator]:
+    """Operators out of an operator, an XComArg (a TaskFlow call's result), a group or a list.
+
+    A task group stands for its ``roots`` when it is downstream, its ``leaves`` when upstream.
+    """
+    if isinstance(other, list | tuple | set):
+        return [t for item in other for t in _tasks(item, side)]
+    operator = getattr(other, "operator", None)
+    if isinstance(operator, BaseOperator):
+        return [operator]
+    if isinstance(other, BaseOperator):
+        return [other]
+    group_side = getattr(other, side, None) if hasattr(other, "group_id") else None
+    if callable(group_side):
+        return list(group_side())
+    raise DefinitionError(f"cannot wire {other!r} with >> or <<: expected a task, a list of tasks or a group")
+
+
+def chain(*items: Any) -> None:
+    """``chain(a, b, c)`` is ``a >> b >> c``; a list in the chain fans out and in.
+
+    >>> # chain(extract, [clean_a, clean_b], load)
+    """
+    for up, down in itertools.pairwise(items):
+        ups, downs = _tasks(up, "leaves"), _tasks(down, "roots")
+        if isinstance(up, list) and isinstance(down, list):
+            if len(ups) != len(downs):
+                raise DefinitionError(f"chain: lists of different lengths ({len(ups)} and {len(downs)})")
+            for a, b in zip(ups, downs, strict=True):
+                a >> b
+        else:
+            for a in ups:
+                for b in downs:
+                    a >> b

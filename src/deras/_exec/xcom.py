@@ -1,0 +1,72 @@
+"""XCom values: what tasks return or push, kept per DAG run by the value store, not the database."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+class XComStore:
+    """Values by (dag, run, task, key, map index): pickle files under ``base_dir``, or memory.
+
+    A 100 MB return value costs the metadata database nothing: only files hold values.
+    """
+
+    _deras_exact_roundtrip = True
+
+    def __init__(self, base_dir: str | os.PathLike[str] | None) -> None:
+        self.base_dir = Path(base_dir) if base_dir is not None else None
+        self._memory: dict[tuple[str, str, str, str, int], Any] = {}
+
+    def _path(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int) -> Path:
+        assert self.base_dir is not None
+        name = key if map_index < 0 else f"{key}.{map_index}"
+        return self.base_dir / dag_id / run_id / task_id / name
+
+    def put(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        key: str,
+        map_index: int,
+        value: Any,
+        defer: Callable[[Callable[[], None]], None] | None = None,
+    ) -> None:
+        if self.base_dir is None:
+            self._memory[(dag_id, run_id, task_id, key, map_index)] = value
+            return
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)  # a pickling error is the task's
+        path = self._path(dag_id, run_id, task_id, key, map_index)
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+
+        if defer is not None:
+            defer(write)
+        else:
+            write()
+
+    def get(
+        self, dag_id: str, run_id: str, task_id: str, key: str = "return_value", map_index: int = -1
+    ) -> Any:
+        if self.base_dir is None:
+            try:
+                return self._memory[(dag_id, run_id, task_id, key, map_index)]
+            except KeyError:
+                raise KeyError(self._missing(task_id, key, map_index)) from None
+        try:
+            return pickle.loads(self._path(dag_id, run_id, task_id, key, map_index).read_bytes())
+        except FileNotFoundError:
+            raise KeyError(self._missing(task_id, key, map_index)) from None
+
+    @staticmethod
+    def _missing(task_id: str, key: str, map_index: int) -> str:
+        where = f" (map index {map_index})" if map_index >= 0 else ""
+        return f"no XCom '{key}' from task '{task_id}'{where} in this DAG run"
