@@ -6,6 +6,8 @@ is part of each assertion (two aware datetimes in one zone compare equal across 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from datetime import timezone as FixedOffset
@@ -22,8 +24,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def iso(dates: Iterable[datetime | None]) -> list[str | None]:
@@ -64,6 +66,11 @@ def test_cron_string_is_kept_with_normalised_spacing() -> None:
 def test_presets_are_crons(preset: str, cron: str) -> None:
     s = parse_schedule(preset)
     assert (s.kind, s.cron, s.preset, s.summary) == ("cron", cron, preset.lower(), preset.lower())
+
+
+def test_a_preset_equals_its_cron() -> None:
+    assert parse_schedule("@daily") == parse_schedule("0 0 * * *")
+    assert parse_schedule("@daily") != parse_schedule("@daily", timezone="Europe/Berlin")
 
 
 def test_every_preset_is_a_valid_cron() -> None:
@@ -172,6 +179,13 @@ def test_naive_instants_are_refused_with_a_fix() -> None:
         ValueError, match=r"now must be timezone-aware, e\.g\. datetime\(2025, 1, 1, tzinfo=UTC\)"
     ):
         parse_schedule("@daily").infer_logical_date(datetime(2025, 1, 1))
+
+
+def test_importing_the_module_does_not_import_croniter() -> None:
+    """croniter is imported when a cron is first parsed or evaluated: `import deras` stays fast."""
+    code = "import sys, deras._defs.dag_schedule; print('croniter' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 # -- next logical dates and previews ------------------------------------------------------------

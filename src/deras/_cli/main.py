@@ -8,6 +8,7 @@ import click
 
 from .._core.errors import DerasError
 from .check import check_command
+from .dags import dags_group, tasks_group
 from .db import db_group
 from .materialize import materialize_command
 from .runs import runs_group
@@ -23,6 +24,8 @@ cli.add_command(materialize_command)
 cli.add_command(check_command)
 cli.add_command(runs_group)
 cli.add_command(db_group)
+cli.add_command(dags_group)
+cli.add_command(tasks_group)
 
 
 def main() -> None:

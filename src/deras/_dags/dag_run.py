@@ -100,6 +100,8 @@ def run_dag(
     now: datetime | None = None,
     echo_output: bool = False,
     on_node_done: Any = None,
+    extra_tags: Mapping[str, str] | None = None,
+    only_tasks: list[str] | None = None,
 ) -> DagRun:
     """Run every task of ``dag`` once in this process and record it as a DAG run.
 
@@ -121,11 +123,13 @@ def run_dag(
     start, end = dag.schedule.data_interval(logical_date)
     timeout = dag.dagrun_timeout.total_seconds() if dag.dagrun_timeout is not None else None
     info = DagRunInfo(dag.dag_id, logical_date, start, end, run_type, dict(conf or {}), params, timeout)
-    plan = plan_run(dag.graph, node_ids=list(dag.graph.nodes))
+    node_ids = [f"{dag.dag_id}.{t}" for t in only_tasks] if only_tasks else list(dag.graph.nodes)
+    plan = plan_run(dag.graph, node_ids=node_ids)
     tags = {
         "deras/dag_id": dag.dag_id,
         "deras/run_type": run_type,
         "deras/logical_date": logical_date.isoformat(),
+        **(extra_tags or {}),
     }
     result = execute_run(
         instance,

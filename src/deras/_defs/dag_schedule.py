@@ -20,13 +20,16 @@ turns each wall time into an instant by the policy above.
 
 timedelta schedules are absolute durations: ticks at ``anchor + k * delta`` (the anchor is the
 DAG's start_date), whatever the wall clock does.
+
+Dates come back aware, in the schedule's timezone. Compare them as instants (``.astimezone(UTC)``
+or ``.timestamp()``): by PEP 495, ``==`` between zones is False for a time in a repeated hour.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import timezone as FixedOffset
 from functools import cached_property
@@ -92,7 +95,7 @@ class DagSchedule:
     timezone: str = "UTC"
     asset_keys: tuple[AssetKey, ...] = ()
     anchor: datetime | None = None
-    preset: str | None = None
+    preset: str | None = field(default=None, compare=False)  # '@daily' equals '0 0 * * *'
 
     def __post_init__(self) -> None:
         if self.kind == "cron" and not self.cron:

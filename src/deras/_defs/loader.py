@@ -42,7 +42,7 @@ def load_definitions(
     if working_dir and working_dir not in sys.path:
         sys.path.insert(0, working_dir)
     if file is not None:
-        mod = _import_file(Path(file))
+        mod = import_file(Path(file))
         location = {"file": str(Path(file).resolve())}
     else:
         assert module is not None
@@ -103,7 +103,7 @@ def _with_module_checks(defs: Definitions, values: list[Any]) -> Definitions:
     )
 
 
-def _import_file(path: Path) -> ModuleType:
+def import_file(path: Path) -> ModuleType:
     path = path.resolve()
     if not path.is_file():
         raise DerasError(f"no such file: {path}")

@@ -55,6 +55,7 @@ class InProcessExecutor:
         on_node_done: Any = None,
         writer: EventWriter | None = None,
         dag_run: Any = None,
+        resume: Any = None,
     ) -> RunState:
         """Record ``run`` and execute its plan; returns the final state.
 
@@ -63,7 +64,8 @@ class InProcessExecutor:
         """
         owns_writer = writer is None
         events = writer or EventWriter(instance.store, background=not instance.is_ephemeral)
-        events.begin_run(run)
+        if resume is None:
+            events.begin_run(run)
         handler = AttemptLogHandler(events, run.run_id)
         log = run_logger(handler)
         state = RunState(
@@ -77,6 +79,10 @@ class InProcessExecutor:
             echo_output=echo_output,
             dag_run=dag_run,
         )
+        if resume is not None:  # a cleared run: the other nodes' outcomes stand
+            state.outcomes.update(resume.outcomes)
+            state.first_attempts.update(resume.first_attempts)
+            state.map_counts.update(resume.map_counts)
         run.start_time = time.time()
         events.add(run.run_id, EventType.RUN_START, message=f"run {run.run_id} started")
         graph = plan.graph

@@ -40,6 +40,8 @@ class RunState:
     branch_follow: dict[str, set[str]] = field(default_factory=dict)  # branch node -> task ids chosen
     map_counts: dict[str, int] = field(default_factory=dict)  # mapped node -> instances run
     xcom_cache: dict[tuple[str, str, int], Any] = field(default_factory=dict)  # (node, key, map index)
+    # A cleared run goes on from its stored attempts: the next try of each node starts here.
+    first_attempts: dict[str, int] = field(default_factory=dict)
     values: dict[tuple[AssetKey, str | None], Any] = field(default_factory=dict)
 
     @property

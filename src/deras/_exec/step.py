@@ -66,7 +66,7 @@ def _run_instance(state: RunState, node: Node, map_index: int) -> NodeStatus:
     span = _span(node, keys, state.instance.dynamic_partitions_store)
     retries = node.retry_policy.max_retries if node.retry_policy else 0
     name = node.id if map_index < 0 else f"{node.id}[{map_index}]"
-    attempt = 0
+    first = attempt = state.first_attempts.get(name, 0)
     while True:
         state.events.add(state.run_id, EventType.STEP_START, name, attempt)
         state.events.transition()
@@ -102,8 +102,8 @@ def _run_instance(state: RunState, node: Node, map_index: int) -> NodeStatus:
             error = f"{type(err).__name__}: {err}"
             tb = "" if isinstance(err, BlockingCheckFailed) else traceback.format_exc()
             callback_context = {**callback_context, "exception": err}
-            if attempt < retries and not getattr(err, "_deras_no_retry", False):
-                delay = node.retry_policy.delay_for(attempt + 1)
+            if attempt - first < retries and not getattr(err, "_deras_no_retry", False):
+                delay = node.retry_policy.delay_for(attempt - first + 1)
                 state.events.add(
                     state.run_id,
                     EventType.STEP_RETRY,

@@ -1,0 +1,318 @@
+"""``deras dags`` and ``deras tasks``: list, test, trigger and backfill DAGs; test and clear tasks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from .._instance.instance import DerasInstance
+from .code import fail
+
+
+def dag_source_options(fn: Any) -> Any:
+    fn = click.option("-m", "--module", "module", help="Python module holding DAGs.")(fn)
+    fn = click.option(
+        "-f", "--file", "file", type=click.Path(dir_okay=False), help="A Python file holding DAGs."
+    )(fn)
+    return click.option(
+        "-d",
+        "--dags-folder",
+        "folder",
+        type=click.Path(file_okay=False),
+        help="A folder of DAG files (every *.py in it).",
+    )(fn)
+
+
+def load_dags(folder: str | None, file: str | None, module: str | None) -> Any:
+    """The DagBag of a folder, a file or a module (default: ./dags if it exists)."""
+    from pathlib import Path
+
+    from .._dags.folder import DagBag, collect_file, load_dag_folder
+
+    if folder:
+        return load_dag_folder(folder)
+    if file:
+        bag = DagBag()
+        collect_file(bag, Path(file))
+        return bag
+    if module:
+        import importlib
+
+        from .._dags.dag import DAG
+
+        bag = DagBag()
+        mod = importlib.import_module(module)
+        for value in vars(mod).values():
+            if isinstance(value, DAG):
+                bag.dags[value.dag_id] = value
+                bag.files[value.dag_id] = module
+        return bag
+    if Path("dags").is_dir():
+        return load_dag_folder("dags")
+    fail("no DAGs to load: pass -d FOLDER, -f FILE or -m MODULE (or run where a ./dags folder is)")
+    return None
+
+
+def _get_dag(bag: Any, dag_id: str) -> Any:
+    if dag_id not in bag.dags:
+        for path, tb in bag.import_errors.items():
+            click.echo(f"import error in {path}:\n{tb}", err=True)
+        fail(f"no DAG '{dag_id}' (DAGs: {sorted(bag.dags)})")
+    return bag.dags[dag_id]
+
+
+def logical_dates_between(schedule: Any, first: datetime, last: datetime) -> list[datetime]:
+    """The schedule's logical dates from ``first`` to ``last``, both included."""
+    from datetime import timedelta
+
+    if not schedule.is_periodic:
+        return []
+    dates: list[datetime] = []
+    current = schedule.next_logical_date(first - timedelta(microseconds=1))
+    while current is not None and current <= last:
+        dates.append(current)
+        current = schedule.next_logical_date(current)
+    return dates
+
+
+def _parse_date(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{text!r} is not a date: use YYYY-MM-DD or an ISO datetime")
+        raise
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _parse_conf(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        conf = json.loads(text)
+    except json.JSONDecodeError as err:
+        fail(f"--conf is not valid JSON: {err}")
+        raise
+    if not isinstance(conf, dict):
+        fail("--conf must be a JSON object, e.g. '{\"n\": 3}'")
+    return conf
+
+
+def _report(run: Any) -> None:
+    click.echo(f"DAG run {run.run_id} {run.dag_id} @ {run.logical_date.isoformat()}: {run.state}")
+    for ti in sorted(run.task_instances, key=lambda t: t.start_date or datetime.max.replace(tzinfo=UTC)):
+        index = f"[{ti.map_index}]" if ti.map_index >= 0 else ""
+        click.echo(f"  {ti.task_id}{index:<6} {ti.state:<16} try {ti.try_number}")
+
+
+@click.group("dags")
+def dags_group() -> None:
+    """Task-centric workflows: list, test, trigger and backfill DAGs."""
+
+
+@dags_group.command("list")
+@dag_source_options
+@click.option("--json", "as_json", is_flag=True)
+def list_dags(folder: str | None, file: str | None, module: str | None, as_json: bool) -> None:
+    """Every DAG found, with its schedule; files that failed to import, with their tracebacks."""
+    bag = load_dags(folder, file, module)
+    rows = [
+        {
+            "dag_id": d.dag_id,
+            "file": bag.files.get(d.dag_id),
+            "schedule": str(d.schedule_arg),
+            "tasks": len(d.task_dict),
+            "tags": d.tags,
+        }
+        for d in bag.dags.values()
+    ]
+    if as_json:
+        click.echo(json.dumps({"dags": rows, "import_errors": bag.import_errors}))
+    else:
+        for row in sorted(rows, key=lambda r: r["dag_id"]):
+            click.echo(f"{row['dag_id']:<30} {row['schedule']:<16} {row['tasks']:>4} tasks  {row['file']}")
+        for path, tb in bag.import_errors.items():
+            click.echo(f"\nimport error in {path}:\n{tb}", err=True)
+    if bag.import_errors:
+        sys.exit(1)
+
+
+def _run(
+    dag: Any,
+    *,
+    logical_date: datetime | None,
+    conf: dict[str, Any],
+    run_type: str,
+    tags: dict[str, str] | None = None,
+) -> Any:
+    from .._core.errors import DerasError
+    from .._dags.dag_run import run_dag
+
+    try:
+        return run_dag(
+            dag, DerasInstance.get(), logical_date=logical_date, conf=conf, run_type=run_type, extra_tags=tags
+        )
+    except DerasError as err:
+        fail(str(err))
+        raise
+
+
+@dags_group.command("test")
+@click.argument("dag_id")
+@click.argument("logical_date", required=False)
+@click.option("--conf", default=None, help="JSON object of run parameters.")
+@dag_source_options
+def test_dag(
+    dag_id: str,
+    logical_date: str | None,
+    conf: str | None,
+    folder: str | None,
+    file: str | None,
+    module: str | None,
+) -> None:
+    """Run every task of a DAG once, here, and show the task instances (exit 1 if it failed)."""
+    dag = _get_dag(load_dags(folder, file, module), dag_id)
+    run = _run(
+        dag,
+        logical_date=_parse_date(logical_date),
+        conf=_parse_conf(conf),
+        run_type="manual",
+        tags={"deras/test": "true"},
+    )
+    _report(run)
+    sys.exit(0 if run.state == "success" else 1)
+
+
+@dags_group.command("trigger")
+@click.argument("dag_id")
+@click.option(
+    "--conf", default=None, help="JSON object of run parameters, validated against the DAG's params."
+)
+@click.option("--logical-date", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@dag_source_options
+def trigger_dag(
+    dag_id: str,
+    conf: str | None,
+    logical_date: str | None,
+    as_json: bool,
+    folder: str | None,
+    file: str | None,
+    module: str | None,
+) -> None:
+    """Start a manual DAG run now (in this process until the daemon queues it)."""
+    dag = _get_dag(load_dags(folder, file, module), dag_id)
+    run = _run(dag, logical_date=_parse_date(logical_date), conf=_parse_conf(conf), run_type="manual")
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": run.run_id,
+                    "dag_id": run.dag_id,
+                    "state": run.state,
+                    "logical_date": run.logical_date.isoformat(),
+                }
+            )
+        )
+    else:
+        _report(run)
+    sys.exit(0 if run.state == "success" else 1)
+
+
+@dags_group.command("backfill")
+@click.argument("dag_id")
+@click.option("--start", "-s", "start", required=True, help="First logical date (inclusive).")
+@click.option("--end", "-e", "end", required=True, help="Last logical date (inclusive).")
+@click.option("--conf", default=None)
+@dag_source_options
+def backfill_dag(
+    dag_id: str,
+    start: str,
+    end: str,
+    conf: str | None,
+    folder: str | None,
+    file: str | None,
+    module: str | None,
+) -> None:
+    """Run the DAG for every scheduled logical date from START to END, oldest first."""
+    dag = _get_dag(load_dags(folder, file, module), dag_id)
+    first, last = _parse_date(start), _parse_date(end)
+    assert first is not None and last is not None
+    dates = logical_dates_between(dag.schedule, first, last)
+    if not dates:
+        fail(
+            f"DAG '{dag_id}' has no scheduled logical dates from {start} to {end} "
+            f"(schedule: {dag.schedule_arg})"
+        )
+    failed = 0
+    # One at a time, in order: never more than max_active_runs (≥ 1) runs at once.
+    for logical_date in dates:
+        run = _run(dag, logical_date=logical_date, conf=_parse_conf(conf), run_type="backfill")
+        click.echo(f"{logical_date.isoformat()}  {run.run_id}  {run.state}")
+        failed += run.state != "success"
+    click.echo(f"backfill of {len(dates)} run(s): {len(dates) - failed} succeeded, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+@click.group("tasks")
+def tasks_group() -> None:
+    """Run one task, or clear task instances of a DAG run so they run again."""
+
+
+@tasks_group.command("test")
+@click.argument("dag_id")
+@click.argument("task_id")
+@click.argument("logical_date", required=False)
+@dag_source_options
+def test_task(
+    dag_id: str,
+    task_id: str,
+    logical_date: str | None,
+    folder: str | None,
+    file: str | None,
+    module: str | None,
+) -> None:
+    """Run one task alone (upstream XComs are not available), recorded as a test run."""
+    from .._dags.dag_run import run_dag
+
+    dag = _get_dag(load_dags(folder, file, module), dag_id)
+    dag.get_task(task_id)
+    run = run_dag(
+        dag,
+        DerasInstance.get(),
+        logical_date=_parse_date(logical_date),
+        only_tasks=[task_id],
+        extra_tags={"deras/test": "true"},
+        echo_output=True,
+    )
+    _report(run)
+    sys.exit(0 if run.state == "success" else 1)
+
+
+@tasks_group.command("clear")
+@click.argument("dag_id")
+@click.option("--run", "run_id", required=True, help="The DAG run whose task instances to clear.")
+@click.option("--task", "-t", "task_ids", multiple=True, required=True, help="Task id (repeatable).")
+@click.option("--downstream", is_flag=True, help="Also clear every task downstream of them.")
+@dag_source_options
+def clear_tasks(
+    dag_id: str,
+    run_id: str,
+    task_ids: tuple[str, ...],
+    downstream: bool,
+    folder: str | None,
+    file: str | None,
+    module: str | None,
+) -> None:
+    """Run the given task instances again in the same DAG run, with the next try number."""
+    from .._dags.clear import clear_task_instances
+
+    dag = _get_dag(load_dags(folder, file, module), dag_id)
+    run = clear_task_instances(dag, DerasInstance.get(), run_id, list(task_ids), downstream=downstream)
+    _report(run)
+    sys.exit(0 if run.state == "success" else 1)

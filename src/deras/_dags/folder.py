@@ -1,0 +1,63 @@
+"""Loading a folder of DAG files: every DAG found, and every file that failed to import."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._core.errors import DerasError
+
+
+@dataclass(slots=True)
+class DagBag:
+    """The DAGs of a folder by id, and the import errors of the files that did not load.
+
+    One broken file does not hide the others' DAGs (as in Airflow's import errors).
+    """
+
+    dags: dict[str, Any] = field(default_factory=dict)
+    import_errors: dict[str, str] = field(default_factory=dict)  # file -> traceback
+    files: dict[str, str] = field(default_factory=dict)  # dag_id -> file
+
+    def get_dag(self, dag_id: str) -> Any:
+        try:
+            return self.dags[dag_id]
+        except KeyError:
+            hint = f"; {len(self.import_errors)} file(s) failed to import" if self.import_errors else ""
+            raise DerasError(f"no DAG '{dag_id}' (DAGs: {sorted(self.dags)}{hint})") from None
+
+
+def load_dag_folder(folder: str | Path) -> DagBag:
+    """Import every ``*.py`` under ``folder`` (not starting with ``_`` or ``.``) and collect DAGs."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DerasError(f"no such folder: {root}")
+    bag = DagBag()
+    for path in sorted(root.rglob("*.py")):
+        if any(part.startswith(("_", ".")) for part in path.relative_to(root).parts):
+            continue
+        collect_file(bag, path)
+    return bag
+
+
+def collect_file(bag: DagBag, path: Path) -> None:
+    from .._defs.loader import import_file
+    from .dag import DAG
+
+    try:
+        module = import_file(path)
+    except BaseException as err:  # SystemExit/KeyboardInterrupt in a DAG file is still its error
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        bag.import_errors[str(path)] = traceback.format_exc()
+        return
+    for value in vars(module).values():
+        if isinstance(value, DAG):
+            other = bag.files.get(value.dag_id)
+            if other is not None and other != str(path):
+                bag.import_errors[str(path)] = f"DAG id '{value.dag_id}' is already defined in {other}"
+                continue
+            bag.dags[value.dag_id] = value
+            bag.files[value.dag_id] = str(path)

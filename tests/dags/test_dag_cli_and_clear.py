@@ -1,0 +1,176 @@
+"""DAG files from a folder, the dags/tasks CLI, clearing task instances, and due runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import deras as dg
+from deras._dags.clear import clear_task_instances
+from deras._dags.due import dag_due_runs
+from deras._dags.folder import load_dag_folder
+
+ETL = """
+from datetime import datetime
+import os
+import deras as dg
+
+N = dg.Param(2, type="integer", minimum=1)
+
+@dg.dag(schedule="@daily", start_date=datetime(2025, 1, 1), params={"n": N})
+def etl():
+    @dg.task
+    def extract(**context):
+        return list(range(context["params"]["n"]))
+
+    @dg.task
+    def load(rows):
+        if os.environ.get("BREAK_LOAD"):
+            raise RuntimeError("load is broken")
+        return sum(rows)
+
+    load(extract())
+
+etl_dag = etl()
+"""
+
+
+@pytest.fixture
+def dags_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "etl.py").write_text(ETL)
+    (folder / "broken.py").write_text("import deras as dg\nraise ImportError('no module named vendor_sdk')\n")
+    return folder
+
+
+def _deras(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("DERAS_")}
+    full.update({"DERAS_HOME": str(tmp_path / "home"), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "deras", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_folder_loads_good_files_and_lists_import_errors(dags_folder: Path) -> None:
+    bag = load_dag_folder(dags_folder)
+    assert list(bag.dags) == ["etl"]
+    [(path, tb)] = bag.import_errors.items()
+    assert path.endswith("broken.py") and "ImportError: no module named vendor_sdk" in tb
+
+
+def test_cli_dags_list_shows_dags_and_import_errors(tmp_path: Path, dags_folder: Path) -> None:
+    proc = _deras(tmp_path, "dags", "list", "-d", str(dags_folder), "--json")
+    assert proc.returncode == 1  # an import error is a failure, but the good DAGs are listed
+    out = json.loads(proc.stdout)
+    assert [d["dag_id"] for d in out["dags"]] == ["etl"] and out["dags"][0]["tasks"] == 2
+    assert any("vendor_sdk" in tb for tb in out["import_errors"].values())
+
+
+def test_cli_trigger_validates_conf_before_running(tmp_path: Path, dags_folder: Path) -> None:
+    bad = _deras(tmp_path, "dags", "trigger", "etl", "-d", str(dags_folder), "--conf", '{"n": 0}')
+    assert bad.returncode == 1 and "param 'n'" in bad.stderr and "minimum of 1" in bad.stderr
+    ok = _deras(tmp_path, "dags", "trigger", "etl", "-d", str(dags_folder), "--conf", '{"n": 4}', "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["state"] == "success"
+    runs = json.loads(_deras(tmp_path, "runs", "list", "--json").stdout)
+    assert len(runs) == 1 and runs[0]["target"] == "dag:etl"
+
+
+def test_cli_backfill_runs_each_logical_date_in_order(tmp_path: Path, dags_folder: Path) -> None:
+    proc = _deras(
+        tmp_path,
+        "dags",
+        "backfill",
+        "etl",
+        "-d",
+        str(dags_folder),
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-01-03",
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [line.split()[0] for line in proc.stdout.splitlines()[:3]]
+    assert lines == ["2025-01-01T00:00:00+00:00", "2025-01-02T00:00:00+00:00", "2025-01-03T00:00:00+00:00"]
+    runs = json.loads(_deras(tmp_path, "runs", "list", "--json").stdout)
+    assert {r["tags"]["deras/run_type"] for r in runs} == {"backfill"}
+
+
+def test_cli_clear_reruns_the_task_with_the_next_try_number(tmp_path: Path, dags_folder: Path) -> None:
+    failed = _deras(
+        tmp_path, "dags", "trigger", "etl", "-d", str(dags_folder), "--json", env={"BREAK_LOAD": "1"}
+    )
+    assert failed.returncode == 1
+    run_id = json.loads(failed.stdout)["run_id"]
+    cleared = _deras(
+        tmp_path, "tasks", "clear", "etl", "--run", run_id, "--task", "load", "-d", str(dags_folder)
+    )
+    assert cleared.returncode == 0, cleared.stderr
+    assert "load" in cleared.stdout and "try 2" in cleared.stdout
+    shown = json.loads(_deras(tmp_path, "runs", "show", run_id, "--json").stdout)
+    assert shown["status"] == "success"
+    assert [(a["node"], a["attempt"], a["status"]) for a in shown["attempts"] if a["node"] == "etl.load"] == [
+        ("etl.load", 0, "failed"),
+        ("etl.load", 1, "success"),
+    ]
+
+
+def test_clear_with_downstream_keeps_upstream_outcomes_and_xcoms() -> None:
+    calls: dict[str, int] = {"a": 0, "b": 0, "c": 0}
+
+    def count(name: str) -> Any:
+        def fn() -> int:
+            calls[name] += 1
+            return calls[name]
+
+        return fn
+
+    with dg.DAG("clr") as d:
+        a = dg.PythonOperator(task_id="a", python_callable=count("a"))
+        b = dg.PythonOperator(task_id="b", python_callable=count("b"))
+        c = dg.PythonOperator(task_id="c", python_callable=count("c"))
+        a >> b >> c
+    instance = dg.DerasInstance.ephemeral()
+    run = d.test(logical_date=datetime(2025, 1, 1, tzinfo=UTC), instance=instance)
+    again = clear_task_instances(d, instance, run.run_id, ["b"], downstream=True)
+    assert calls == {"a": 1, "b": 2, "c": 2}
+    assert again.state == "success"
+    assert again.get_task_instance("b").try_number == 2 and again.get_task_instance("a").try_number == 1
+
+
+def test_due_runs_follow_catchup_and_existing_runs() -> None:
+    instance = dg.DerasInstance.ephemeral()
+    with dg.DAG("daily", schedule="@daily", start_date=datetime(2025, 1, 1), catchup=True) as d:
+        dg.EmptyOperator(task_id="t")
+    now = datetime(2025, 1, 4, 12, tzinfo=UTC)
+    due = dag_due_runs(d, instance, now)
+    assert [r.logical_date.day for r in due] == [1, 2, 3]
+    d.test(logical_date=due[0].logical_date, instance=instance, run_type="scheduled")
+    assert [r.logical_date.day for r in dag_due_runs(d, instance, now)] == [2, 3]
+    with dg.DAG("latest", schedule="@daily", start_date=datetime(2025, 1, 1), catchup=False) as latest:
+        dg.EmptyOperator(task_id="t")
+    assert [r.logical_date.day for r in dag_due_runs(latest, instance, now)] == [3]
+
+
+def test_due_runs_honour_max_active_runs() -> None:
+    instance = dg.DerasInstance.ephemeral()
+    with dg.DAG(
+        "capped", schedule="@hourly", start_date=datetime(2025, 1, 1), catchup=True, max_active_runs=5
+    ) as d:
+        dg.EmptyOperator(task_id="t")
+    due = dag_due_runs(d, instance, datetime(2025, 1, 2, tzinfo=UTC))
+    assert len(due) == 5 and due[0].logical_date == datetime(2025, 1, 1, tzinfo=UTC)
