@@ -96,6 +96,74 @@ def _inner(dg: Any, layer: int, j: int, width: int) -> Any:
     return inner
 
 
+def dag_chain(n: int) -> None:
+    """W1 as a DAG: n PythonOperator-free TaskFlow tasks in a line, each adding 1."""
+    import deras as dg
+
+    with dg.DAG("chain") as d:
+        value = _dg_task(dg, "t0")()
+        for i in range(1, n):
+            value = _dg_task(dg, f"t{i}", add=True)(value)
+    run = d.test(instance=dg.DerasInstance.get())
+    assert run.state == "success" and run.xcom(f"t{n - 1}") == n - 1
+
+
+def _dg_task(dg: Any, task_id: str, add: bool = False) -> Any:
+    if add:
+
+        @dg.task(task_id=task_id)
+        def step(prev: int) -> int:
+            return prev + 1
+
+        return step
+
+    @dg.task(task_id=task_id)
+    def first() -> int:
+        return 0
+
+    return first
+
+
+def dag_fan(n: int) -> None:
+    """W2 as a DAG: one root, n middle tasks taking its value, one join taking all n."""
+    import deras as dg
+
+    @dg.task
+    def root() -> int:
+        return 1
+
+    @dg.task
+    def middle(x: int) -> int:
+        return x
+
+    @dg.task
+    def join(values: list[int]) -> int:
+        return sum(values)
+
+    with dg.DAG("fan") as d:
+        r = root()
+        join([middle(r) for _ in range(n)])
+    run = d.test(instance=dg.DerasInstance.get())
+    assert run.state == "success" and run.xcom("join") == n
+
+
+def dag_load(n: int) -> None:
+    """W3 as a DAG: 100 layers of n/100 tasks, each after 2 of the layer above; plan, no run."""
+    import deras as dg
+    from deras._plan.plan import plan_run
+
+    width = n // 100
+    with dg.DAG("load") as d:
+        previous = [dg.EmptyOperator(task_id=f"l0_{j}") for j in range(width)]
+        for layer in range(1, 100):
+            current = [dg.EmptyOperator(task_id=f"l{layer}_{j}") for j in range(width)]
+            for j, task in enumerate(current):
+                task.set_upstream([previous[j], previous[(j + 1) % width]])
+            previous = current
+    plan = plan_run(d.graph, node_ids=list(d.graph.nodes))
+    assert len(plan.node_ids) == n
+
+
 def backfill(n: int, single_run: bool = False) -> None:
     """W4: the 365 daily partitions of 2025 through ``deras materialize --partition-range``."""
     from deras._cli.main import cli

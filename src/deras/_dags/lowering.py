@@ -30,7 +30,7 @@ def lower_dag(dag: Any) -> list[Node]:
                 pool=task.pool,
                 tags={"deras/dag_id": dag.dag_id},
                 group=task.task_group.group_id if task.task_group is not None else None,
-                trigger_rule=str(task.trigger_rule),
+                trigger_rule=task.trigger_rule,
                 stores_output=True,
                 callbacks={
                     name: cb

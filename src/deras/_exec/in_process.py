@@ -9,6 +9,7 @@ from typing import Any
 from .._core.events import EventType
 from .._core.records import RunRecord
 from .._core.status import NodeStatus, RunStatus
+from .._core.task_state import TaskInstanceState
 from .._graph.node import Node, NodeKind
 from .._plan.plan import RunPlan
 from .capture import AttemptLogHandler, run_logger
@@ -16,23 +17,18 @@ from .event_writer import EventWriter
 from .run_resources import RunResources
 from .run_state import RunState
 from .step import run_node
+from .trigger_rules import Decision, TriggerRule, decide, parse_trigger_rule
 
-
-def _ti_states() -> dict[NodeStatus, Any]:
-    from .._core.task_state import TaskInstanceState as S
-
-    return {
-        NodeStatus.SUCCESS: S.SUCCESS,
-        NodeStatus.FAILED: S.FAILED,
-        NodeStatus.SKIPPED: S.SKIPPED,
-        NodeStatus.UPSTREAM_FAILED: S.UPSTREAM_FAILED,
-        NodeStatus.RUNNING: S.RUNNING,
-        NodeStatus.UP_FOR_RETRY: S.UP_FOR_RETRY,
-        NodeStatus.PENDING: S.SCHEDULED,
-    }
-
-
-_TI_STATE = _ti_states()
+_TI_STATE = {
+    NodeStatus.SUCCESS: TaskInstanceState.SUCCESS,
+    NodeStatus.FAILED: TaskInstanceState.FAILED,
+    NodeStatus.SKIPPED: TaskInstanceState.SKIPPED,
+    NodeStatus.UPSTREAM_FAILED: TaskInstanceState.UPSTREAM_FAILED,
+    NodeStatus.RUNNING: TaskInstanceState.RUNNING,
+    NodeStatus.UP_FOR_RETRY: TaskInstanceState.UP_FOR_RETRY,
+    NodeStatus.PENDING: TaskInstanceState.SCHEDULED,
+}
+_RULES = {str(rule): rule for rule in TriggerRule}
 
 
 class InProcessExecutor:
@@ -94,6 +90,7 @@ class InProcessExecutor:
                     status, reason = verdict
                     state.outcomes[nid] = status
                     state.skip_reasons[nid] = reason
+                    state.move(nid, _TI_STATE[status])
                     data = {"reason": reason}
                     if status == NodeStatus.UPSTREAM_FAILED:
                         data["status"] = status.value
@@ -167,8 +164,6 @@ class InProcessExecutor:
         A failed blocking check upstream skips it ("blocked by ..."); a branch that did not
         choose it skips it; otherwise its trigger rule decides from the upstream outcomes.
         """
-        from .trigger_rules import Decision, decide
-
         graph = state.plan.graph
         ups = [u for u in graph.upstream[node.id] if u in state.outcomes]
         for up in ups:
@@ -180,7 +175,8 @@ class InProcessExecutor:
             chosen = state.branch_follow.get(up)
             if chosen is not None and node.kind == NodeKind.TASK and node.definition.task_id not in chosen:
                 return NodeStatus.SKIPPED, f"not chosen by branch {graph.nodes[up].definition.task_id}"
-        decision = decide(node.trigger_rule, [_TI_STATE[state.outcomes[u]] for u in ups])
+        rule = _RULES.get(node.trigger_rule) or parse_trigger_rule(node.trigger_rule)
+        decision = decide(rule, [_TI_STATE[state.outcomes[u]] for u in ups])
         if decision == Decision.RUN:
             return None
         if decision == Decision.UPSTREAM_FAILED:

@@ -9,6 +9,7 @@ from typing import Any
 from .._core.keys import AssetKey
 from .._core.records import RunRecord
 from .._core.status import NodeStatus
+from .._core.task_state import TaskInstanceState, check_transition
 from .._plan.plan import RunPlan
 from .capture import AttemptLogHandler
 from .event_writer import EventWriter
@@ -42,6 +43,18 @@ class RunState:
     xcom_cache: dict[tuple[str, str, int], Any] = field(default_factory=dict)  # (node, key, map index)
     # A cleared run goes on from its stored attempts: the next try of each node starts here.
     first_attempts: dict[str, int] = field(default_factory=dict)
+    # Each node (or mapped instance) moves through the task instance state machine; every
+    # move is checked against its table of allowed transitions.
+    ti_states: dict[str, Any] = field(default_factory=dict)
+
+    def move(self, name: str, *targets: Any) -> None:
+        """Move ``name`` through ``targets`` in order, refusing any transition the table forbids."""
+        current = self.ti_states.get(name, TaskInstanceState.NONE)
+        for target in targets:
+            check_transition(current, target)
+            current = target
+        self.ti_states[name] = current
+
     values: dict[tuple[AssetKey, str | None], Any] = field(default_factory=dict)
 
     @property

@@ -11,6 +11,7 @@ from .._core.events import EventType
 from .._core.keys import AssetKey
 from .._core.metadata import normalize_metadata
 from .._core.status import NodeStatus
+from .._core.task_state import TaskInstanceState as TI
 from .._defs.io_manager import InputContext, OutputContext
 from .._graph.node import Node, NodeInput, NodeKind
 from .capture import capture_output
@@ -67,7 +68,9 @@ def _run_instance(state: RunState, node: Node, map_index: int) -> NodeStatus:
     retries = node.retry_policy.max_retries if node.retry_policy else 0
     name = node.id if map_index < 0 else f"{node.id}[{map_index}]"
     first = attempt = state.first_attempts.get(name, 0)
+    state.move(name, TI.SCHEDULED)
     while True:
+        state.move(name, TI.QUEUED, TI.RUNNING)
         state.events.add(state.run_id, EventType.STEP_START, name, attempt)
         state.events.transition()
         if attempt == 0 and span is not None and node.kind == NodeKind.ASSET:
@@ -86,6 +89,7 @@ def _run_instance(state: RunState, node: Node, map_index: int) -> NodeStatus:
             else:
                 _attempt(state, node, keys, attempt, span, name)
         except SkipTask as err:
+            state.move(name, TI.SKIPPED)
             reason = str(err) or "the task raised SkipTask"
             state.events.add(
                 state.run_id,
@@ -114,6 +118,7 @@ def _run_instance(state: RunState, node: Node, map_index: int) -> NodeStatus:
                     {"error": error, "traceback": tb, "delay": delay},
                 )
                 run_callback(state, node, name, "on_retry", callback_context)
+                state.move(name, TI.UP_FOR_RETRY, TI.SCHEDULED)
                 state.events.flush()
                 if delay:
                     time.sleep(delay)
@@ -134,10 +139,12 @@ def _run_instance(state: RunState, node: Node, map_index: int) -> NodeStatus:
                     if span is not None:
                         data["partitions"] = span
                     state.events.add(state.run_id, EventType.ASSET_FAILED, name, attempt, data=data)
+            state.move(name, TI.FAILED)
             run_callback(state, node, name, "on_failure", callback_context)
             state.events.flush()
             return NodeStatus.FAILED
         state.events.add(state.run_id, EventType.STEP_SUCCESS, name, attempt)
+        state.move(name, TI.SUCCESS)
         run_callback(state, node, name, "on_success", callback_context)
         state.events.transition()
         return NodeStatus.SUCCESS

@@ -115,7 +115,8 @@ def decide(
     >>> decide(TriggerRule.ALL_SUCCESS, ["success"], total=2)
     <Decision.WAIT: 'wait'>
     """
-    rule = parse_trigger_rule(rule)  # a plain string works too; a misspelt one says so
+    if not isinstance(rule, TriggerRule):
+        rule = parse_trigger_rule(rule)  # a plain string works too; a misspelt one says so
     states = upstream.values() if isinstance(upstream, Mapping) else upstream
     # Converting catches a misspelt state: counted as unfinished it would make the task wait forever.
     counts = Counter(TaskInstanceState(s) for s in states)

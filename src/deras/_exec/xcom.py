@@ -19,12 +19,13 @@ class XComStore:
 
     def __init__(self, base_dir: str | os.PathLike[str] | None) -> None:
         self.base_dir = Path(base_dir) if base_dir is not None else None
+        self._base = str(self.base_dir) if self.base_dir is not None else ""
         self._memory: dict[tuple[str, str, str, str, int], Any] = {}
 
     def _path(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int) -> Path:
         assert self.base_dir is not None
         name = key if map_index < 0 else f"{key}.{map_index}"
-        return self.base_dir / dag_id / run_id / task_id / name
+        return Path(os.path.join(self._base, dag_id, run_id, task_id, name))
 
     def put(
         self,
