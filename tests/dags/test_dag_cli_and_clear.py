@@ -174,3 +174,17 @@ def test_due_runs_honour_max_active_runs() -> None:
         dg.EmptyOperator(task_id="t")
     due = dag_due_runs(d, instance, datetime(2025, 1, 2, tzinfo=UTC))
     assert len(due) == 5 and due[0].logical_date == datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def test_cli_tasks_test_runs_one_task_and_dags_test_reports_each(tmp_path: Path, dags_folder: Path) -> None:
+    one = _deras(tmp_path, "tasks", "test", "etl", "extract", "2025-01-05", "-d", str(dags_folder))
+    assert one.returncode == 0, one.stderr
+    assert "extract" in one.stdout and "load" not in one.stdout
+    whole = _deras(
+        tmp_path, "dags", "test", "etl", "2025-01-05", "-d", str(dags_folder), "--conf", '{"n": 3}'
+    )
+    assert whole.returncode == 0, whole.stderr
+    assert "2025-01-05T00:00:00+00:00: success" in whole.stdout
+    assert "extract" in whole.stdout and "load" in whole.stdout
+    missing = _deras(tmp_path, "dags", "test", "nope", "-d", str(dags_folder))
+    assert missing.returncode == 1 and "no DAG 'nope'" in missing.stderr and "vendor_sdk" in missing.stderr

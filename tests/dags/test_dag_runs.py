@@ -282,3 +282,66 @@ def test_large_return_value_stays_out_of_the_database(instance: Any) -> None:
     assert run.xcom("make") == blob
     events = instance.get_events(run.run_id)
     assert max(len(repr(e.data)) + len(e.message) for e in events) < 10_000
+
+
+def test_dagrun_timeout_skips_what_has_not_started_and_fails_the_run() -> None:
+    with dg.DAG("slowrun", dagrun_timeout=timedelta(seconds=0.2)) as d:
+        slow = dg.PythonOperator(task_id="slow", python_callable=lambda: time.sleep(0.4))
+        later = dg.EmptyOperator(task_id="later", trigger_rule="always")
+        slow >> later
+    run = d.test(logical_date=DAY)
+    states = {ti.task_id: ti.state for ti in run.task_instances}
+    assert states == {"slow": "success", "later": "skipped"}
+    assert run.state == "failed"
+
+
+def test_exponential_backoff_and_max_retry_delay_shape_the_waits() -> None:
+    with dg.DAG("backoff") as d:
+        dg.PythonOperator(
+            task_id="t",
+            python_callable=lambda: 1,
+            retries=4,
+            retry_delay=timedelta(seconds=1),
+            retry_exponential_backoff=True,
+            max_retry_delay=timedelta(seconds=3),
+        )
+    policy = next(n for n in d.graph_nodes()).retry_policy
+    assert [policy.delay_for(k) for k in (1, 2, 3, 4)] == [1, 2, 3, 3]
+
+
+def test_asset_schedule_is_stored_for_the_daemon_and_runs_as_asset_triggered() -> None:
+    with dg.DAG("on_raw", schedule=[dg.AssetKey("raw_data")], start_date=datetime(2025, 1, 1)) as d:
+        dg.EmptyOperator(task_id="t")
+    assert d.schedule.kind == "assets"
+    assert [k.to_user_string() for k in d.schedule.asset_keys] == ["raw_data"]
+    run = d.test(logical_date=DAY, run_type="asset_triggered")
+    assert run.run_type == "asset_triggered" and run.state == "success"
+
+
+def test_unknown_run_type_is_refused() -> None:
+    with dg.DAG("rt") as d:
+        dg.EmptyOperator(task_id="t")
+    with pytest.raises(ValueError, match="run_type 'nightly'"):
+        d.test(run_type="nightly")
+
+
+def test_cleared_run_on_a_persistent_store(instance: Any) -> None:
+    from deras._dags.clear import clear_task_instances
+
+    flaky = {"fail": True}
+
+    def maybe_fail() -> int:
+        if flaky["fail"]:
+            raise RuntimeError("first time")
+        return 7
+
+    with dg.DAG("persist") as d:
+        first = dg.PythonOperator(task_id="first", python_callable=lambda: 5)
+        second = dg.PythonOperator(task_id="second", python_callable=maybe_fail)
+        first >> second
+    run = d.test(logical_date=DAY, instance=instance)
+    assert run.state == "failed"
+    flaky["fail"] = False
+    again = clear_task_instances(d, instance, run.run_id, ["second"])
+    assert again.state == "success" and again.xcom("second") == 7 and again.xcom("first") == 5
+    assert again.get_task_instance("second").try_number == 2

@@ -128,7 +128,17 @@ class InProcessExecutor:
         events.write_files()  # inline: every value's file exists (or failed) before the verdict
         self._apply_storage_failures(state)
         failed = [nid for nid, s in state.outcomes.items() if s == NodeStatus.FAILED]
-        if failed:
+        timed_out = [nid for nid, r in state.skip_reasons.items() if r.startswith("dagrun_timeout")]
+        if timed_out and not failed:
+            events.add(
+                run.run_id,
+                EventType.RUN_FAILURE,
+                message=f"run failed: {state.skip_reasons[timed_out[0]]}",
+                level="ERROR",
+                data={"timed_out": timed_out},
+            )
+            run.status = RunStatus.FAILURE
+        elif failed:
             events.add(
                 run.run_id,
                 EventType.RUN_FAILURE,
