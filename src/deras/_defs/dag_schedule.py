@@ -27,17 +27,18 @@ or ``.timestamp()``): by PEP 495, ``==`` between zones is False for a time in a 
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from datetime import timezone as FixedOffset
 from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from deras._core.errors import DefinitionError
 from deras._core.keys import AssetKey
+
+from .wall_clock import WallClock, aware, resolve, tz_for, utc, wall_clock
 
 ScheduleKind = Literal["cron", "timedelta", "once", "none", "assets"]
 
@@ -140,31 +141,31 @@ class DagSchedule:
     @cached_property
     def tz(self) -> tzinfo:
         """The zone the cron is read in (``datetime.UTC`` for UTC)."""
-        return _zone(self.timezone)
+        return tz_for(self.timezone)
 
     @cached_property
-    def _walls(self) -> _WallClock:
+    def _walls(self) -> WallClock:
         assert self.cron is not None  # checked in __post_init__
-        return _wall_clock(self.cron)
+        return wall_clock(self.cron)
 
     # -- the public questions ----------------------------------------------------------------
 
     def next_logical_date(self, after: datetime) -> datetime | None:
         """The first logical date strictly after the aware instant ``after`` (None if none)."""
-        after_utc = _utc(after, "after")
+        after_utc = utc(after, "after")
         if self.kind == "once":
             anchor = self.anchor
-            return anchor.astimezone(self.tz) if anchor and _utc(anchor) > after_utc else None
+            return anchor.astimezone(self.tz) if anchor and utc(anchor) > after_utc else None
         if not self.is_periodic:
             return None
         return next(self._ticks_after(after_utc))[1]
 
     def data_interval(self, logical_date: datetime) -> tuple[datetime, datetime]:
         """``[logical_date, next tick)`` for cron and timedelta schedules, else ``[D, D]``."""
-        start = _utc(logical_date, "logical_date").astimezone(self.tz)
+        start = utc(logical_date, "logical_date").astimezone(self.tz)
         if not self.is_periodic:
             return start, start
-        return start, next(self._ticks_after(_utc(start)))[1]
+        return start, next(self._ticks_after(utc(start)))[1]
 
     def infer_logical_date(self, now: datetime) -> datetime:
         """The logical date of a run triggered by hand at ``now``.
@@ -172,7 +173,7 @@ class DagSchedule:
         Cron and timedelta schedules: the start of the latest complete interval (what Airflow's
         ``infer_manual_data_interval`` gives); other schedules: ``now`` itself.
         """
-        now_utc = _utc(now, "now")
+        now_utc = utc(now, "now")
         if not self.is_periodic:
             return now_utc.astimezone(self.tz)
         end = self._tick_at_or_before(now_utc)
@@ -182,7 +183,7 @@ class DagSchedule:
         """The next ``n`` logical dates strictly after ``after`` (for ``deras schedule preview``)."""
         if n <= 0:
             return []
-        after_utc = _utc(after, "after")
+        after_utc = utc(after, "after")
         if not self.is_periodic:
             first = self.next_logical_date(after_utc)
             return [first] if first is not None else []
@@ -196,7 +197,7 @@ class DagSchedule:
         tz = self.tz
         if self.kind == "timedelta":
             assert self.delta is not None
-            anchor = _utc(self.anchor) if self.anchor is not None else _EPOCH
+            anchor = utc(self.anchor) if self.anchor is not None else _EPOCH
             k = (after_utc - anchor) // self.delta + 1
             while True:
                 t = anchor + k * self.delta
@@ -207,7 +208,7 @@ class DagSchedule:
         # Wall times at or before `after`'s wall time resolve to instants at or before it
         # (resolution is monotonic), so enumeration can start just after it.
         for w in self._walls.after(wall):
-            local = _resolve(w, tz)
+            local = resolve(w, tz)
             t = local.astimezone(UTC)
             if t > last:  # equal instants come from gap times collapsed onto the gap's end
                 last = t
@@ -217,7 +218,7 @@ class DagSchedule:
         """The last tick at or before ``t_utc``, in UTC."""
         if self.kind == "timedelta":
             assert self.delta is not None
-            anchor = _utc(self.anchor) if self.anchor is not None else _EPOCH
+            anchor = utc(self.anchor) if self.anchor is not None else _EPOCH
             return anchor + ((t_utc - anchor) // self.delta) * self.delta
         tz = self.tz
         local = t_utc.astimezone(tz)
@@ -228,7 +229,7 @@ class DagSchedule:
             slack = (local.replace(fold=0).utcoffset() or slack) - (local.utcoffset() or slack)
         start = local.replace(tzinfo=None) + slack + _TINY
         for w in self._walls.before(start):
-            t = _resolve(w, tz).astimezone(UTC)
+            t = resolve(w, tz).astimezone(UTC)
             if t <= t_utc:
                 return t
         raise AssertionError("unreachable: a valid cron has ticks in the past")  # pragma: no cover
@@ -258,7 +259,7 @@ def parse_schedule(
     """
     prefix = f"{where}: " if where else ""
     zone = _zone_name(timezone, prefix)
-    anchor = None if start_date is None else _aware(start_date, _zone(zone))
+    anchor = None if start_date is None else aware(start_date, tz_for(zone))
     if schedule is None:
         return DagSchedule("none", timezone=zone)
     if isinstance(schedule, timedelta):
@@ -309,12 +310,12 @@ def due_runs(
     [1, 2]
     """
     tz = schedule.tz
-    now_utc = _utc(now, "now")
-    start_utc = _utc(_aware(start_date, tz))
-    end_utc = None if end_date is None else _utc(_aware(end_date, tz))
+    now_utc = utc(now, "now")
+    start_utc = utc(aware(start_date, tz))
+    end_utc = None if end_date is None else utc(aware(end_date, tz))
     if (end_utc is not None and end_utc < start_utc) or (max_runs is not None and max_runs <= 0):
         return []
-    existing = {_utc(d, "an existing logical date") for d in existing_logical_dates}
+    existing = {utc(d, "an existing logical date") for d in existing_logical_dates}
     if schedule.kind == "once":
         if start_utc <= now_utc and start_utc not in existing:
             local = start_utc.astimezone(tz)
@@ -397,7 +398,7 @@ def _check_cron(text: str, original: str, prefix: str) -> None:
             problem = str(e) or type(e).__name__
     if not problem:
         try:
-            next(_wall_clock(text).after(datetime(2000, 1, 1)))
+            next(wall_clock(text).after(datetime(2000, 1, 1)))
         except DefinitionError:
             problem = "it never fires: no month has that day"
     if problem:
@@ -453,162 +454,3 @@ def _zone_name(tz: str | tzinfo, prefix: str) -> str:
         f"{prefix}timezone {tz!r} is not an IANA timezone: use a name like 'Europe/Berlin' "
         "or a start_date with tzinfo=ZoneInfo('Europe/Berlin')"
     )
-
-
-# -- wall clock and the DST policy ----------------------------------------------------------------
-
-
-def _zone(name: str) -> tzinfo:
-    # datetime.UTC lets _resolve skip the DST checks for the most common zone.
-    return UTC if name == "UTC" else ZoneInfo(name)
-
-
-def _utc(d: datetime, name: str = "datetime") -> datetime:
-    """``d`` in UTC: every comparison happens there, since aware datetimes in a repeated
-    hour compare unequal across zones (PEP 495)."""
-    if d.tzinfo is None or d.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, e.g. datetime(2025, 1, 1, tzinfo=UTC); got {d!r}")
-    return d.astimezone(UTC)
-
-
-def _aware(d: datetime, tz: tzinfo) -> datetime:
-    """Naive ``d`` as a wall time in ``tz`` (by the DST policy); aware ``d`` unchanged."""
-    return _resolve(d, tz) if d.tzinfo is None else d
-
-
-def _resolve(wall: datetime, tz: tzinfo) -> datetime:
-    """The instant a naive wall time names in ``tz``, by the DST policy.
-
-    A repeated wall time means its first occurrence (fold=0); one inside a spring-forward gap
-    means the end of the gap, the first valid instant after it.
-    """
-    local = wall.replace(tzinfo=tz)
-    if tz is UTC:
-        return local
-    before = local.utcoffset()
-    after = local.replace(fold=1).utcoffset()
-    # zoneinfo (PEP 495) gives fold=0 the offset before a transition and fold=1 the one after:
-    # they differ only around a transition, and the offset grows only across a gap.
-    if before is None or after is None or before >= after:
-        return local
-    return _gap_end(wall, tz, before, after)
-
-
-def _gap_end(wall: datetime, tz: tzinfo, before: timedelta, after: timedelta) -> datetime:
-    """The transition instant (in ``tz``) of the gap that contains the wall time ``wall``."""
-    # The gap's wall times are [T + before, T + after), so T lies in (wall - after, wall - before].
-    naive_epoch = _EPOCH.replace(tzinfo=None)
-    lo = (wall - after - naive_epoch) // timedelta(seconds=1)  # an instant before T
-    hi = lo + (after - before) // timedelta(seconds=1) + 1  # an instant at or after T
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if datetime.fromtimestamp(mid, tz).utcoffset() == after:
-            hi = mid
-        else:
-            lo = mid
-    return datetime.fromtimestamp(hi, tz)
-
-
-class _WallClock:
-    """Naive wall-clock times matching a cron expression, in either direction."""
-
-    def after(self, t: datetime) -> Iterator[datetime]:
-        """Matching wall times strictly after naive ``t``, ascending; endless."""
-        raise NotImplementedError
-
-    def before(self, t: datetime) -> Iterator[datetime]:
-        """Matching wall times strictly before naive ``t``, descending; endless."""
-        raise NotImplementedError
-
-
-class _FieldsClock(_WallClock):
-    """Plain cron fields (numbers, ranges, steps, lists, names), enumerated day by day.
-
-    About 30 times faster than iterating croniter, which matters for catchup over years of
-    hourly ticks.
-    """
-
-    def __init__(self, fields: list[list[Any]]) -> None:
-        minutes, hours, doms, months, dows = (None if f == ["*"] else frozenset(f) for f in fields)
-        self._times = sorted(
-            (h, m)
-            for h in (range(24) if hours is None else hours)
-            for m in (range(60) if minutes is None else minutes)
-        )
-        self._months = months
-        self._doms = doms
-        self._dows = dows
-
-    def _day_matches(self, d: date) -> bool:
-        if self._months is not None and d.month not in self._months:
-            return False
-        dom_ok = self._doms is None or d.day in self._doms
-        dow_ok = self._dows is None or d.isoweekday() % 7 in self._dows  # cron: Sunday is 0
-        if self._doms is not None and self._dows is not None:
-            return dom_ok or dow_ok  # both restricted: either matches (as in Vixie cron and croniter)
-        return dom_ok and dow_ok
-
-    def after(self, t: datetime) -> Iterator[datetime]:
-        d = t.date()
-        times = self._times[bisect_right(self._times, (t.hour, t.minute)) :]
-        idle = 0
-        while True:
-            if self._day_matches(d):
-                idle = 0
-                for h, m in times:
-                    yield datetime(d.year, d.month, d.day, h, m)
-            elif (idle := idle + 1) > _MAX_IDLE_DAYS:
-                raise DefinitionError("the cron expression never fires")
-            times = self._times
-            d += _ONE_DAY
-
-    def before(self, t: datetime) -> Iterator[datetime]:
-        d = t.date()
-        exact = t.second == 0 and t.microsecond == 0  # the tick at t's own minute is not before t
-        times = self._times[: bisect_left(self._times, (t.hour, t.minute + (0 if exact else 1)))]
-        idle = 0
-        while True:
-            if self._day_matches(d):
-                idle = 0
-                for h, m in reversed(times):
-                    yield datetime(d.year, d.month, d.day, h, m)
-            elif (idle := idle + 1) > _MAX_IDLE_DAYS:
-                raise DefinitionError("the cron expression never fires")
-            times = self._times
-            d -= _ONE_DAY
-
-
-class _CroniterClock(_WallClock):
-    """croniter on naive datetimes: for its extensions (``L``, ``5#3``) the fields can't express."""
-
-    def __init__(self, expr: str) -> None:
-        self._expr = expr
-
-    def after(self, t: datetime) -> Iterator[datetime]:
-        from croniter import CroniterBadDateError, croniter
-
-        it = croniter(self._expr, t)
-        try:
-            while True:
-                yield it.get_next(datetime)
-        except CroniterBadDateError as e:
-            raise DefinitionError("the cron expression never fires") from e
-
-    def before(self, t: datetime) -> Iterator[datetime]:
-        from croniter import CroniterBadDateError, croniter
-
-        it = croniter(self._expr, t)
-        try:
-            while True:
-                yield it.get_prev(datetime)
-        except CroniterBadDateError as e:
-            raise DefinitionError("the cron expression never fires") from e
-
-
-def _wall_clock(expr: str) -> _WallClock:
-    from croniter import croniter
-
-    fields, nth_weekdays = croniter.expand(expr)
-    if nth_weekdays or any(isinstance(v, str) and v != "*" for f in fields for v in f):
-        return _CroniterClock(expr)
-    return _FieldsClock(fields)
