@@ -52,6 +52,17 @@ DOCUMENTED = {
     "DerasInstance",
     "InProcessExecutor",
     "RunStatus",
+    # §4: DAGs and tasks
+    "dag",
+    "task",
+    "DAG",
+    "PythonOperator",
+    "BashOperator",
+    "EmptyOperator",
+    "chain",
+    "TaskGroup",
+    "Param",
+    "SkipTask",
 }
 
 

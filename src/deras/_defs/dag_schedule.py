@@ -57,10 +57,7 @@ _CRON_HELP = (
     "e.g. '30 2 * * *' (02:30 every day), or a preset such as '@daily'"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_DAY = timedelta(days=1)
 _TINY = timedelta(microseconds=1)
-# The longest run of days without a tick of a valid cron: '0 0 29 2 *' skips 2097-2103.
-_MAX_IDLE_DAYS = 366 * 9
 
 
 @dataclass(frozen=True)
