@@ -127,29 +127,15 @@ class InProcessExecutor:
         state.resources.teardown(log)
         events.write_files()  # inline: every value's file exists (or failed) before the verdict
         self._apply_storage_failures(state)
-        failed = [nid for nid, s in state.outcomes.items() if s == NodeStatus.FAILED]
-        timed_out = [nid for nid, r in state.skip_reasons.items() if r.startswith("dagrun_timeout")]
-        if timed_out and not failed:
-            events.add(
-                run.run_id,
-                EventType.RUN_FAILURE,
-                message=f"run failed: {state.skip_reasons[timed_out[0]]}",
-                level="ERROR",
-                data={"timed_out": timed_out},
-            )
-            run.status = RunStatus.FAILURE
-        elif failed:
-            events.add(
-                run.run_id,
-                EventType.RUN_FAILURE,
-                message=f"run failed: {', '.join(failed[:5])} failed",
-                level="ERROR",
-                data={"failed": failed},
-            )
-            run.status = RunStatus.FAILURE
-        else:
-            events.add(run.run_id, EventType.RUN_SUCCESS, message="run succeeded")
-            run.status = RunStatus.SUCCESS
+        status, message, data = self._verdict(state)
+        events.add(
+            run.run_id,
+            EventType.RUN_SUCCESS if status == RunStatus.SUCCESS else EventType.RUN_FAILURE,
+            message=message,
+            level=None if status == RunStatus.SUCCESS else "ERROR",
+            data=data,
+        )
+        run.status = status
         if owns_writer:
             events.close()
             self._apply_storage_failures(state)
@@ -157,6 +143,21 @@ class InProcessExecutor:
             events.transition()
         run.end_time = time.time()
         return state
+
+    @staticmethod
+    def _verdict(state: RunState) -> tuple[RunStatus, str, dict[str, Any]]:
+        """A run fails when a node failed, or when its DAG run timed out."""
+        failed = [nid for nid, s in state.outcomes.items() if s == NodeStatus.FAILED]
+        if failed:
+            return RunStatus.FAILURE, f"run failed: {', '.join(failed[:5])} failed", {"failed": failed}
+        timed_out = [nid for nid, r in state.skip_reasons.items() if r.startswith("dagrun_timeout")]
+        if timed_out:
+            return (
+                RunStatus.FAILURE,
+                f"run failed: {state.skip_reasons[timed_out[0]]}",
+                {"timed_out": timed_out},
+            )
+        return RunStatus.SUCCESS, "run succeeded", {}
 
     @staticmethod
     def _apply_storage_failures(state: RunState) -> None:
