@@ -175,3 +175,21 @@ def test_multi_run_backfill_policy_chunks_a_partition_range(deras, tmp_path: Pat
         ("2025-01-04", "2025-01-06"),
         ("2025-01-07", "2025-01-07"),
     ]
+
+
+def test_job_with_select_runs_only_the_selected_part_of_the_job(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code = tmp_path / "jobs.py"
+    code.write_text(
+        "import deras as dg\n"
+        "@dg.asset\ndef a():\n    return 1\n"
+        "@dg.asset\ndef b(a):\n    return a + 1\n"
+        "@dg.asset\ndef c():\n    return 3\n"
+        "defs = dg.Definitions(assets=[a, b, c], jobs=[dg.define_asset_job('ab', selection='a b')])\n"
+    )
+    whole = deras("materialize", "-f", str(code), "--job", "ab", "--json")
+    assert whole.returncode == 0, whole.stderr
+    run = json.loads(deras("runs", "show", json.loads(whole.stdout)["run_id"], "--json").stdout)
+    assert {a["node"] for a in run["attempts"]} == {"a", "b"} and run["target"] == "job:ab"
+    part = deras("materialize", "-f", str(code), "--job", "ab", "--select", "b c", "--json")
+    run = json.loads(deras("runs", "show", json.loads(part.stdout)["run_id"], "--json").stdout)
+    assert {a["node"] for a in run["attempts"]} == {"b"}

@@ -13,6 +13,7 @@ from .._core.errors import DerasError
 from .._core.status import NodeStatus
 from .._exec.event_writer import EventWriter
 from .._exec.launch import execute_run
+from .._graph.selection import resolve_selection
 from .._instance.instance import DerasInstance
 from .._plan.plan import RunPlan, plan_run
 from .code import code_options, fail, load_code
@@ -53,8 +54,10 @@ def materialize_command(
     run_tags = dict(_parse_tag(t) for t in tags)
     if job_name:
         job = defs.get_job(job_name)
-        selection_arg: Any = selection if selection else None
-        node_ids = job.node_ids if selection_arg is None else None
+        node_ids: Any = set(job.node_ids)
+        if selection:  # a selection narrows the job, it never reaches outside it
+            node_ids &= resolve_selection(defs.asset_graph, selection)
+        selection_arg: Any = None
         run_tags = {**job.tags, **run_tags}
     else:
         selection_arg, node_ids = selection, None
