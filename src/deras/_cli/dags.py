@@ -87,7 +87,7 @@ def _parse_date(text: str | None) -> datetime | None:
     except ValueError:
         fail(f"{text!r} is not a date: use YYYY-MM-DD or an ISO datetime")
         raise
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return value  # a naive date or time is a wall time in the DAG's own timezone
 
 
 def _parse_conf(text: str | None) -> dict[str, Any]:
@@ -241,8 +241,11 @@ def backfill_dag(
 ) -> None:
     """Run the DAG for every scheduled logical date from START to END, oldest first."""
     dag = _get_dag(load_dags(folder, file, module), dag_id)
+    from .._dags.dag_run import in_dag_timezone
+
     first, last = _parse_date(start), _parse_date(end)
     assert first is not None and last is not None
+    first, last = in_dag_timezone(dag, first), in_dag_timezone(dag, last)
     dates = logical_dates_between(dag.schedule, first, last)
     if not dates:
         fail(

@@ -118,8 +118,7 @@ def run_dag(
     now = now or datetime.now(UTC)
     if logical_date is None:
         logical_date = dag.schedule.infer_logical_date(now)
-    elif logical_date.tzinfo is None:
-        logical_date = logical_date.replace(tzinfo=UTC)
+    logical_date = in_dag_timezone(dag, logical_date)
     start, end = dag.schedule.data_interval(logical_date)
     timeout = dag.dagrun_timeout.total_seconds() if dag.dagrun_timeout is not None else None
     info = DagRunInfo(dag.dag_id, logical_date, start, end, run_type, dict(conf or {}), params, timeout)
@@ -148,6 +147,13 @@ def run_dag(
     return dag_run
 
 
+def in_dag_timezone(dag: Any, moment: datetime) -> datetime:
+    """A naive datetime is a wall time in the DAG's timezone; any datetime comes back in it,
+    so ``ds`` is the date of the DAG's own calendar (2025-03-30 in Berlin, not 03-29 in UTC)."""
+    tz = dag.schedule.tz
+    return (moment.replace(tzinfo=tz) if moment.tzinfo is None else moment).astimezone(tz)
+
+
 def _dag_callback(dag: Any, dag_run: DagRun, result: Any) -> None:
     from .._exec.step import call_with_context
 
@@ -159,7 +165,7 @@ def _dag_callback(dag: Any, dag_run: DagRun, result: Any) -> None:
         "dag_run": dag_run,
         "run_id": dag_run.run_id,
         "logical_date": dag_run.logical_date,
-        "reason": "success" if result.success else "task failure",
+        "reason": _reason(result),
     }
     try:
         call_with_context(callback, context)
@@ -167,6 +173,14 @@ def _dag_callback(dag: Any, dag_run: DagRun, result: Any) -> None:
         import logging
 
         logging.getLogger("deras.dags").exception("DAG %s callback raised (ignored)", dag.dag_id)
+
+
+def _reason(result: Any) -> str:
+    """Why the run ended as it did: "success", or the run's failure message."""
+    if result.success:
+        return "success"
+    failure = next((e for e in result.events if e.event_type.value == "run_failure"), None)
+    return failure.message if failure is not None else "failure"
 
 
 def _split_map_index(name: str) -> tuple[str, int]:

@@ -147,7 +147,9 @@ class InProcessExecutor:
     @staticmethod
     def _verdict(state: RunState) -> tuple[RunStatus, str, dict[str, Any]]:
         """A run fails when a node failed, or when its DAG run timed out."""
-        failed = [nid for nid, s in state.outcomes.items() if s == NodeStatus.FAILED]
+        # upstream_failed counts too: after clearing only some tasks, one may be left behind.
+        bad = (NodeStatus.FAILED, NodeStatus.UPSTREAM_FAILED)
+        failed = [nid for nid, s in state.outcomes.items() if s in bad]
         if failed:
             return RunStatus.FAILURE, f"run failed: {', '.join(failed[:5])} failed", {"failed": failed}
         timed_out = [nid for nid, r in state.skip_reasons.items() if r.startswith("dagrun_timeout")]

@@ -85,7 +85,11 @@ def _run_instance(state: RunState, node: Node, map_index: int) -> NodeStatus:
         callback_context: dict[str, Any] = {"run_id": state.run_id, "node": name, "try_number": attempt + 1}
         try:
             if node.kind == NodeKind.TASK:
-                callback_context = _task_attempt(state, node, name, attempt, map_index)
+                from .task_step import task_context
+
+                # Built first, so failure and retry callbacks get the whole context (ti, ds, ...).
+                callback_context = task_context(state, node, attempt, map_index)
+                _task_attempt(state, node, name, attempt, map_index, callback_context)
             else:
                 _attempt(state, node, keys, attempt, span, name)
         except SkipTask as err:
@@ -150,18 +154,18 @@ def _run_instance(state: RunState, node: Node, map_index: int) -> NodeStatus:
         return NodeStatus.SUCCESS
 
 
-def _task_attempt(state: RunState, node: Node, name: str, attempt: int, map_index: int) -> dict[str, Any]:
-    from .task_step import run_task_attempt, task_context
+def _task_attempt(
+    state: RunState, node: Node, name: str, attempt: int, map_index: int, context: dict[str, Any]
+) -> None:
+    from .task_step import run_task_attempt
 
     handler = state.log_handler
     handler.node, handler.attempt = name, attempt
-    context = task_context(state, node, attempt, map_index)
     with (
         capture_output(state.events, state.run_id, name, attempt, state.echo_output),
         deadline(node.timeout, f"task {node.id}"),
     ):
         run_task_attempt(state, node, attempt, map_index, context)
-    return context
 
 
 def run_callback(state: RunState, node: Node, name: str, which: str, context: dict[str, Any]) -> None:

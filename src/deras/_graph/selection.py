@@ -29,7 +29,7 @@ class AssetSelection:
     # -- constructors ---------------------------------------------------------------------
     @classmethod
     def all(cls) -> AssetSelection:
-        return cls(lambda g: {n.id for n in g.nodes.values() if n.kind != NodeKind.CHECK}, "*")
+        return cls(lambda g: {n.id for n in g.nodes.values() if n.kind == NodeKind.ASSET}, "*")
 
     @classmethod
     def assets(cls, *assets: Any) -> AssetSelection:
@@ -91,7 +91,7 @@ class AssetSelection:
 def resolve_selection(graph: Graph, selection: str | AssetSelection | Iterable[Any] | None) -> set[str]:
     """Node ids for any accepted selection form; None selects everything."""
     if selection is None:
-        return set(graph.nodes)
+        return with_checks(graph, _asset_nodes(graph))
     if isinstance(selection, AssetSelection):
         return selection.resolve(graph)
     if isinstance(selection, str):
@@ -107,7 +107,7 @@ def parse_selection(graph: Graph, text: str) -> set[str]:
     selected: set[str] = set()
     for token in tokens:
         if token == "*":
-            selected |= set(graph.nodes)
+            selected |= _asset_nodes(graph)
             continue
         m = _TOKEN.match(token)
         if m is None:
@@ -125,7 +125,7 @@ def parse_selection(graph: Graph, text: str) -> set[str]:
 
 def _core(graph: Graph, core: str, token: str) -> set[str]:
     if core == "*":
-        return set(graph.nodes)
+        return _asset_nodes(graph)
     if core.startswith("group:"):
         name = core[len("group:") :]
         found = {n.id for n in graph.nodes.values() if n.group == name and n.kind != NodeKind.CHECK}
@@ -155,6 +155,11 @@ def _core(graph: Graph, core: str, token: str) -> set[str]:
     return {node_id}
 
 
+def _asset_nodes(graph: Graph) -> set[str]:
+    """Everything an asset selection can mean: assets (with their checks), not DAG tasks."""
+    return {n.id for n in graph.nodes.values() if n.kind != NodeKind.TASK}
+
+
 def _nodes_for_keys(graph: Graph, keys: list[AssetKey]) -> set[str]:
     out: set[str] = set()
     for key in keys:
@@ -167,7 +172,7 @@ def _nodes_for_keys(graph: Graph, keys: list[AssetKey]) -> set[str]:
 
 def with_checks(graph: Graph, node_ids: set[str]) -> set[str]:
     """Keep checks only when their asset is selected, and add every check of selected assets."""
-    out = {nid for nid in node_ids if graph.nodes[nid].kind != NodeKind.CHECK}
+    out = {nid for nid in node_ids if graph.nodes[nid].kind == NodeKind.ASSET}
     for nid in list(out):
         out.update(graph.checks_of(nid))
     return out
