@@ -123,3 +123,16 @@ def test_dags_and_assets_share_one_graph() -> None:
     graph = defs.asset_graph
     assert graph.upstream["report"] == ["etl.load"]
     assert graph.nodes["etl.load"].kind == "task"
+
+
+def test_asset_depending_on_a_task_outlet_joins_the_lineage_graph() -> None:
+    with dg.DAG("ingest") as ingest:
+        dg.EmptyOperator(task_id="load", outlets=[dg.AssetKey("raw_orders")])
+
+    @dg.asset(deps=["raw_orders"])
+    def order_report() -> int:
+        return 1
+
+    graph = dg.Definitions(assets=[order_report], dags=[ingest]).asset_graph
+    assert graph.upstream["order_report"] == ["ingest.load"]
+    assert graph.asset_nodes[dg.AssetKey("raw_orders")] == "ingest.load"

@@ -108,6 +108,23 @@ def test_cli_backfill_runs_each_logical_date_in_order(tmp_path: Path, dags_folde
     assert lines == ["2025-01-01T00:00:00+00:00", "2025-01-02T00:00:00+00:00", "2025-01-03T00:00:00+00:00"]
     runs = json.loads(_deras(tmp_path, "runs", "list", "--json").stdout)
     assert {r["tags"]["deras/run_type"] for r in runs} == {"backfill"}
+    again = _deras(
+        tmp_path,
+        "dags",
+        "backfill",
+        "etl",
+        "-d",
+        str(dags_folder),
+        "--start",
+        "2025-01-02",
+        "--end",
+        "2025-01-04",
+    )
+    assert again.returncode == 0, again.stderr
+    assert (
+        again.stdout.count("already has a run") == 2 and "backfill of 1 run(s): 1 succeeded" in again.stdout
+    )
+    assert len(json.loads(_deras(tmp_path, "runs", "list", "--json").stdout)) == 4
 
 
 def test_cli_clear_reruns_the_task_with_the_next_try_number(tmp_path: Path, dags_folder: Path) -> None:

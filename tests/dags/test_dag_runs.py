@@ -345,3 +345,47 @@ def test_cleared_run_on_a_persistent_store(instance: Any) -> None:
     again = clear_task_instances(d, instance, run.run_id, ["second"])
     assert again.state == "success" and again.xcom("second") == 7 and again.xcom("first") == 5
     assert again.get_task_instance("second").try_number == 2
+
+
+def test_all_done_task_after_a_failed_one_gets_none_for_its_value() -> None:
+    @dg.dag
+    def tolerant() -> None:
+        @dg.task
+        def fragile() -> int:
+            raise RuntimeError("broken source")
+
+        @dg.task(trigger_rule="all_done")
+        def report(value: int | None) -> str:
+            return "nothing" if value is None else str(value)
+
+        report(fragile())
+
+    run = tolerant().test(logical_date=DAY)
+    assert run.get_task_instance("report").state == "success" and run.xcom("report") == "nothing"
+    assert run.state == "failed"
+
+
+def test_reexecute_of_a_dag_run_points_to_tasks_clear() -> None:
+    instance = dg.DerasInstance.ephemeral()
+    with dg.DAG("re") as d:
+        dg.PythonOperator(task_id="bad", python_callable=lambda: 1 / 0)
+    run = d.test(logical_date=DAY, instance=instance)
+    with pytest.raises(dg.DerasError, match="deras tasks clear re --run"):
+        instance.reexecute(run.run_id, definitions=dg.Definitions(dags=[d]))
+
+
+def test_logical_date_is_read_in_the_dags_timezone() -> None:
+    from zoneinfo import ZoneInfo
+
+    seen: list[str] = []
+    with dg.DAG(
+        "berlin", schedule="@daily", start_date=datetime(2025, 1, 1, tzinfo=ZoneInfo("Europe/Berlin"))
+    ) as d:
+
+        def note(ds: str) -> None:  # a parameter named ds receives the context's ds
+            seen.append(ds)
+
+        dg.PythonOperator(task_id="t", python_callable=note)
+    run = d.test(logical_date=datetime(2025, 3, 30))
+    assert seen == ["2025-03-30"]
+    assert run.logical_date.utcoffset() == timedelta(hours=1)

@@ -79,6 +79,16 @@ def logical_dates_between(schedule: Any, first: datetime, last: datetime) -> lis
     return dates
 
 
+def _dates_with_runs(dag: Any) -> set[float]:
+    """Logical dates (as instants) that already have a successful or unfinished run."""
+    runs = DerasInstance.get().get_runs(tags={"deras/dag_id": dag.dag_id})
+    return {
+        datetime.fromisoformat(r.tags["deras/logical_date"]).timestamp()
+        for r in runs
+        if "deras/logical_date" in r.tags and "deras/test" not in r.tags and r.status.value != "failure"
+    }
+
+
 def _parse_date(text: str | None) -> datetime | None:
     if text is None:
         return None
@@ -106,8 +116,8 @@ def _parse_conf(text: str | None) -> dict[str, Any]:
 def _report(run: Any) -> None:
     click.echo(f"DAG run {run.run_id} {run.dag_id} @ {run.logical_date.isoformat()}: {run.state}")
     for ti in sorted(run.task_instances, key=lambda t: t.start_date or datetime.max.replace(tzinfo=UTC)):
-        index = f"[{ti.map_index}]" if ti.map_index >= 0 else ""
-        click.echo(f"  {ti.task_id}{index:<6} {ti.state:<16} try {ti.try_number}")
+        name = ti.task_id + (f"[{ti.map_index}]" if ti.map_index >= 0 else "")
+        click.echo(f"  {name:<32} {ti.state:<16} try {ti.try_number}")
 
 
 @click.group("dags")
@@ -125,7 +135,7 @@ def list_dags(folder: str | None, file: str | None, module: str | None, as_json:
         {
             "dag_id": d.dag_id,
             "file": bag.files.get(d.dag_id),
-            "schedule": str(d.schedule_arg),
+            "schedule": d.schedule.summary,
             "tasks": len(d.task_dict),
             "tags": d.tags,
         }
@@ -252,6 +262,11 @@ def backfill_dag(
             f"DAG '{dag_id}' has no scheduled logical dates from {start} to {end} "
             f"(schedule: {dag.schedule_arg})"
         )
+    done = _dates_with_runs(dag)
+    skipped = [d for d in dates if d.timestamp() in done]
+    dates = [d for d in dates if d.timestamp() not in done]
+    for logical_date in skipped:
+        click.echo(f"{logical_date.isoformat()}  already has a run: skipped (clear its tasks to re-run)")
     failed = 0
     # One at a time, in order: never more than max_active_runs (≥ 1) runs at once.
     for logical_date in dates:

@@ -23,7 +23,8 @@ def dag_due_runs(dag: Any, instance: Any, now: datetime, *, max_runs: int | None
                 f"DAG '{dag.dag_id}' has a schedule but no start_date: give start_date=datetime(...)"
             )
         return []
-    runs = instance.get_runs(tags={"deras/dag_id": dag.dag_id})
+    # A test run (`deras dags test`, `tasks test`) does not stand in for a scheduled one.
+    runs = [r for r in instance.get_runs(tags={"deras/dag_id": dag.dag_id}) if "deras/test" not in r.tags]
     existing = [
         datetime.fromisoformat(r.tags["deras/logical_date"]) for r in runs if "deras/logical_date" in r.tags
     ]

@@ -53,7 +53,13 @@ def collect_file(bag: DagBag, path: Path) -> None:
             raise
         bag.import_errors[str(path)] = traceback.format_exc()
         return
-    for value in vars(module).values():
+    from .._defs.definitions import Definitions
+
+    found = [v for v in vars(module).values() if isinstance(v, DAG)]
+    for value in vars(module).values():  # DAGs that live only inside a Definitions count too
+        if isinstance(value, Definitions):
+            found.extend(d for d in value.dags if isinstance(d, DAG) and d not in found)
+    for value in found:
         if isinstance(value, DAG):
             other = bag.files.get(value.dag_id)
             if other is not None and other != str(path):

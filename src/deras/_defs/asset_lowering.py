@@ -23,7 +23,9 @@ class AssetLowering:
         assets: list[AssetsDefinition],
         checks: list[AssetChecksDefinition],
         resource_keys: Iterable[str],
+        outlet_producers: Mapping[AssetKey, str] | None = None,
     ) -> None:
+        self.outlet_producers = dict(outlet_producers or {})  # asset key -> DAG task node
         self.assets = assets
         self.checks = checks
         self.resource_keys = set(resource_keys)
@@ -204,6 +206,10 @@ class AssetLowering:
         keys = dep.keys if isinstance(dep, AssetsDefinition) else [AssetKey.coerce(dep)]
         for key in keys:
             producer = self.by_key.get(key)
+            task_node = self.outlet_producers.get(key)
+            if task_node is not None and (producer is None or producer.is_external):
+                node.deps.append(task_node)  # a DAG task's outlet: order after that task
+                continue
             if producer is None:
                 self.problems.append(
                     f"{what} ({definition.source}) lists deps=['{key}'], which no asset defines. Fix: define "

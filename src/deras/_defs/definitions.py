@@ -65,11 +65,12 @@ class Definitions:
         self.dags: list[Any] = flatten(list(dags))
         self.executor = executor
 
-        lowering = AssetLowering(self.assets, self.asset_checks, self.resources)
-        nodes: list[Node] = lowering.lower()
+        task_nodes: list[Node] = [n for dag in self.dags for n in dag.graph_nodes()]  # the same nodes
+        # An asset may depend on what a DAG task produces (its outlets): one lineage graph.
+        outlets = {key: n.id for n in task_nodes for key in n.asset_keys}
+        lowering = AssetLowering(self.assets, self.asset_checks, self.resources, outlets)
+        nodes: list[Node] = lowering.lower() + task_nodes
         problems.extend(lowering.problems)
-        for dag in self.dags:  # DAG tasks lower to the same nodes
-            nodes.extend(dag.graph_nodes())
         self.graph: Graph | None = None
         try:
             self.graph = Graph(nodes)

@@ -22,6 +22,12 @@ def reexecute_run(
     parent = instance.get_run(run_id)
     if parent is None:
         raise DerasError(f"no run with id {run_id}")
+    if "deras/dag_id" in parent.tags:
+        dag_id = parent.tags["deras/dag_id"]
+        raise DerasError(
+            f"run {run_id} is a run of DAG '{dag_id}': re-run its tasks in the same run with "
+            f"`deras tasks clear {dag_id} --run {run_id} --task TASK [--downstream]`"
+        )
     if definitions is None:
         if not parent.code_location:
             raise DerasError(

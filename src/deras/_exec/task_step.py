@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from .._core.events import EventType
+from .._core.status import NodeStatus
 from .._graph.node import Node
 from .run_state import RunState
 
@@ -61,7 +62,15 @@ def _get(state: RunState, dag_id: str, task_id: str, key: str, map_index: int) -
     cache_key = (f"{dag_id}.{task_id}", key, map_index)
     if cache_key in state.xcom_cache:
         return state.xcom_cache[cache_key]
-    return state.instance.xcom_store.get(dag_id, state.run_id, task_id, key, map_index)
+    try:
+        return state.instance.xcom_store.get(dag_id, state.run_id, task_id, key, map_index)
+    except KeyError:
+        # An upstream that failed or was skipped left nothing: a task that runs anyway (all_done,
+        # one_failed...) gets None for it, as Airflow's xcom_pull gives. A succeeded one must have it.
+        name = f"{dag_id}.{task_id}" + (f"[{map_index}]" if map_index >= 0 else "")
+        if state.outcomes.get(name, state.outcomes.get(f"{dag_id}.{task_id}")) == NodeStatus.SUCCESS:
+            raise
+        return None
 
 
 def _put(state: RunState, node: Node, task_id: str, key: str, map_index: int, value: Any) -> None:
