@@ -152,7 +152,7 @@ class DerasInstance:
             # Only partitions that exist now count: the definition may have shrunk since.
             current = partitions_def.all_index_ranges(dynamic_partitions_store=self.store)
             ranges = {state: r.intersection(current) for state, r in ranges.items()}
-            total = _num_partitions(partitions_def, self.store)
+            total = partitions_def.get_num_partitions(dynamic_partitions_store=self.store)
         return PartitionStatus.build(key, ranges, partitions_def, total, self.store)
 
     def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> None:
@@ -183,13 +183,6 @@ class DerasInstance:
     def __repr__(self) -> str:
         where = "ephemeral" if self.settings is None else str(self.settings.home)
         return f"<DerasInstance {where}>"
-
-
-def _num_partitions(partitions_def: Any, store: Any) -> int:
-    try:
-        return partitions_def.get_num_partitions(dynamic_partitions_store=store)
-    except TypeError:
-        return partitions_def.get_num_partitions()
 
 
 def _open_store(url: str) -> Any:

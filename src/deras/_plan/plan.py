@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._core.errors import DerasError, PartitionKeyError
+from .._core.errors import DerasError
 from .._core.status import NodeStatus
 from .._graph.graph import Graph
 from .._graph.node import NodeKind
@@ -99,22 +99,12 @@ def _run_partitions_def(graph: Graph, ordered: list[str]) -> Any:
 
 
 def _validate_key(pdef: Any, key: str, store: Any) -> None:
-    validate = getattr(pdef, "validate_partition_key", None)
-    if validate is not None:
-        try:
-            validate(key, dynamic_partitions_store=store)
-        except TypeError:
-            validate(key)
-        return
-    if not pdef.has_partition_key(key):
-        raise PartitionKeyError(f"partition key {key!r} is not in {pdef!r}")
+    pdef.validate_partition_key(key, dynamic_partitions_store=store)  # the error names the key
 
 
 def _example_key(pdef: Any, store: Any) -> str:
     try:
-        keys = pdef.get_partition_keys(dynamic_partitions_store=store)
-    except TypeError:
-        keys = pdef.get_partition_keys()
-    except Exception:
+        last: str | None = pdef.get_last_partition_key(dynamic_partitions_store=store)
+    except DerasError:
         return "<key>"
-    return keys[-1] if keys else "<key>"
+    return last or "<key>"
