@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._io.pickle_files import write_atomically
+
 
 class XComStore:
     """Values by (dag, run, task, key, map index): pickle files under ``base_dir``, or memory.
@@ -45,9 +47,7 @@ class XComStore:
 
         def write() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+            write_atomically(path, data, path.with_name(f".{path.name}.{os.getpid()}.tmp"))
 
         if defer is not None:
             defer(write)

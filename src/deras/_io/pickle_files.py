@@ -72,7 +72,20 @@ class PickleFileIOManager(IOManager):
         if parent not in self._made:
             parent.mkdir(parents=True, exist_ok=True)
             self._made.add(parent)
-        tmp = parent / f".{path.name}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        write_atomically(path, data, parent / f".{path.name}.{os.getpid()}.tmp")
+
+
+def write_atomically(path: Path | str, data: bytes, tmp: Path | str) -> None:
+    """Write ``data`` to ``tmp`` and rename it over ``path``: readers see all or nothing.
+
+    Raw ``os.open``/``os.write`` rather than ``open()``: a buffered file object costs extra
+    system calls per file, which a run writing a thousand small values pays a thousand times.
+    """
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
