@@ -193,3 +193,56 @@ def test_job_with_select_runs_only_the_selected_part_of_the_job(deras, tmp_path:
     part = deras("materialize", "-f", str(code), "--job", "ab", "--select", "b c", "--json")
     run = json.loads(deras("runs", "show", json.loads(part.stdout)["run_id"], "--json").stdout)
     assert {a["node"] for a in run["attempts"]} == {"b"}
+
+
+def test_two_processes_materializing_into_one_home_both_succeed(tmp_path: Path, db_url: str) -> None:
+    """Two `deras materialize` at once on one database (SQLite file or Postgres) lose nothing."""
+    import os
+    import subprocess
+    import sys
+
+    code = tmp_path / "many.py"
+    code.write_text(
+        "import deras as dg\n"
+        "def make(i):\n"
+        "    @dg.asset(name=f'a{i}')\n"
+        "    def a():\n"
+        "        return i\n"
+        "    return a\n"
+        "assets = [make(i) for i in range(300)]\n"
+        "defs = dg.Definitions(assets=assets)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DERAS_")}
+    env["DERAS_HOME"] = str(tmp_path / "home")
+    env["DERAS_DATABASE_URL"] = db_url
+    subprocess.run([sys.executable, "-m", "deras", "db", "upgrade"], env=env, check=True, capture_output=True)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "deras", "materialize", "-f", str(code), "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outs]
+    listed = subprocess.run(
+        [sys.executable, "-m", "deras", "runs", "list", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    runs = json.loads(listed.stdout)
+    assert sorted(r["status"] for r in runs) == ["success", "success"]
+    for out, _ in outs:
+        shown = subprocess.run(
+            [sys.executable, "-m", "deras", "runs", "show", json.loads(out)["run_id"], "--json"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        assert len(json.loads(shown.stdout)["attempts"]) == 300
