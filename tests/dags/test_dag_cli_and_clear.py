@@ -205,3 +205,39 @@ def test_cli_tasks_test_runs_one_task_and_dags_test_reports_each(tmp_path: Path,
     assert "extract" in whole.stdout and "load" in whole.stdout
     missing = _deras(tmp_path, "dags", "test", "nope", "-d", str(dags_folder))
     assert missing.returncode == 1 and "no DAG 'nope'" in missing.stderr and "vendor_sdk" in missing.stderr
+
+
+def test_cli_module_loading_finds_dags_inside_definitions(tmp_path: Path) -> None:
+    (tmp_path / "orders_mod.py").write_text(
+        "import deras as dg\n"
+        "def build():\n"
+        "    with dg.DAG('orders') as d:\n"
+        "        dg.EmptyOperator(task_id='t')\n"
+        "    return d\n"
+        "defs = dg.Definitions(dags=[build()])\n"
+    )
+    proc = _deras(tmp_path, "dags", "list", "-m", "orders_mod", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [d["dag_id"] for d in json.loads(proc.stdout)["dags"]] == ["orders"]
+
+
+def test_reexecute_and_debug_of_a_dag_run_point_to_tasks_clear(tmp_path: Path, dags_folder: Path) -> None:
+    failed = _deras(
+        tmp_path, "dags", "trigger", "etl", "-d", str(dags_folder), "--json", env={"BREAK_LOAD": "1"}
+    )
+    run_id = json.loads(failed.stdout)["run_id"]
+    for args in (("runs", "reexecute", run_id), ("runs", "debug", run_id, "load")):
+        proc = _deras(tmp_path, *args)
+        assert proc.returncode == 1 and f"deras tasks clear etl --run {run_id}" in proc.stderr
+
+
+def test_selecting_a_dag_task_for_materialize_is_an_error() -> None:
+    with dg.DAG("ingest") as ingest:
+        dg.EmptyOperator(task_id="load")
+
+    @dg.asset
+    def a() -> int:
+        return 1
+
+    with pytest.raises(dg.DefinitionError, match=r"job 'j': selection 'ingest\.load' names a DAG task"):
+        dg.Definitions(assets=[a], dags=[ingest], jobs=[dg.define_asset_job("j", selection="ingest.load")])

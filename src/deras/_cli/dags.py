@@ -31,7 +31,7 @@ def load_dags(folder: str | None, file: str | None, module: str | None) -> Any:
     """The DagBag of a folder, a file or a module (default: ./dags if it exists)."""
     from pathlib import Path
 
-    from .._dags.folder import DagBag, collect_file, load_dag_folder
+    from .._dags.folder import DagBag, collect_file, collect_module, load_dag_folder
 
     if folder:
         return load_dag_folder(folder)
@@ -40,16 +40,8 @@ def load_dags(folder: str | None, file: str | None, module: str | None) -> Any:
         collect_file(bag, Path(file))
         return bag
     if module:
-        import importlib
-
-        from .._dags.dag import DAG
-
         bag = DagBag()
-        mod = importlib.import_module(module)
-        for value in vars(mod).values():
-            if isinstance(value, DAG):
-                bag.dags[value.dag_id] = value
-                bag.files[value.dag_id] = module
+        collect_module(bag, module)
         return bag
     if Path("dags").is_dir():
         return load_dag_folder("dags")
@@ -85,7 +77,9 @@ def _dates_with_runs(dag: Any) -> set[float]:
     return {
         datetime.fromisoformat(r.tags["deras/logical_date"]).timestamp()
         for r in runs
-        if "deras/logical_date" in r.tags and "deras/test" not in r.tags and r.status.value != "failure"
+        if "deras/logical_date" in r.tags
+        and "deras/test" not in r.tags
+        and r.status.value not in ("failure", "canceled")  # a backfill re-runs what did not work
     }
 
 

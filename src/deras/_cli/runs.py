@@ -100,6 +100,7 @@ def reexecute(run_id: str, from_failure: bool, file: str | None, module: str | N
     """Run a past run again; succeeded nodes are not re-run, their outputs are loaded."""
     instance = DerasInstance.get()
     run = _get(instance, run_id)
+    _refuse_dag_run(run)
     defs = load_code(file, module).definitions if (file or module) else _load_recorded(run)
     result = instance.reexecute(run.run_id, from_failure=from_failure, definitions=defs)
     click.echo(f"run {result.run_id} {result.status} (re-execution of {run_id})")
@@ -121,12 +122,23 @@ def debug(run_id: str, node: str, use_pdb: bool, file: str | None, module: str |
 
     instance = DerasInstance.get()
     run = _get(instance, run_id)
+    _refuse_dag_run(run)
     defs = load_code(file, module).definitions if (file or module) else _load_recorded(run)
     result = debug_node(instance, run.run_id, node, defs, use_pdb=use_pdb)
     for event in result.failure_events():
         click.echo(event.data.get("traceback", ""), err=True)
     click.echo(f"debug run {result.run_id} {result.status}")
     sys.exit(0 if result.success else 1)
+
+
+def _refuse_dag_run(run: Any) -> None:
+    dag_id = run.tags.get("deras/dag_id")
+    if dag_id:
+        fail(
+            f"run {run.run_id} is a run of DAG '{dag_id}': re-run its tasks in the same run with "
+            f"`deras tasks clear {dag_id} --run {run.run_id} --task TASK [--downstream]`, or one task "
+            f"alone with `deras tasks test {dag_id} TASK`"
+        )
 
 
 def _load_recorded(run: Any) -> Any:

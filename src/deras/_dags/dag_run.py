@@ -150,8 +150,11 @@ def run_dag(
 def in_dag_timezone(dag: Any, moment: datetime) -> datetime:
     """A naive datetime is a wall time in the DAG's timezone; any datetime comes back in it,
     so ``ds`` is the date of the DAG's own calendar (2025-03-30 in Berlin, not 03-29 in UTC)."""
+    from .._defs.wall_clock import resolve
+
     tz = dag.schedule.tz
-    return (moment.replace(tzinfo=tz) if moment.tzinfo is None else moment).astimezone(tz)
+    # A wall time in a DST gap means the first valid instant after it, as for schedules.
+    return (resolve(moment, tz) if moment.tzinfo is None else moment).astimezone(tz)
 
 
 def _dag_callback(dag: Any, dag_run: DagRun, result: Any) -> None:

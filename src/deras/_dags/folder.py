@@ -44,14 +44,30 @@ def load_dag_folder(folder: str | Path) -> DagBag:
 
 def collect_file(bag: DagBag, path: Path) -> None:
     from .._defs.loader import import_file
+
+    _collect(bag, lambda: import_file(path), str(path))
+
+
+def collect_module(bag: DagBag, name: str) -> None:
+    """The DAGs of an importable module (the current directory is on the import path)."""
+    import importlib
+    import os
+    import sys
+
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    _collect(bag, lambda: importlib.import_module(name), name)
+
+
+def _collect(bag: DagBag, load: Any, origin: str) -> None:
     from .dag import DAG
 
     try:
-        module = import_file(path)
-    except BaseException as err:  # SystemExit/KeyboardInterrupt in a DAG file is still its error
+        module = load()
+    except BaseException as err:  # SystemExit in a DAG file is still that file's error
         if isinstance(err, KeyboardInterrupt):
             raise
-        bag.import_errors[str(path)] = traceback.format_exc()
+        bag.import_errors[origin] = traceback.format_exc()
         return
     from .._defs.definitions import Definitions
 
@@ -59,11 +75,10 @@ def collect_file(bag: DagBag, path: Path) -> None:
     for value in vars(module).values():  # DAGs that live only inside a Definitions count too
         if isinstance(value, Definitions):
             found.extend(d for d in value.dags if isinstance(d, DAG) and d not in found)
-    for value in found:
-        if isinstance(value, DAG):
-            other = bag.files.get(value.dag_id)
-            if other is not None and other != str(path):
-                bag.import_errors[str(path)] = f"DAG id '{value.dag_id}' is already defined in {other}"
-                continue
-            bag.dags[value.dag_id] = value
-            bag.files[value.dag_id] = str(path)
+    for dag in found:
+        other = bag.files.get(dag.dag_id)
+        if other is not None and other != origin:
+            bag.import_errors[origin] = f"DAG id '{dag.dag_id}' is already defined in {other}"
+            continue
+        bag.dags[dag.dag_id] = dag
+        bag.files[dag.dag_id] = origin

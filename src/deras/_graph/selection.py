@@ -140,6 +140,11 @@ def _core(graph: Graph, core: str, token: str) -> set[str]:
             raise SelectionError(f"selection '{token}': no asset has tag {core[4:]}")
         return found
     if core in graph.nodes:
+        if graph.nodes[core].kind == NodeKind.TASK:
+            raise SelectionError(
+                f"selection '{token}' names a DAG task; asset selections run assets. "
+                "Fix: run tasks with `deras dags test|trigger` or `deras tasks test`."
+            )
         return {core}
     key = AssetKey.from_user_string(core)
     node_id = graph.asset_nodes.get(key)
