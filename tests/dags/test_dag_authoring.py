@@ -136,3 +136,15 @@ def test_asset_depending_on_a_task_outlet_joins_the_lineage_graph() -> None:
     graph = dg.Definitions(assets=[order_report], dags=[ingest]).asset_graph
     assert graph.upstream["order_report"] == ["ingest.load"]
     assert graph.asset_nodes[dg.AssetKey("raw_orders")] == "ingest.load"
+
+
+def test_materialize_accepts_dags_for_lineage_but_runs_only_assets() -> None:
+    with dg.DAG("ingest2") as ingest:
+        dg.PythonOperator(task_id="load", python_callable=lambda: 1 / 0, outlets=[dg.AssetKey("raw")])
+
+    @dg.asset(deps=["raw"])
+    def report() -> int:
+        return 1
+
+    result = dg.materialize([report, ingest])
+    assert result.success and result.node_statuses == {"report": dg.NodeStatus.SUCCESS}

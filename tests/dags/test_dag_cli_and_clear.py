@@ -241,3 +241,33 @@ def test_selecting_a_dag_task_for_materialize_is_an_error() -> None:
 
     with pytest.raises(dg.DefinitionError, match=r"job 'j': selection 'ingest\.load' names a DAG task"):
         dg.Definitions(assets=[a], dags=[ingest], jobs=[dg.define_asset_job("j", selection="ingest.load")])
+
+
+def test_cli_json_output_of_test_backfill_and_clear(tmp_path: Path, dags_folder: Path) -> None:
+    tested = _deras(tmp_path, "dags", "test", "etl", "2025-01-05", "-d", str(dags_folder), "--json")
+    out = json.loads(tested.stdout)
+    assert out["state"] == "success" and out["logical_date"] == "2025-01-05T00:00:00+00:00"
+    assert {ti["task_id"]: ti["state"] for ti in out["task_instances"]} == {
+        "extract": "success",
+        "load": "success",
+    }
+    back = _deras(
+        tmp_path,
+        "dags",
+        "backfill",
+        "etl",
+        "-d",
+        str(dags_folder),
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-01-02",
+        "--json",
+    )
+    assert [r["state"] for r in json.loads(back.stdout)["runs"]] == ["success", "success"]
+    run_id = json.loads(back.stdout)["runs"][0]["run_id"]
+    cleared = _deras(
+        tmp_path, "tasks", "clear", "etl", "--run", run_id, "--task", "load", "-d", str(dags_folder), "--json"
+    )
+    tis = {ti["task_id"]: ti["try_number"] for ti in json.loads(cleared.stdout)["task_instances"]}
+    assert tis == {"extract": 1, "load": 2}

@@ -107,6 +107,27 @@ def _parse_conf(text: str | None) -> dict[str, Any]:
     return conf
 
 
+def _run_json(run: Any) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "dag_id": run.dag_id,
+        "state": run.state,
+        "run_type": run.run_type,
+        "logical_date": run.logical_date.isoformat(),
+        "task_instances": [
+            {"task_id": ti.task_id, "map_index": ti.map_index, "state": ti.state, "try_number": ti.try_number}
+            for ti in run.task_instances
+        ],
+    }
+
+
+def _show(run: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(_run_json(run)))
+    else:
+        _report(run)
+
+
 def _report(run: Any) -> None:
     click.echo(f"DAG run {run.run_id} {run.dag_id} @ {run.logical_date.isoformat()}: {run.state}")
     for ti in sorted(run.task_instances, key=lambda t: t.start_date or datetime.max.replace(tzinfo=UTC)):
@@ -170,6 +191,7 @@ def _run(
 @click.argument("dag_id")
 @click.argument("logical_date", required=False)
 @click.option("--conf", default=None, help="JSON object of run parameters.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run (and its task instances) as JSON.")
 @dag_source_options
 def test_dag(
     dag_id: str,
@@ -178,6 +200,7 @@ def test_dag(
     folder: str | None,
     file: str | None,
     module: str | None,
+    as_json: bool,
 ) -> None:
     """Run every task of a DAG once, here, and show the task instances (exit 1 if it failed)."""
     dag = _get_dag(load_dags(folder, file, module), dag_id)
@@ -188,7 +211,7 @@ def test_dag(
         run_type="manual",
         tags={"deras/test": "true"},
     )
-    _report(run)
+    _show(run, as_json)
     sys.exit(0 if run.state == "success" else 1)
 
 
@@ -233,6 +256,7 @@ def trigger_dag(
 @click.option("--start", "-s", "start", required=True, help="First logical date (inclusive).")
 @click.option("--end", "-e", "end", required=True, help="Last logical date (inclusive).")
 @click.option("--conf", default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the run (and its task instances) as JSON.")
 @dag_source_options
 def backfill_dag(
     dag_id: str,
@@ -242,6 +266,7 @@ def backfill_dag(
     folder: str | None,
     file: str | None,
     module: str | None,
+    as_json: bool,
 ) -> None:
     """Run the DAG for every scheduled logical date from START to END, oldest first."""
     dag = _get_dag(load_dags(folder, file, module), dag_id)
@@ -260,14 +285,23 @@ def backfill_dag(
     skipped = [d for d in dates if d.timestamp() in done]
     dates = [d for d in dates if d.timestamp() not in done]
     for logical_date in skipped:
-        click.echo(f"{logical_date.isoformat()}  already has a run: skipped (clear its tasks to re-run)")
+        if not as_json:
+            click.echo(f"{logical_date.isoformat()}  already has a run: skipped (clear its tasks to re-run)")
     failed = 0
+    results = []
     # One at a time, in order: never more than max_active_runs (≥ 1) runs at once.
     for logical_date in dates:
         run = _run(dag, logical_date=logical_date, conf=_parse_conf(conf), run_type="backfill")
-        click.echo(f"{logical_date.isoformat()}  {run.run_id}  {run.state}")
+        results.append(run)
+        if not as_json:
+            click.echo(f"{logical_date.isoformat()}  {run.run_id}  {run.state}")
         failed += run.state != "success"
-    click.echo(f"backfill of {len(dates)} run(s): {len(dates) - failed} succeeded, {failed} failed")
+    if as_json:
+        click.echo(
+            json.dumps({"runs": [_run_json(r) for r in results], "skipped": [d.isoformat() for d in skipped]})
+        )
+    else:
+        click.echo(f"backfill of {len(dates)} run(s): {len(dates) - failed} succeeded, {failed} failed")
     sys.exit(1 if failed else 0)
 
 
@@ -280,6 +314,7 @@ def tasks_group() -> None:
 @click.argument("dag_id")
 @click.argument("task_id")
 @click.argument("logical_date", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the run (and its task instances) as JSON.")
 @dag_source_options
 def test_task(
     dag_id: str,
@@ -288,6 +323,7 @@ def test_task(
     folder: str | None,
     file: str | None,
     module: str | None,
+    as_json: bool,
 ) -> None:
     """Run one task alone (upstream XComs are not available), recorded as a test run."""
     from .._dags.dag_run import run_dag
@@ -302,7 +338,7 @@ def test_task(
         extra_tags={"deras/test": "true"},
         echo_output=True,
     )
-    _report(run)
+    _show(run, as_json)
     sys.exit(0 if run.state == "success" else 1)
 
 
@@ -311,6 +347,7 @@ def test_task(
 @click.option("--run", "run_id", required=True, help="The DAG run whose task instances to clear.")
 @click.option("--task", "-t", "task_ids", multiple=True, required=True, help="Task id (repeatable).")
 @click.option("--downstream", is_flag=True, help="Also clear every task downstream of them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run (and its task instances) as JSON.")
 @dag_source_options
 def clear_tasks(
     dag_id: str,
@@ -320,11 +357,12 @@ def clear_tasks(
     folder: str | None,
     file: str | None,
     module: str | None,
+    as_json: bool,
 ) -> None:
     """Run the given task instances again in the same DAG run, with the next try number."""
     from .._dags.clear import clear_task_instances
 
     dag = _get_dag(load_dags(folder, file, module), dag_id)
     run = clear_task_instances(dag, DerasInstance.get(), run_id, list(task_ids), downstream=downstream)
-    _report(run)
+    _show(run, as_json)
     sys.exit(0 if run.state == "success" else 1)

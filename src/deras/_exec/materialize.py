@@ -48,6 +48,9 @@ def materialize(
         assets=[a for a in items if isinstance(a, AssetsDefinition)],
         asset_checks=[c for c in items if isinstance(c, AssetChecksDefinition)],
         resources=resources,
+        # DAGs given too join the lineage (an asset may depend on a task's outlet); their tasks
+        # are not run: an asset selection runs assets.
+        dags=[d for d in items if callable(getattr(d, "graph_nodes", None))],
     )
     inst = instance if instance is not None else DerasInstance.ephemeral()
     plan = plan_run(
