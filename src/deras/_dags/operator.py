@@ -14,21 +14,6 @@ from .context import current_dag, current_group
 
 _NOT_GIVEN: Any = object()
 
-# Task settings a DAG's default_args may supply.
-DEFAULTABLE = (
-    "retries",
-    "retry_delay",
-    "retry_exponential_backoff",
-    "max_retry_delay",
-    "execution_timeout",
-    "trigger_rule",
-    "on_failure_callback",
-    "on_success_callback",
-    "on_retry_callback",
-    "pool",
-    "owner",
-)
-
 
 class BaseOperator:
     """A task: subclass and implement ``execute(context)``.

@@ -389,8 +389,3 @@ def _span(node: Node, keys: list[str], store: Any) -> dict[str, Any] | None:
 
 
 _MISSING = object()
-
-
-def asset_key_of(node: Node) -> AssetKey | None:
-    keys = node.asset_keys
-    return keys[0] if keys else None

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from .._core.errors import DefinitionError
 from .._core.keys import AssetKey
-from .node import Node, NodeKind
+from .node import Node
 
 
 class Graph:
@@ -130,6 +130,3 @@ class Graph:
         for key in node.asset_keys:
             out.extend(self.checks_by_asset.get(key, ()))
         return out
-
-    def is_check(self, node_id: str) -> bool:
-        return self.nodes[node_id].kind == NodeKind.CHECK

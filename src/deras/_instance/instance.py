@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .._core.errors import DerasError
-from .._core.events import EventRecord, EventType
+from .._core.events import EventRecord
 from .._core.keys import AssetKey
 from .._core.records import CheckResultRecord, MaterializationRecord, RunRecord
 from .._core.status import RunStatus
@@ -176,9 +176,6 @@ class DerasInstance:
         from .._exec.reexecute import reexecute_run
 
         return reexecute_run(self, run_id, from_failure=from_failure, definitions=definitions, **kwargs)
-
-    def failed_node_events(self, run_id: str) -> list[EventRecord]:
-        return self.store.get_events(run_id, event_types=[EventType.STEP_FAILURE])
 
     def __repr__(self) -> str:
         where = "ephemeral" if self.settings is None else str(self.settings.home)
