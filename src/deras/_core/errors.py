@@ -54,5 +54,5 @@ class SelectionError(DerasError):
 class SkipTask(Exception):
     """Raise inside a task to end it ``skipped`` instead of failed.
 
-    >>> raise SkipTask("no new files today")  # doctest: +SKIP
+    ``raise dg.SkipTask("no new files today")``
     """
