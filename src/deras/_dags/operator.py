@@ -31,6 +31,18 @@ class BaseOperator:
     """
 
     template_fields: Sequence[str] = ()
+    # Set in __init__ from the arguments, else the DAG's default_args, else these defaults.
+    retries: int
+    retry_delay: timedelta | float
+    retry_exponential_backoff: bool
+    max_retry_delay: timedelta | float | None
+    execution_timeout: timedelta | float | None
+    trigger_rule: Any
+    on_failure_callback: Callable[..., Any] | None
+    on_success_callback: Callable[..., Any] | None
+    on_retry_callback: Callable[..., Any] | None
+    pool: str | None
+    owner: str | None
 
     def __init__(
         self,

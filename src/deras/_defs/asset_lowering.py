@@ -140,7 +140,7 @@ class AssetLowering:
                 return
             self._add_input(node, param, key, spec.partition_mapping)
             return
-        if is_resource_annotation(definition.fn, annotation):
+        if definition.fn is not None and is_resource_annotation(definition.fn, annotation):
             if param not in self.resource_keys:
                 self.problems.append(
                     f"{what} ({definition.source}) needs resource '{param}', which Definitions does not "

@@ -285,8 +285,8 @@ class StaticPartitionMapping(PartitionMapping):
     ) -> None:
         table: dict[str, tuple[str, ...]] = {}
         for upstream, downstream in downstream_partition_keys_by_upstream_partition_key.items():
-            downs = (
-                (downstream,)
+            downs: tuple[str, ...] = (
+                (downstream,)  # type: ignore[assignment]  # a non-string is refused just below
                 if isinstance(downstream, str | bytes) or not _iterable(downstream)
                 else tuple(downstream)
             )

@@ -231,7 +231,7 @@ class CronCadence(Cadence):
             # croniter yields ticks strictly after its start; one second before the anchor
             # makes an anchor that is itself a tick window 0.
             self._iter = croniter(self._cron, self._anchor - timedelta(seconds=1))
-        return float(self._iter.get_next(float))  # type: ignore[attr-defined]
+        return float(self._iter.get_next(float))  # type: ignore[union-attr]
 
     def _extend_past(self, ts: float) -> None:
         with self._lock:

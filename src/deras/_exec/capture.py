@@ -66,7 +66,7 @@ def capture_output(events: EventWriter, run_id: str, node: str, attempt: int, ec
     """Record the attempt's stdout and stderr as LOG events (levels STDOUT / STDERR)."""
     out, err = _Tee(sys.stdout if echo else None), _Tee(sys.stderr if echo else None)
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = out, err
     try:
         yield
     finally:

@@ -77,7 +77,7 @@ def _under_pdb(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise DerasError("debugging session quit before the node finished")
             return result
         except Exception:
-            sys.__stdout__.write("deras: the node raised; entering post-mortem debugging\n")
+            print("deras: the node raised; entering post-mortem debugging", file=sys.__stdout__)
             post = pdb.Pdb(stdin=sys.__stdin__, stdout=sys.__stdout__)
             post.reset()
             post.interaction(None, sys.exc_info()[2])

@@ -127,15 +127,15 @@ class InProcessExecutor:
         state.resources.teardown(log)
         events.write_files()  # inline: every value's file exists (or failed) before the verdict
         self._apply_storage_failures(state)
-        status, message, data = self._verdict(state)
+        run_status, message, run_data = self._verdict(state)
         events.add(
             run.run_id,
-            EventType.RUN_SUCCESS if status == RunStatus.SUCCESS else EventType.RUN_FAILURE,
+            EventType.RUN_SUCCESS if run_status == RunStatus.SUCCESS else EventType.RUN_FAILURE,
             message=message,
-            level=None if status == RunStatus.SUCCESS else "ERROR",
-            data=data,
+            level=None if run_status == RunStatus.SUCCESS else "ERROR",
+            data=run_data,
         )
-        run.status = status
+        run.status = run_status
         if owns_writer:
             events.close()
             self._apply_storage_failures(state)

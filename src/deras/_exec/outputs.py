@@ -50,11 +50,13 @@ def asset_outputs(node: Node, result: Any) -> list[AssetOutput]:
             out = by_key.get(AssetKey.coerce(item.asset_key)) if item.asset_key else _only(node, outs)
             if out is None:
                 raise DerasError(f"{node.id} returned MaterializeResult for unknown asset {item.asset_key}")
+            assert out.asset_key is not None  # asset outputs always have a key
             produced[out.name] = AssetOutput(
                 out.asset_key, out.io_manager_key, metadata=dict(item.metadata or {})
             )
         elif isinstance(item, Output):
-            out = outs.get(item.output_name) if item.output_name in outs else _only(node, outs)
+            out = outs[item.output_name] if item.output_name in outs else _only(node, outs)
+            assert out.asset_key is not None
             produced[out.name] = AssetOutput(
                 out.asset_key, out.io_manager_key, item.value, dict(item.metadata or {})
             )

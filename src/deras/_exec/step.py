@@ -262,7 +262,7 @@ def _context(state: RunState, node: Node, keys: list[str], attempt: int) -> Asse
         instance=state.instance,
         run_config=state.run.run_config,
     )
-    if node.check is not None:
+    if isinstance(context, AssetCheckExecutionContext) and node.check is not None:
         context.check_name = node.check.check_name
     return context
 
@@ -334,6 +334,7 @@ def _load_input(state: RunState, node: Node, inp: NodeInput, keys: list[str]) ->
     from .._defs.partition_mapping import default_partition_mapping
 
     mapping = inp.partition_mapping or default_partition_mapping(node.partitions_def, up_def)
+    assert mapping is not None  # an upstream with partitions always has a mapping
     up_keys = mapping.upstream_keys_for(
         keys or None,
         node.partitions_def,
@@ -385,7 +386,7 @@ def _span(node: Node, keys: list[str], store: Any) -> dict[str, Any] | None:
     if not keys or node.partitions_def is None:
         return None
     span = node.partitions_def.to_span(keys, dynamic_partitions_store=store)
-    return span.to_json()  # type: ignore[no-any-return]
+    return span.to_json()
 
 
 _MISSING = object()

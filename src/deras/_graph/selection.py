@@ -33,7 +33,7 @@ class AssetSelection:
 
     @classmethod
     def assets(cls, *assets: Any) -> AssetSelection:
-        keys = []
+        keys: list[AssetKey] = []
         for a in assets:
             keys.extend(
                 a.keys if hasattr(a, "keys") and not isinstance(a, str | AssetKey) else [AssetKey.coerce(a)]
@@ -146,8 +146,8 @@ def _core(graph: Graph, core: str, token: str) -> set[str]:
                 "Fix: run tasks with `deras dags test|trigger` or `deras tasks test`."
             )
         return {core}
-    key = AssetKey.from_user_string(core)
-    node_id = graph.asset_nodes.get(key)
+    asset_key = AssetKey.from_user_string(core)
+    node_id = graph.asset_nodes.get(asset_key)
     if node_id is None:
         matches = [nid for k, nid in graph.asset_nodes.items() if k.name == core]
         if len(matches) == 1:

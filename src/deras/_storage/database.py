@@ -37,7 +37,7 @@ class Prepared:
     __slots__ = ("_to_driver", "sql")
 
     def __init__(self, statement: sa.Executable, dialect: sa.Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+        compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]  # Core statements compile
         self.sql = compiled.string
         self._to_driver: Callable[[Params], Any]
         if compiled.positional:
