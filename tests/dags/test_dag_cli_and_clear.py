@@ -271,3 +271,25 @@ def test_cli_json_output_of_test_backfill_and_clear(tmp_path: Path, dags_folder:
     )
     tis = {ti["task_id"]: ti["try_number"] for ti in json.loads(cleared.stdout)["task_instances"]}
     assert tis == {"extract": 1, "load": 2}
+
+
+def test_clearing_a_task_that_ends_skipped_records_a_new_try(instance: Any) -> None:
+    """A cleared task whose upstream now fails is recorded as its next try, not over the old one."""
+    state = {"fail_b": False}
+
+    def b() -> int:
+        if state["fail_b"]:
+            raise RuntimeError("b broke")
+        return 1
+
+    with dg.DAG("skipclear") as d:
+        first = dg.PythonOperator(task_id="b", python_callable=b)
+        second = dg.EmptyOperator(task_id="c")
+        first >> second
+    run = d.test(logical_date=datetime(2025, 1, 1, tzinfo=UTC), instance=instance)
+    assert run.state == "success"
+    state["fail_b"] = True
+    again = clear_task_instances(d, instance, run.run_id, ["b"], downstream=True)
+    assert again.state == "failed"
+    c = again.get_task_instance("c")
+    assert (c.state, c.try_number) == ("upstream_failed", 2)

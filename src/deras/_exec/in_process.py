@@ -98,7 +98,7 @@ class InProcessExecutor:
                         run.run_id,
                         EventType.STEP_SKIPPED,
                         nid,
-                        0,
+                        state.first_attempts.get(nid, 0),  # a cleared node's next try number
                         f"{status.value}: {reason}",
                         "WARNING",
                         data,
