@@ -31,6 +31,7 @@ def run_node(state: RunState, node: Node) -> NodeStatus:
 def _run_mapped(state: RunState, node: Node) -> NodeStatus:
     from .taskflow_args import expansion
 
+    attempt = state.first_attempts.get(node.id, 0)  # a cleared run records its next try
     try:
         lists = expansion(state, node.definition)
     except Exception as err:
@@ -39,7 +40,7 @@ def _run_mapped(state: RunState, node: Node) -> NodeStatus:
             state.run_id,
             EventType.STEP_FAILURE,
             node.id,
-            0,
+            attempt,
             error,
             "ERROR",
             {"error": error, "traceback": traceback.format_exc()},
@@ -50,7 +51,13 @@ def _run_mapped(state: RunState, node: Node) -> NodeStatus:
     if count == 0:
         reason = "mapped over an empty list: no instance to run"
         state.events.add(
-            state.run_id, EventType.STEP_SKIPPED, node.id, 0, f"skipped: {reason}", "INFO", {"reason": reason}
+            state.run_id,
+            EventType.STEP_SKIPPED,
+            node.id,
+            attempt,
+            f"skipped: {reason}",
+            "INFO",
+            {"reason": reason},
         )
         return NodeStatus.SKIPPED
     outcomes = [_run_instance(state, node, i) for i in range(count)]
