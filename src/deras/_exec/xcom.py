@@ -23,11 +23,13 @@ class XComStore:
         self.base_dir = Path(base_dir) if base_dir is not None else None
         self._base = str(self.base_dir) if self.base_dir is not None else ""
         self._memory: dict[tuple[str, str, str, str, int], Any] = {}
+        self._made: set[Path] = set()
 
     def _path(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int) -> Path:
+        # One folder per run and a flat file per value: no folder to create per task.
         assert self.base_dir is not None
-        name = key if map_index < 0 else f"{key}.{map_index}"
-        return Path(os.path.join(self._base, dag_id, run_id, task_id, name))
+        name = f"{task_id}@{key}" if map_index < 0 else f"{task_id}@{key}.{map_index}"
+        return Path(os.path.join(self._base, dag_id, run_id, name))
 
     def put(
         self,
@@ -46,7 +48,9 @@ class XComStore:
         path = self._path(dag_id, run_id, task_id, key, map_index)
 
         def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in self._made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(path.parent)
             write_atomically(path, data, path.with_name(f".{path.name}.{os.getpid()}.tmp"))
 
         if defer is not None:
