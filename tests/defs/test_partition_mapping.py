@@ -287,3 +287,19 @@ def test_mappings_are_value_objects() -> None:
     assert TimeWindowPartitionMapping(-1, -1) == PREVIOUS
     assert len({IdentityPartitionMapping(), IdentityPartitionMapping(), AllPartitionMapping()}) == 2
     assert repr(PREVIOUS) == "TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)"
+
+
+def test_is_one_to_one_follows_the_mapping_shape_not_the_keys() -> None:
+    import deras as dg
+
+    days = dg.DailyPartitionsDefinition(start_date="2025-01-01")
+    hours = dg.HourlyPartitionsDefinition(start_date="2025-01-01-00:00")
+    static = dg.StaticPartitionsDefinition(["a", "b"])
+    assert dg.IdentityPartitionMapping().is_one_to_one(days, days)
+    assert dg.LastPartitionMapping().is_one_to_one(None, days)
+    assert dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1).is_one_to_one(days, days)
+    assert not dg.TimeWindowPartitionMapping(start_offset=-1).is_one_to_one(days, days)
+    assert not dg.TimeWindowPartitionMapping().is_one_to_one(days, hours)
+    assert not dg.AllPartitionMapping().is_one_to_one(None, days)
+    assert dg.StaticPartitionMapping({"a": "x", "b": "y"}).is_one_to_one(static, static)
+    assert not dg.StaticPartitionMapping({"a": "x", "b": "x"}).is_one_to_one(static, static)

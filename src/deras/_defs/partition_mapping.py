@@ -50,6 +50,17 @@ class PartitionMapping(ABC):
     ) -> str | None:
         """A description of why this mapping does not fit the two definitions, or None if it does."""
 
+    def is_one_to_one(
+        self, downstream_def: PartitionsDefinition | None, upstream_def: PartitionsDefinition | None
+    ) -> bool:
+        """Whether each downstream partition reads at most one upstream partition.
+
+        Decided by the mapping's shape, not by how many keys exist this time, so an input has
+        the same type on every partition: the value itself when True, a ``{key: value}`` dict
+        when False. Spanning mappings keep this default.
+        """
+        return False
+
     def _name(self) -> str:
         return type(self).__name__
 
@@ -112,6 +123,11 @@ class IdentityPartitionMapping(PartitionMapping):
             )
             return list(upstream_def.ranges_to_keys(ranges, store))
         return _in_upstream_order(keys, upstream_def, current_time, store)
+
+    def is_one_to_one(
+        self, downstream_def: PartitionsDefinition | None, upstream_def: PartitionsDefinition | None
+    ) -> bool:
+        return True
 
     def validate(
         self, downstream_def: PartitionsDefinition | None, upstream_def: PartitionsDefinition | None
@@ -198,6 +214,15 @@ class TimeWindowPartitionMapping(PartitionMapping):
         ranges = intersect_ranges(wanted, upstream_def.all_index_ranges(current_time))
         return list(upstream_def.ranges_to_keys(ranges))
 
+    def is_one_to_one(
+        self, downstream_def: PartitionsDefinition | None, upstream_def: PartitionsDefinition | None
+    ) -> bool:
+        # One window shifted by a fixed offset, between windows of the same cadence.
+        same_cadence = getattr(downstream_def, "cron_schedule", None) == getattr(
+            upstream_def, "cron_schedule", None
+        )
+        return self.start_offset == self.end_offset and same_cadence
+
     def validate(
         self, downstream_def: PartitionsDefinition | None, upstream_def: PartitionsDefinition | None
     ) -> str | None:
@@ -264,6 +289,11 @@ class LastPartitionMapping(PartitionMapping):
         last = upstream_def.get_last_partition_key(current_time, dynamic_partitions_store)
         return [] if last is None else [last]
 
+    def is_one_to_one(
+        self, downstream_def: PartitionsDefinition | None, upstream_def: PartitionsDefinition | None
+    ) -> bool:
+        return True
+
     def validate(
         self, downstream_def: PartitionsDefinition | None, upstream_def: PartitionsDefinition | None
     ) -> str | None:
@@ -319,6 +349,11 @@ class StaticPartitionMapping(PartitionMapping):
         keys = self._downstream_keys(downstream_keys, upstream_def)
         wanted = [u for k in keys for u in self._upstream_by_downstream.get(k, ())]
         return _in_upstream_order(wanted, upstream_def, current_time, dynamic_partitions_store)
+
+    def is_one_to_one(
+        self, downstream_def: PartitionsDefinition | None, upstream_def: PartitionsDefinition | None
+    ) -> bool:
+        return all(len(ups) == 1 for ups in self._upstream_by_downstream.values())
 
     def validate(
         self, downstream_def: PartitionsDefinition | None, upstream_def: PartitionsDefinition | None

@@ -348,34 +348,11 @@ def _load_input(state: RunState, node: Node, inp: NodeInput, keys: list[str]) ->
         up_def,
         dynamic_partitions_store=state.instance.dynamic_partitions_store,
     )
-    if len(keys) <= 1 and _one_to_one(mapping, node.partitions_def, up_def, up_keys):
+    if len(keys) <= 1 and mapping.is_one_to_one(node.partitions_def, up_def):
         # One upstream partition per downstream partition: the value itself (None when the
         # mapped partition does not exist, e.g. the day before the first day).
         return _load_one(state, inp, up_keys[0]) if up_keys else None
     return {k: _load_one(state, inp, k) for k in up_keys}
-
-
-def _one_to_one(mapping: Any, down_def: Any, up_def: Any, up_keys: list[str]) -> bool:
-    """Whether the mapping gives each downstream partition at most one upstream partition.
-
-    Decided by the mapping's shape, not by how many keys it returned this time, so an input
-    has the same type on every partition.
-    """
-    from .._defs.partition_mapping import (
-        IdentityPartitionMapping,
-        LastPartitionMapping,
-        StaticPartitionMapping,
-        TimeWindowPartitionMapping,
-    )
-
-    if isinstance(mapping, IdentityPartitionMapping | LastPartitionMapping):
-        return True
-    if isinstance(mapping, TimeWindowPartitionMapping):
-        same_cadence = getattr(down_def, "cron_schedule", None) == getattr(up_def, "cron_schedule", None)
-        return mapping.start_offset == mapping.end_offset and same_cadence
-    if isinstance(mapping, StaticPartitionMapping):
-        return len(up_keys) == 1
-    return False
 
 
 def _load_one(state: RunState, inp: NodeInput, partition: str | None) -> Any:
