@@ -49,6 +49,10 @@ def load_dags(folder: str | None, file: str | None, module: str | None) -> Any:
     return None
 
 
+def _load_dag(dag_id: str, folder: str | None, file: str | None, module: str | None) -> Any:
+    return _get_dag(load_dags(folder, file, module), dag_id)
+
+
 def _get_dag(bag: Any, dag_id: str) -> Any:
     if dag_id not in bag.dags:
         for path, tb in bag.import_errors.items():
@@ -121,11 +125,13 @@ def _run_json(run: Any) -> dict[str, Any]:
     }
 
 
-def _show(run: Any, as_json: bool) -> None:
+def _finish(run: Any, as_json: bool) -> None:
+    """Print the run (as JSON or a task table) and exit 1 unless it succeeded."""
     if as_json:
         click.echo(json.dumps(_run_json(run)))
     else:
         _report(run)
+    sys.exit(0 if run.state == "success" else 1)
 
 
 def _report(run: Any) -> None:
@@ -203,7 +209,7 @@ def test_dag(
     as_json: bool,
 ) -> None:
     """Run every task of a DAG once, here, and show the task instances (exit 1 if it failed)."""
-    dag = _get_dag(load_dags(folder, file, module), dag_id)
+    dag = _load_dag(dag_id, folder, file, module)
     run = _run(
         dag,
         logical_date=_parse_date(logical_date),
@@ -211,8 +217,7 @@ def test_dag(
         run_type="manual",
         tags={"deras/test": "true"},
     )
-    _show(run, as_json)
-    sys.exit(0 if run.state == "success" else 1)
+    _finish(run, as_json)
 
 
 @dags_group.command("trigger")
@@ -233,22 +238,9 @@ def trigger_dag(
     module: str | None,
 ) -> None:
     """Start a manual DAG run now (in this process until the daemon queues it)."""
-    dag = _get_dag(load_dags(folder, file, module), dag_id)
+    dag = _load_dag(dag_id, folder, file, module)
     run = _run(dag, logical_date=_parse_date(logical_date), conf=_parse_conf(conf), run_type="manual")
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "run_id": run.run_id,
-                    "dag_id": run.dag_id,
-                    "state": run.state,
-                    "logical_date": run.logical_date.isoformat(),
-                }
-            )
-        )
-    else:
-        _report(run)
-    sys.exit(0 if run.state == "success" else 1)
+    _finish(run, as_json)
 
 
 @dags_group.command("backfill")
@@ -269,7 +261,7 @@ def backfill_dag(
     as_json: bool,
 ) -> None:
     """Run the DAG for every scheduled logical date from START to END, oldest first."""
-    dag = _get_dag(load_dags(folder, file, module), dag_id)
+    dag = _load_dag(dag_id, folder, file, module)
     from .._dags.dag_run import in_dag_timezone
 
     first, last = _parse_date(start), _parse_date(end)
@@ -328,7 +320,7 @@ def test_task(
     """Run one task alone (upstream XComs are not available), recorded as a test run."""
     from .._dags.dag_run import run_dag
 
-    dag = _get_dag(load_dags(folder, file, module), dag_id)
+    dag = _load_dag(dag_id, folder, file, module)
     dag.get_task(task_id)
     run = run_dag(
         dag,
@@ -338,8 +330,7 @@ def test_task(
         extra_tags={"deras/test": "true"},
         echo_output=True,
     )
-    _show(run, as_json)
-    sys.exit(0 if run.state == "success" else 1)
+    _finish(run, as_json)
 
 
 @tasks_group.command("clear")
@@ -362,7 +353,6 @@ def clear_tasks(
     """Run the given task instances again in the same DAG run, with the next try number."""
     from .._dags.clear import clear_task_instances
 
-    dag = _get_dag(load_dags(folder, file, module), dag_id)
+    dag = _load_dag(dag_id, folder, file, module)
     run = clear_task_instances(dag, DerasInstance.get(), run_id, list(task_ids), downstream=downstream)
-    _show(run, as_json)
-    sys.exit(0 if run.state == "success" else 1)
+    _finish(run, as_json)
