@@ -135,3 +135,48 @@ def instance(db_url: str, tmp_path: Path) -> Iterator[object]:
         yield inst
     finally:
         inst.dispose()
+
+
+# ============================================================================================
+# daemon: `make_instance` (a $DERAS_HOME with deras.yaml, on each backend of `db_url`, that
+# worker processes open too) and `write_code` (a code location file)
+# ============================================================================================
+
+
+@pytest.fixture
+def make_instance(db_url: str, tmp_path: Path) -> Iterator[object]:
+    """``make_instance(config={...})``: a DerasInstance whose deras.yaml holds ``config``."""
+    import yaml
+
+    from deras._instance.instance import DerasInstance
+
+    made: list[DerasInstance] = []
+
+    def make(config: dict[str, object] | None = None) -> DerasInstance:
+        home = tmp_path / "home"
+        home.mkdir(exist_ok=True)
+        (home / "deras.yaml").write_text(yaml.safe_dump({"database_url": db_url, **(config or {})}))
+        inst = DerasInstance.get(home)
+        made.append(inst)
+        return inst
+
+    yield make
+    for inst in made:
+        inst.dispose()
+
+
+@pytest.fixture
+def write_code(tmp_path: Path) -> object:
+    """``write_code(source) -> LoadedCode``: the source saved as a file and loaded from it."""
+    import textwrap
+
+    from deras._defs.loader import load_definitions
+
+    counter = iter(range(1000))
+
+    def write(source: str) -> object:
+        path = tmp_path / f"code_{next(counter)}.py"
+        path.write_text(textwrap.dedent(source))
+        return load_definitions(file=str(path))
+
+    return write

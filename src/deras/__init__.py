@@ -91,6 +91,32 @@ _EXPORTS: dict[str, str] = {
     "TriggerRule": "deras._exec.trigger_rules",
     "TaskInstanceState": "deras._core.task_state",
     "SkipTask": "deras._core.errors",
+    # schedules, sensors, automation
+    "ScheduleDefinition": "deras._defs.schedule",
+    "schedule": "deras._defs.schedule",
+    "ScheduleEvaluationContext": "deras._defs.schedule",
+    "build_schedule_context": "deras._defs.schedule",
+    "DefaultScheduleStatus": "deras._defs.schedule",
+    "build_schedule_from_partitioned_job": "deras._defs.partitioned_schedule",
+    "SensorDefinition": "deras._defs.sensor",
+    "sensor": "deras._defs.sensor",
+    "SensorEvaluationContext": "deras._defs.sensor",
+    "build_sensor_context": "deras._defs.sensor",
+    "DefaultSensorStatus": "deras._defs.sensor",
+    "asset_sensor": "deras._defs.asset_sensor",
+    "AssetSensorDefinition": "deras._defs.asset_sensor",
+    "run_status_sensor": "deras._defs.run_status_sensor",
+    "run_failure_sensor": "deras._defs.run_status_sensor",
+    "RunStatusSensorDefinition": "deras._defs.run_status_sensor",
+    "RunStatusSensorContext": "deras._defs.run_status_sensor",
+    "RunFailureSensorContext": "deras._defs.run_status_sensor",
+    "RunRequest": "deras._defs.run_request",
+    "SkipReason": "deras._defs.run_request",
+    "SensorResult": "deras._defs.run_request",
+    "AddDynamicPartitionsRequest": "deras._defs.run_request",
+    "DeleteDynamicPartitionsRequest": "deras._defs.run_request",
+    "RunRetryPolicy": "deras._defs.run_retry_policy",
+    "AutomationCondition": "deras._defs.automation_condition",
     # running
     "materialize": "deras._exec.materialize",
     "ExecutionResult": "deras._exec.result",
@@ -153,6 +179,8 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._dags.taskflow import XComArg, task
     from ._defs.asset import AssetsDefinition, AssetSpec, asset, multi_asset
     from ._defs.asset_in import AssetIn, AssetOut
+    from ._defs.asset_sensor import AssetSensorDefinition, asset_sensor
+    from ._defs.automation_condition import AutomationCondition
     from ._defs.backfill_policy import BackfillPolicy
     from ._defs.check import AssetChecksDefinition, asset_check
     from ._defs.definitions import Definitions, definitions
@@ -169,6 +197,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
         StaticPartitionMapping,
         TimeWindowPartitionMapping,
     )
+    from ._defs.partitioned_schedule import build_schedule_from_partitioned_job
     from ._defs.partitions import (
         DynamicPartitionsDefinition,
         PartitionsDefinition,
@@ -183,6 +212,35 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._defs.resource import ConfigurableIOManager, ConfigurableResource
     from ._defs.results import AssetCheckResult, AssetCheckSeverity, MaterializeResult, Output
     from ._defs.retry import Backoff, Jitter, RetryPolicy
+    from ._defs.run_request import (
+        AddDynamicPartitionsRequest,
+        DeleteDynamicPartitionsRequest,
+        RunRequest,
+        SensorResult,
+        SkipReason,
+    )
+    from ._defs.run_retry_policy import RunRetryPolicy
+    from ._defs.run_status_sensor import (
+        RunFailureSensorContext,
+        RunStatusSensorContext,
+        RunStatusSensorDefinition,
+        run_failure_sensor,
+        run_status_sensor,
+    )
+    from ._defs.schedule import (
+        DefaultScheduleStatus,
+        ScheduleDefinition,
+        ScheduleEvaluationContext,
+        build_schedule_context,
+        schedule,
+    )
+    from ._defs.sensor import (
+        DefaultSensorStatus,
+        SensorDefinition,
+        SensorEvaluationContext,
+        build_sensor_context,
+        sensor,
+    )
     from ._defs.time_partitions import TimeWindow, TimeWindowPartitionsDefinition
     from ._exec.context import AssetCheckExecutionContext, AssetExecutionContext
     from ._exec.in_process import InProcessExecutor

@@ -189,3 +189,40 @@ def test_re_added_dynamic_partition_gets_a_new_index(store: MetadataStore) -> No
     indices = store.get_dynamic_partition_indices("c")
     assert indices["b"] > old
     assert store.get_dynamic_partitions("c") == ["a", "b"]
+
+
+def test_materializations_after_an_event_id_come_oldest_first(runs_store: MetadataStore) -> None:
+    first = _materialize(runs_store, "a", t=1.0)
+    second = _materialize(runs_store, "b", t=2.0)
+    third = _materialize(runs_store, "a", "r2", t=3.0)
+    fourth = _materialize(runs_store, "c", t=4.0)
+    assert first.id is not None
+    after = runs_store.get_materializations_after(first.id)
+    assert [m.event_id for m in after] == [second.id, third.id, fourth.id]
+    assert [m.event_id for m in runs_store.get_materializations_after(0, limit=2)] == [first.id, second.id]
+    of_a_and_c = runs_store.get_materializations_after(first.id, asset_keys=["a", "c"])
+    assert [(m.asset_key, m.run_id) for m in of_a_and_c] == [("a", "r2"), ("c", "r1")]
+    assert runs_store.get_materializations_after(0, asset_keys=[]) == []
+
+
+def test_latest_materialization_event_ids_per_asset(runs_store: MetadataStore) -> None:
+    _materialize(runs_store, "a", t=1.0, partition="p1")
+    newest_a = _materialize(runs_store, "a", t=2.0, partition="p2")
+    newest_b = _materialize(runs_store, "b", t=3.0)
+    assert runs_store.get_latest_materialization_event_ids(["a", "b", "never", "a"]) == {
+        "a": newest_a.id,
+        "b": newest_b.id,
+    }
+    assert runs_store.get_latest_materialization_event_ids([]) == {}
+
+
+def test_latest_materialization_event_ids_of_many_assets(runs_store: MetadataStore) -> None:
+    events = [
+        EventRecord("r1", EventType.ASSET_MATERIALIZATION, node=f"a{i}", data={"asset_key": f"a{i}"})
+        for i in range(1500)
+    ]
+    runs_store.store_events(events)
+    wanted = [f"a{i}" for i in range(0, 1500, 2)] + [f"missing{i}" for i in range(800)]
+    assert runs_store.get_latest_materialization_event_ids(wanted) == {
+        e.data["asset_key"]: e.id for e in events[::2]
+    }

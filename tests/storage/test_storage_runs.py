@@ -35,6 +35,10 @@ def test_created_run_round_trips_every_field(store: MetadataStore) -> None:
         create_time=1700000000.123456,
         start_time=1700000001.5,
         end_time=1700000002.25,
+        idempotency_key="schedule:daily:1700000000",
+        priority=-5,
+        heartbeat=1700000001.75,
+        worker={"host": "box-1", "pid": 4242},
     )
     store.create_run(run)
     assert store.get_run("r-full") == run
@@ -47,6 +51,7 @@ def test_optional_run_fields_round_trip_as_none(store: MetadataStore) -> None:
     loaded = store.get_run("r-min")
     assert loaded is not None
     assert loaded.partition_range is None and loaded.selection is None and loaded.code_location is None
+    assert (loaded.idempotency_key, loaded.priority, loaded.heartbeat, loaded.worker) == (None, 0, None, None)
 
 
 def test_create_run_sets_create_time_to_now_when_zero(store: MetadataStore) -> None:

@@ -101,6 +101,113 @@ def test_unknown_schema_revision_asks_for_deras_db_upgrade(store: MetadataStore)
     assert "9999_from_the_future" in str(info.value) and "newer" in str(info.value)
 
 
+def _migrate(url: str, revision: str, *, down: bool = False) -> None:
+    """Migrate the database at ``url`` to ``revision`` (up, or ``down``) like deras does."""
+    from alembic import command
+
+    from deras._storage.database import Database
+    from deras._storage.engine import create_engine
+    from deras._storage.migrations import alembic_config
+
+    engine = create_engine(url)
+    try:
+        config = alembic_config()
+        with Database(engine).write_core() as conn:
+            config.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(config, revision)
+    finally:
+        engine.dispose()
+
+
+def _fill_at_0001(url: str) -> None:
+    """Rows of a database written by the deras of revision 0001 (its columns only)."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO runs (run_id, target, status, tags, run_config, create_time, end_time) "
+                    "VALUES (:run_id, 'assets:a', :status, '{\"k\":\"v\"}', '{}', :t, :end)"
+                ),
+                [
+                    {"run_id": "old-1", "status": "success", "t": 1.0, "end": 5.0},
+                    {"run_id": "old-2", "status": "queued", "t": 2.0, "end": None},
+                ],
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO event_log (run_id, event_type, message, timestamp) "
+                    "VALUES ('old-1', 'run_success', 'done', 5.0)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO attempts (run_id, node, attempt, status, start_time, end_time) "
+                    "VALUES ('old-1', 'a', 0, 'success', 3.0, 4.0)"
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_database_at_0001_asks_for_deras_db_upgrade(empty_db_url: str) -> None:
+    _migrate(empty_db_url, "0001_initial")
+    with pytest.raises(DerasError, match=r"run `deras db upgrade`") as info:
+        MetadataStore(empty_db_url)
+    assert "0001_initial" in str(info.value) and SCHEMA_REVISION in str(info.value)
+
+
+def test_upgrading_from_0001_keeps_every_run_and_event(empty_db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from deras._storage.schema import metadata
+
+    _migrate(empty_db_url, "0001_initial")
+    _fill_at_0001(empty_db_url)
+    _migrate(empty_db_url, "head")
+
+    engine = sa.create_engine(empty_db_url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+            if conn.dialect.name == "sqlite":  # the copy of runs kept AUTOINCREMENT
+                sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'runs'").scalar()
+                assert sql is not None and "AUTOINCREMENT" in sql.upper()
+    finally:
+        engine.dispose()
+
+    store = MetadataStore(empty_db_url)
+    try:
+        old = store.get_run("old-1")
+        assert old is not None and old.status is RunStatus.SUCCESS and old.tags == {"k": "v"}
+        assert (old.idempotency_key, old.priority, old.heartbeat, old.worker) == (None, 0, None, None)
+        assert [e.message for e in store.get_events("old-1")] == ["done"]
+        assert store.get_node_outcomes("old-1") == {"a": NodeStatus.SUCCESS}
+        assert [r.run_id for r in store.run_queue.queued_runs()] == ["old-2"]
+        assert [r.run_id for r in store.get_runs_finished_after(0.0)] == ["old-1"]
+        # New runs come after the old ones, and the new tables work.
+        store.create_runs([RunRecord("new", "assets:a", create_time=3.0, idempotency_key="k", priority=1)])
+        assert [r.run_id for r in store.run_queue.queued_runs()] == ["new", "old-2"]
+        assert store.ticks.claim_tick("schedule:s", 1.0, "d", now=1.0, lease_seconds=1.0) is not None
+    finally:
+        store.dispose()
+
+
+def test_downgrading_to_0001_and_upgrading_again_keeps_the_runs(empty_db_url: str) -> None:
+    MetadataStore(empty_db_url).dispose()
+    _fill_at_0001(empty_db_url)
+    _migrate(empty_db_url, "0001_initial", down=True)
+    assert not _tables(empty_db_url) & {"ticks", "backfills", "backfill_units", "concurrency_slots"}
+    _migrate(empty_db_url, "head")
+    store = MetadataStore(empty_db_url)
+    try:
+        assert sorted(r.run_id for r in store.get_runs()) == ["old-1", "old-2"]
+    finally:
+        store.dispose()
+
+
 def test_opening_a_database_at_head_does_not_import_alembic(store: MetadataStore) -> None:
     code = (
         "import sys\n"

@@ -7,11 +7,14 @@ import sys
 import click
 
 from .._core.errors import DerasError
+from .backfill import backfill_group
 from .check import check_command
+from .daemon import daemon_group, run_worker_command
 from .dags import dags_group, tasks_group
 from .db import db_group
 from .materialize import materialize_command
 from .runs import runs_group
+from .schedules import schedule_group, sensor_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,6 +29,11 @@ cli.add_command(runs_group)
 cli.add_command(db_group)
 cli.add_command(dags_group)
 cli.add_command(tasks_group)
+cli.add_command(daemon_group)
+cli.add_command(run_worker_command)
+cli.add_command(schedule_group)
+cli.add_command(sensor_group)
+cli.add_command(backfill_group)
 
 
 def main() -> None:

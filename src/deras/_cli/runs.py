@@ -148,6 +148,16 @@ def _load_recorded(run: Any) -> Any:
     return load_code(loc.get("file"), loc.get("module")).definitions
 
 
+@runs_group.command("cancel")
+@click.argument("run_id")
+def cancel_run(run_id: str) -> None:
+    """Cancel a run: a queued one at once, a running one between its nodes."""
+    instance = DerasInstance.get()
+    run = _get(instance, run_id)
+    status = instance.cancel_run(run.run_id)
+    click.echo(f"run {run.run_id} {status}")
+
+
 def _get(instance: DerasInstance, run_id: str) -> Any:
     """The run with this id, or with this unique id prefix (``deras runs show 6ad5ae86``)."""
     run = instance.get_run(run_id)

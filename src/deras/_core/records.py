@@ -1,11 +1,11 @@
-"""What storage hands back: runs, attempts, materializations, check results."""
+"""What storage hands back: runs, attempts, materializations, check results, ticks, backfills."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from .status import NodeStatus, RunStatus
+from .status import BackfillStatus, NodeStatus, RunStatus, TickStatus, UnitStatus
 
 
 @dataclass(slots=True)
@@ -15,6 +15,11 @@ class RunRecord:
     ``target`` is a human label (``"job:daily"``, ``"assets:a,b"``, ``"dag:etl"``);
     ``selection`` the node ids planned; ``code_location`` how to load the code again
     (``{"file": ...}`` or ``{"module": ...}``) for re-execution and debugging.
+
+    The last fields serve the daemon: ``idempotency_key`` makes creating the same run twice
+    (a tick or backfill step retried after a crash) a no-op; the run queue launches higher
+    ``priority`` first; a worker executing the run refreshes ``heartbeat`` and says who it is in
+    ``worker`` (``{"host": ..., "pid": ...}``), so a run whose worker died can be found and failed.
     """
 
     run_id: str
@@ -33,6 +38,10 @@ class RunRecord:
     create_time: float = 0.0
     start_time: float | None = None
     end_time: float | None = None
+    idempotency_key: str | None = None
+    priority: int = 0
+    heartbeat: float | None = None
+    worker: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +58,7 @@ class RunRecord:
             "create_time": self.create_time,
             "start_time": self.start_time,
             "end_time": self.end_time,
+            "priority": self.priority,
         }
 
 
@@ -85,3 +95,72 @@ class CheckResultRecord:
     timestamp: float
     metadata: dict[str, Any]
     partition: str | None = None
+
+
+@dataclass(slots=True)
+class TickRecord:
+    """One evaluation of a schedule or sensor (``instigator``, e.g. ``"schedule:nightly"``).
+
+    ``(instigator, tick_time)`` is unique: ``tick_time`` is the scheduled instant of a schedule
+    tick or the evaluation slot of a sensor, so a tick happens at most once whoever evaluates
+    it. While ``started``, ``owner`` holds it until ``lease_until``; after that another daemon
+    may take it over.
+    """
+
+    id: int
+    instigator: str
+    tick_time: float
+    status: TickStatus
+    run_ids: list[str] = field(default_factory=list)
+    skip_reason: str | None = None
+    error: str | None = None
+    cursor: str | None = None
+    owner: str | None = None
+    lease_until: float | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+
+
+@dataclass(slots=True)
+class InstigatorState:
+    """A schedule's, sensor's or DAG's stored state: on/off (None: its definition's default), cursor."""
+
+    name: str
+    status: str | None = None
+    cursor: str | None = None
+    updated_time: float | None = None
+
+
+@dataclass(slots=True)
+class BackfillRecord:
+    """A request to run a target over many partitions, done as units (:class:`BackfillUnit`)."""
+
+    backfill_id: str
+    status: BackfillStatus
+    target: dict[str, Any]
+    code_location: dict[str, Any] | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    run_config: dict[str, Any] = field(default_factory=dict)
+    policy: dict[str, Any] | None = None
+    parent_backfill_id: str | None = None
+    num_units: int = 0
+    create_time: float = 0.0
+    end_time: float | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class BackfillUnit:
+    """One run's worth of a backfill: ``partition_key`` (to ``partition_last`` for a range).
+
+    ``(backfill_id, stage, partition_key)`` is unique, so a partition is queued once per stage;
+    ``idx`` orders the units within their stage.
+    """
+
+    backfill_id: str
+    stage: int
+    partition_key: str
+    partition_last: str | None
+    idx: int
+    status: UnitStatus = UnitStatus.PENDING
+    run_id: str | None = None

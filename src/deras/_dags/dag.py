@@ -43,8 +43,10 @@ class DAG:
         on_success_callback: Callable[..., Any] | None = None,
         doc_md: str | None = None,
         executor: Any = None,
+        run_retry_policy: Any = None,
     ) -> None:
         from .._defs.dag_schedule import parse_schedule
+        from .._defs.run_retry_policy import check_run_retry_policy
 
         if not dag_id or not all(c.isalnum() or c in "_-." for c in dag_id):
             raise DefinitionError(f"DAG id {dag_id!r}: use letters, digits, '_', '-' and '.' only")
@@ -67,6 +69,8 @@ class DAG:
         self.on_failure_callback = on_failure_callback
         self.on_success_callback = on_success_callback
         self.executor = executor
+        # How the daemon re-launches a failed run of this DAG (None: deras.yaml's run_retries).
+        self.run_retry_policy = check_run_retry_policy(run_retry_policy, f"DAG '{dag_id}'")
         self.task_dict: dict[str, Any] = {}
         self._graph: Any = None
         self._token: Any = None

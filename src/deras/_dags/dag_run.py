@@ -102,10 +102,13 @@ def run_dag(
     on_node_done: Any = None,
     extra_tags: Mapping[str, str] | None = None,
     only_tasks: list[str] | None = None,
+    run: Any = None,
+    control: Any = None,
 ) -> DagRun:
     """Run every task of ``dag`` once in this process and record it as a DAG run.
 
-    The conf is validated against the DAG's params before anything runs.
+    The conf is validated against the DAG's params before anything runs. ``run`` is a stored
+    (queued) run record to execute instead of creating one: a run worker's DAG run.
     """
     from .._defs.params import resolve_params
     from .._exec.dag_run_info import DagRunInfo
@@ -141,6 +144,8 @@ def run_dag(
         echo_output=echo_output,
         on_node_done=on_node_done,
         dag_run=info,
+        run=run,
+        control=control,
     )
     dag_run = DagRun(dag, result.run, instance, result)
     _dag_callback(dag, dag_run, result)

@@ -64,6 +64,10 @@ class AssetsDefinition:
         self.retry_policy = retry_policy
         self.timeout = timeout
         self.pool = pool
+        if automation_condition is not None:
+            from .automation_condition import check_automation_condition
+
+            check_automation_condition(automation_condition, f"asset '{op_name}'")
         self.automation_condition = automation_condition
         self.source = source or (SourceInfo.of(fn) if fn else SourceInfo("<spec>", 0, op_name))
         self.params = params or (read_params(fn) if fn else Params((), None, False, False))
@@ -247,6 +251,7 @@ def multi_asset(
     pool: str | None = None,
     timeout: float | None = None,
     backfill_policy: Any = None,
+    automation_condition: Any = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare one function that produces several assets.
 
@@ -292,6 +297,7 @@ def multi_asset(
             retry_policy=retry_policy,
             timeout=timeout,
             pool=pool,
+            automation_condition=automation_condition,
         )
 
     return decorate

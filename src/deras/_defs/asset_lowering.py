@@ -91,6 +91,7 @@ class AssetLowering:
             tags=dict(spec.tags),
             group=spec.group_name,
             stores_output=not a.params.returns_none,
+            automation_condition=a.automation_condition,
         )
         for s in a.specs:
             if s.io_manager_key != DEFAULT_IO_MANAGER and s.io_manager_key not in self.resource_keys:

@@ -187,6 +187,38 @@ class DagSchedule:
         ticks = self._ticks_after(after_utc)
         return [next(ticks)[1] for _ in range(n)]
 
+    def ticks_between(
+        self, start_exclusive: datetime, end_inclusive: datetime, limit: int | None = None
+    ) -> list[datetime]:
+        """The ticks in ``(start_exclusive, end_inclusive]``, ascending, by the DST policy.
+
+        With ``limit`` only the latest ``limit`` of them (a daemon that was down catches up on
+        the most recent ticks), found walking back from the end. Cron and timedelta schedules
+        only; others have no ticks.
+
+        >>> s = parse_schedule("30 2 * * *", timezone="Europe/Berlin")
+        >>> [t.isoformat() for t in s.ticks_between(datetime(2025, 10, 25, tzinfo=UTC),
+        ...                                          datetime(2025, 10, 27, tzinfo=UTC))]
+        ['2025-10-25T02:30:00+02:00', '2025-10-26T02:30:00+02:00']
+        """
+        start_utc, end_utc = utc(start_exclusive, "start_exclusive"), utc(end_inclusive, "end_inclusive")
+        if not self.is_periodic or end_utc <= start_utc or (limit is not None and limit <= 0):
+            return []
+        tz = self.tz
+        if limit is None:
+            found = []
+            for t, local in self._ticks_after(start_utc):
+                if t > end_utc:
+                    break
+                found.append(local)
+            return found
+        latest: list[datetime] = []
+        t = self._tick_at_or_before(end_utc)
+        while t > start_utc and len(latest) < limit:
+            latest.append(t.astimezone(tz))
+            t = self._tick_at_or_before(t - _TINY)
+        return latest[::-1]
+
     # -- ticks ---------------------------------------------------------------------------------
 
     def _ticks_after(self, after_utc: datetime) -> Iterator[tuple[datetime, datetime]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from .._core.errors import DefinitionError, SelectionError
@@ -64,6 +65,7 @@ class Definitions:
         self.sensors: list[Any] = flatten(list(sensors))
         self.dags: list[Any] = flatten(list(dags))
         self.executor = executor
+        problems.extend(self._check_schedules_and_sensors())
 
         task_nodes: list[Node] = [n for dag in self.dags for n in dag.graph_nodes()]  # the same nodes
         # An asset may depend on what a DAG task produces (its outlets): one lineage graph.
@@ -78,6 +80,7 @@ class Definitions:
             problems.extend(err.problems)
         if self.graph is not None:
             problems.extend(self._resolve_jobs())
+            problems.extend(self._check_targets())
         if problems:
             raise DefinitionError(problems)
         self._assets_by_key = {k: a for a in self.assets for k in a.keys}
@@ -100,6 +103,84 @@ class Definitions:
                 job.node_ids = frozenset(resolve_selection(self.asset_graph, job.selection))
             except SelectionError as err:
                 problems.append(f"job '{job.name}': {err}")
+            if job.run_retry_policy is not None:
+                from .run_retry_policy import check_run_retry_policy
+
+                try:
+                    check_run_retry_policy(job.run_retry_policy, f"job '{job.name}'")
+                except DefinitionError as err:
+                    problems.extend(err.problems)
+        return problems
+
+    # -- schedules and sensors ------------------------------------------------------------------
+    def _check_schedules_and_sensors(self) -> list[str]:
+        """Types and unique names; the job objects they run join ``jobs``/``dags`` (as in Dagster)."""
+        if not self.schedules and not self.sensors:
+            return []
+        from .schedule import ScheduleDefinition
+        from .sensor import SensorDefinition
+
+        problems: list[str] = []
+        kinds: dict[str, str] = {}
+        for kind, cls, items in (
+            ("schedule", ScheduleDefinition, self.schedules),
+            ("sensor", SensorDefinition, self.sensors),
+        ):
+            for item in items:
+                if not isinstance(item, cls):
+                    problems.append(_not_a(kind, cls.__name__, item))
+                    continue
+                if item.name in kinds:
+                    problems.append(
+                        f"two schedules or sensors are named '{item.name}' (a {kinds[item.name]} and a "
+                        f"{kind}): names are unique across both. Fix: give one of them another name=."
+                    )
+                kinds[item.name] = kind
+                if item.job is not None:
+                    problems.extend(self._add_target(item.job, f"{kind} '{item.name}'"))
+        return problems
+
+    def _add_target(self, job: Any, owner: str) -> list[str]:
+        if isinstance(job, AssetJob):
+            same = [j for j in self.jobs if isinstance(j, AssetJob) and j.name == job.name]
+            if not same:
+                self.jobs.append(job)
+            elif all(j is not job and not _same_job(j, job) for j in same):
+                return [
+                    f"{owner} runs job '{job.name}', which differs from the job of that name in "
+                    "jobs=[...]. Fix: pass the same job object to both."
+                ]
+        elif not any(d.dag_id == job.dag_id for d in self.dags):
+            self.dags.append(job)
+        return []
+
+    def _check_targets(self) -> list[str]:
+        """Every ``job_name`` names a job or DAG; every sensor's ``asset_selection`` resolves."""
+        if not self.schedules and not self.sensors:
+            return []
+        known = [j.name for j in self.jobs if isinstance(j, AssetJob)] + [d.dag_id for d in self.dags]
+        problems = []
+        for kind, items in (("schedule", self.schedules), ("sensor", self.sensors)):
+            for item in items:
+                if getattr(item, "kind", None) != kind:
+                    continue  # reported already
+                job_name = item.job_name
+                if job_name is not None and job_name not in known:
+                    import difflib
+
+                    close = difflib.get_close_matches(job_name, known, n=1)
+                    hint = f" Did you mean '{close[0]}'?" if close else ""
+                    problems.append(
+                        f"{kind} '{item.name}' runs job_name='{job_name}', but no job or DAG has that "
+                        f"name (jobs and DAGs: {sorted(known)}).{hint} Fix: add it to "
+                        "Definitions(jobs=[...]) or dags=[...], or pass job=<the job object>."
+                    )
+                selection = getattr(item, "asset_selection", None)  # sensors only
+                if selection is not None:
+                    try:
+                        resolve_selection(self.asset_graph, selection)
+                    except SelectionError as err:
+                        problems.append(f"{kind} '{item.name}': asset_selection: {err}")
         return problems
 
     def get_job(self, name: str) -> AssetJob:
@@ -108,6 +189,22 @@ class Definitions:
                 return job
         known = [getattr(j, "name", "?") for j in self.jobs]
         raise DefinitionError(f"no job named '{name}' (jobs: {known})")
+
+    def get_schedule(self, name: str) -> Any:
+        """The ``ScheduleDefinition`` called ``name``."""
+        for s in self.schedules:
+            if s.name == name:
+                return s
+        raise DefinitionError(
+            f"no schedule named '{name}' (schedules: {sorted(s.name for s in self.schedules)})"
+        )
+
+    def get_sensor(self, name: str) -> Any:
+        """The ``SensorDefinition`` called ``name`` (asset and run status sensors included)."""
+        for s in self.sensors:
+            if s.name == name:
+                return s
+        raise DefinitionError(f"no sensor named '{name}' (sensors: {sorted(s.name for s in self.sensors)})")
 
     def get_asset(self, key: AssetKey | str) -> AssetsDefinition:
         return self._assets_by_key[AssetKey.coerce(key)]
@@ -129,6 +226,22 @@ class Definitions:
             sensors=[s for d in defs for s in d.sensors],
             dags=[x for d in defs for x in d.dags],
         )
+
+
+def _not_a(kind: str, cls_name: str, item: Any) -> str:
+    name = getattr(item, "name", None) or getattr(item, "__name__", None) or type(item).__name__
+    if kind == "schedule" and getattr(item, "kind", None) == "sensor":
+        fix = "move it to sensors=[...]"
+    elif kind == "sensor" and getattr(item, "kind", None) == "schedule":
+        fix = "move it to schedules=[...]"
+    else:
+        fix = f"decorate the function with @dg.{kind} or build a dg.{cls_name}"
+    return f"Definitions({kind}s=[...]) got {name}, which is not a {cls_name}. Fix: {fix}."
+
+
+def _same_job(a: AssetJob, b: AssetJob) -> bool:
+    """Equal definitions (``node_ids`` is filled in by whichever Definitions saw the job first)."""
+    return replace(a, node_ids=frozenset()) == replace(b, node_ids=frozenset())
 
 
 class LazyDefinitions:

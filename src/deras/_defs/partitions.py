@@ -19,11 +19,14 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from deras._core.errors import DefinitionError, DerasError, PartitionKeyError
 from deras._core.events import PartitionSpan
 from deras._core.ranges import Ranges, intersect, merge
+
+if TYPE_CHECKING:
+    from .run_request import AddDynamicPartitionsRequest, DeleteDynamicPartitionsRequest
 
 
 @runtime_checkable
@@ -318,6 +321,22 @@ class DynamicPartitionsDefinition(PartitionsDefinition):
     def name(self) -> str:
         return self._name
 
+    def build_add_request(self, partition_keys: Sequence[str]) -> AddDynamicPartitionsRequest:
+        """A sensor's request to add ``partition_keys``, for ``SensorResult(dynamic_partitions_requests=)``.
+
+        >>> DynamicPartitionsDefinition("files").build_add_request(["a.csv"])
+        AddDynamicPartitionsRequest(partitions_def_name='files', partition_keys=('a.csv',))
+        """
+        from .run_request import AddDynamicPartitionsRequest
+
+        return AddDynamicPartitionsRequest(self._name, tuple(_keys_arg(partition_keys, self)))
+
+    def build_delete_request(self, partition_keys: Sequence[str]) -> DeleteDynamicPartitionsRequest:
+        """A sensor's request to delete ``partition_keys`` from this definition."""
+        from .run_request import DeleteDynamicPartitionsRequest
+
+        return DeleteDynamicPartitionsRequest(self._name, tuple(_keys_arg(partition_keys, self)))
+
     def _store(self, store: DynamicPartitionsStore | None) -> DynamicPartitionsStore:
         if store is None:
             raise DerasError(
@@ -415,6 +434,12 @@ class DynamicPartitionsDefinition(PartitionsDefinition):
 
     def __repr__(self) -> str:
         return f"DynamicPartitionsDefinition(name={self._name!r})"
+
+
+def _keys_arg(keys: Sequence[str], definition: DynamicPartitionsDefinition) -> Sequence[str]:
+    if isinstance(keys, str):
+        raise TypeError(f"{definition!r}: give a list of partition keys, e.g. [{keys!r}]")
+    return keys
 
 
 # Names defined in the modules that build on this one; loaded on first access (PEP 562)

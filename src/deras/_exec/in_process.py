@@ -14,6 +14,7 @@ from .._graph.node import Node, NodeKind
 from .._plan.plan import RunPlan
 from .capture import AttemptLogHandler, run_logger
 from .event_writer import EventWriter
+from .run_control import RunControl
 from .run_resources import RunResources
 from .run_state import RunState
 from .step import run_node
@@ -29,6 +30,13 @@ _TI_STATE = {
     NodeStatus.PENDING: TaskInstanceState.SCHEDULED,
 }
 _RULES = {str(rule): rule for rule in TriggerRule}
+_END_EVENT = {
+    RunStatus.SUCCESS: EventType.RUN_SUCCESS,
+    RunStatus.FAILURE: EventType.RUN_FAILURE,
+    RunStatus.CANCELED: EventType.RUN_CANCELED,
+}
+_CANCELED = "run canceled"
+_NO_CONTROL = RunControl()
 
 
 class InProcessExecutor:
@@ -52,15 +60,20 @@ class InProcessExecutor:
         writer: EventWriter | None = None,
         dag_run: Any = None,
         resume: Any = None,
+        control: RunControl | None = None,
+        stored: bool = False,
     ) -> RunState:
         """Record ``run`` and execute its plan; returns the final state.
 
         With a shared ``writer`` (consecutive runs of one process) the run's events may still
-        be queued on return: whoever owns the writer closes it.
+        be queued on return: whoever owns the writer closes it. ``stored`` says the run record
+        exists already (a queued run a worker picked up); ``control`` tells of cancel requests
+        and hands out pool slots.
         """
+        control = control or _NO_CONTROL
         owns_writer = writer is None
         events = writer or EventWriter(instance.store, background=not instance.is_ephemeral)
-        if resume is None:
+        if resume is None and not stored:
             events.begin_run(run)
         handler = AttemptLogHandler(events, run.run_id)
         log = run_logger(handler)
@@ -85,7 +98,9 @@ class InProcessExecutor:
         try:
             for nid in plan.node_ids:
                 node = graph.nodes[nid]
-                verdict = self._timed_out(state) or self._decide(state, node)
+                verdict = (
+                    self._timed_out(state) or self._canceled(state, control) or self._decide(state, node)
+                )
                 if verdict is not None:
                     status, reason = verdict
                     state.outcomes[nid] = status
@@ -104,6 +119,25 @@ class InProcessExecutor:
                         data,
                     )
                     events.transition()
+                elif node.pool is not None:
+                    if control.acquire(node.pool, nid):
+                        try:
+                            state.outcomes[nid] = run_node(state, node)
+                        finally:
+                            control.release(node.pool, nid)
+                    else:  # canceled while waiting for a slot
+                        state.outcomes[nid] = NodeStatus.SKIPPED
+                        state.skip_reasons[nid] = _CANCELED
+                        state.move(nid, TaskInstanceState.SKIPPED)
+                        events.add(
+                            run.run_id,
+                            EventType.STEP_SKIPPED,
+                            nid,
+                            0,
+                            f"skipped: {_CANCELED}",
+                            "WARNING",
+                            {"reason": _CANCELED},
+                        )
                 else:
                     state.outcomes[nid] = run_node(state, node)
                     if state.outcomes[nid] == NodeStatus.FAILED and node.kind == NodeKind.CHECK:
@@ -128,11 +162,13 @@ class InProcessExecutor:
         events.write_files()  # inline: every value's file exists (or failed) before the verdict
         self._apply_storage_failures(state)
         run_status, message, run_data = self._verdict(state)
+        if run_status == RunStatus.SUCCESS and control.canceled():
+            run_status, message = RunStatus.CANCELED, "run canceled"
         events.add(
             run.run_id,
-            EventType.RUN_SUCCESS if run_status == RunStatus.SUCCESS else EventType.RUN_FAILURE,
+            _END_EVENT[run_status],
             message=message,
-            level=None if run_status == RunStatus.SUCCESS else "ERROR",
+            level="ERROR" if run_status == RunStatus.FAILURE else None,
             data=run_data,
         )
         run.status = run_status
@@ -204,6 +240,10 @@ class InProcessExecutor:
                 f"trigger rule {node.trigger_rule}: upstream {culprit} is {state.outcomes[culprit]}",
             )
         raise AssertionError(f"{node.id}: its upstream finished, yet its trigger rule says {decision}")
+
+    @staticmethod
+    def _canceled(state: RunState, control: RunControl) -> tuple[NodeStatus, str] | None:
+        return (NodeStatus.SKIPPED, _CANCELED) if control.canceled() else None
 
     @staticmethod
     def _timed_out(state: RunState) -> tuple[NodeStatus, str] | None:

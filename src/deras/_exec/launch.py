@@ -37,9 +37,16 @@ def execute_run(
     raise_on_error: bool = False,
     writer: Any = None,
     dag_run: Any = None,
+    run: RunRecord | None = None,
+    control: Any = None,
 ) -> ExecutionResult:
-    """Record a run of ``plan`` and execute it; the result says how it ended."""
-    run = RunRecord(
+    """Record a run of ``plan`` and execute it; the result says how it ended.
+
+    With ``run`` (a stored, queued run a worker picked up) no new record is made: the run's
+    own id, tags and config are used and the other record arguments are ignored.
+    """
+    stored = run is not None
+    run = run or RunRecord(
         run_id=new_run_id(),
         target=target,
         status=RunStatus.STARTED,
@@ -63,6 +70,8 @@ def execute_run(
         on_node_done=on_node_done,
         writer=writer,
         dag_run=dag_run,
+        control=control,
+        stored=stored,
     )
     result = ExecutionResult(state)
     if raise_on_error and not result.success:

@@ -75,6 +75,7 @@ class Node:
     group: str | None = None
     trigger_rule: str = "all_success"
     stores_output: bool = True
+    automation_condition: Any = None  # an AutomationCondition of an asset, read by the daemon
     # on_failure / on_success / on_retry -> callable(context=...); a raising one is only logged
     callbacks: dict[str, Callable[..., Any]] = field(default_factory=dict)
 

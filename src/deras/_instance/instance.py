@@ -35,6 +35,7 @@ class DerasInstance:
         self._store: Any = None
         self._io_manager: Any = None
         self._xcom_store: Any = None
+        self._daemon_settings: Any = None
 
     @classmethod
     def get(cls, home: str | os.PathLike[str] | None = None) -> DerasInstance:
@@ -87,6 +88,17 @@ class DerasInstance:
 
             self._xcom_store = XComStore(self.storage_dir / "_xcom" if self.storage_dir else None)
         return self._xcom_store
+
+    @property
+    def daemon_settings(self) -> Any:
+        """Run queue, pools, retries and daemon settings from deras.yaml (validated once)."""
+        if self._daemon_settings is None:
+            from .._daemon.daemon_settings import DaemonSettings
+
+            config = self.settings.config if self.settings else {}
+            where = str(self.settings.home / "deras.yaml") if self.settings else "settings"
+            self._daemon_settings = DaemonSettings.from_config(config, where)
+        return self._daemon_settings
 
     @property
     def dynamic_partitions_store(self) -> Any:
@@ -176,6 +188,121 @@ class DerasInstance:
         from .._exec.reexecute import reexecute_run
 
         return reexecute_run(self, run_id, from_failure=from_failure, definitions=definitions, **kwargs)
+
+    # -- backfills and the run queue -------------------------------------------------------
+    def launch_backfill(
+        self,
+        target: Any,
+        partition_keys: Sequence[str] | None = None,
+        partition_range: tuple[str, str] | None = None,
+        *,
+        definitions: Any = None,
+        code_location: dict[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        run_config: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Store a backfill of ``target`` (a job or DAG, its name, or an asset selection) over
+        ``partition_keys`` or ``partition_range=(first, last)`` (DAGs: logical dates); the
+        daemon queues its runs. Returns the backfill id.
+
+        ``code_location`` (``{"file": ...}`` or ``{"module": ...}``) is how workers load the
+        code; it defaults to deras.yaml's ``code_location``, and ``definitions`` to loading it.
+        """
+        from .._daemon.backfills import launch_backfill
+
+        definitions, location = self._code(definitions, code_location)
+        return launch_backfill(
+            self,
+            definitions,
+            location,
+            target,
+            partition_keys=partition_keys,
+            partition_range=partition_range,
+            tags=tags,
+            run_config=run_config,
+        )
+
+    def get_backfill(self, backfill_id: str) -> Any:
+        """The backfill (``.status``, ``.partition_status``, ``.counts``, ``.run_ids``) or None."""
+        from .._daemon.backfills import BackfillView
+
+        record = self.store.backfills.get_backfill(backfill_id)
+        if record is None:
+            return None
+        return BackfillView(record, self.store.backfills.get_units(backfill_id))
+
+    def get_backfills(self, limit: int | None = None, status: Any = None) -> list[Any]:
+        return self.store.backfills.get_backfills(limit=limit, status=status)
+
+    def cancel_backfill(self, backfill_id: str) -> None:
+        """Ask the daemon to cancel the backfill: no new runs, queued ones canceled, running ones
+        asked to stop."""
+        from .._core.status import BackfillStatus
+
+        if self.store.backfills.get_backfill(backfill_id) is None:
+            raise DerasError(f"no backfill with id {backfill_id}")
+        import time
+
+        self.store.backfills.set_status(
+            backfill_id, BackfillStatus.CANCELING, now=time.time(), expected=[BackfillStatus.REQUESTED]
+        )
+
+    def retry_failed_backfill(
+        self, backfill_id: str, *, definitions: Any = None, code_location: dict[str, str] | None = None
+    ) -> str:
+        """A new backfill of the same target over the partitions that failed or were skipped."""
+        from .._daemon.backfills import launch_backfill
+
+        view = self.get_backfill(backfill_id)
+        if view is None:
+            raise DerasError(f"no backfill with id {backfill_id}")
+        if not view.status.is_finished:
+            raise DerasError(
+                f"backfill {backfill_id} is {view.status}; retry its failures once it has finished"
+            )
+        failed = [k for k, s in view.partition_status.items() if s in ("failure", "skipped", "canceled")]
+        if not failed:
+            raise DerasError(f"backfill {backfill_id} has no failed partitions")
+        definitions, location = self._code(definitions, code_location or view.record.code_location)
+        target = view.record.target
+        ref = target.get("dag_id") or target.get("name") or target["node_ids"]
+        return launch_backfill(
+            self,
+            definitions,
+            location,
+            ref,
+            partition_keys=failed,
+            tags=view.record.tags,
+            run_config=view.record.run_config,
+            parent_backfill_id=backfill_id,
+        )
+
+    def cancel_run(self, run_id: str) -> Any:
+        """Cancel a run: a queued one at once, a running one between its nodes. Returns its status."""
+        import time
+
+        status = self.store.run_queue.cancel(run_id, time.time())
+        if status is None:
+            raise DerasError(f"no run with id {run_id}")
+        return status
+
+    def _code(self, definitions: Any, location: dict[str, str] | None) -> tuple[Any, dict[str, str] | None]:
+        if location is None and self.settings is not None:
+            configured = self.settings.config.get("code_location")
+            if isinstance(configured, dict):
+                location = {k: str(v) for k, v in configured.items()}
+                if "file" in location:
+                    location["file"] = str((self.settings.home / location["file"]).resolve())
+        if definitions is None:
+            if location is None:
+                raise DerasError(
+                    "no code location: pass definitions= and code_location=, or set "
+                    "code_location in deras.yaml"
+                )
+            from .._defs.loader import load_definitions
+
+            definitions = load_definitions(**location).definitions
+        return definitions, location
 
     def __repr__(self) -> str:
         where = "ephemeral" if self.settings is None else str(self.settings.home)

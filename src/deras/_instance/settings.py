@@ -10,7 +10,17 @@ from typing import Any
 from .._core.errors import ConfigError
 
 # Settings that do something today; others are refused rather than silently ignored.
-_KNOWN_KEYS = {"database_url", "code_location"}
+_KNOWN_KEYS = {
+    "database_url",
+    "code_location",
+    "max_concurrent_runs",
+    "tag_concurrency_limits",
+    "pools",
+    "run_retries",
+    "run_monitoring",
+    "daemon",
+    "notifications",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,7 @@ from .schema import (
 )
 
 DEFAULT_SEVERITY = "ERROR"
+_KEYS_PER_QUERY = 200
 
 _INSERT_MATERIALIZATION = sa.insert(materializations).values(
     {c.name: bindparam(c.name) for c in materializations.c if c.name != "id"}
@@ -247,6 +248,52 @@ class AssetStore:
             query = query.limit(limit)
         with self._db.read() as conn:
             return [_materialization_record(row) for row in conn.execute(query)]
+
+    def get_materializations_after(
+        self, event_id: int, asset_keys: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[MaterializationRecord]:
+        """Materializations stored after ``event_id`` (of ``asset_keys`` if given), oldest first.
+
+        Event ids only grow, so a reader that keeps the last id it saw gets each one once.
+        """
+        query = (
+            sa.select(materializations)
+            .where(materializations.c.event_id > event_id)
+            .order_by(materializations.c.event_id)
+        )
+        if asset_keys is not None:
+            query = query.where(materializations.c.asset_key.in_(list(asset_keys)))
+        if limit is not None:
+            query = query.limit(limit)
+        with self._db.read() as conn:
+            return [_materialization_record(row) for row in conn.execute(query)]
+
+    def get_latest_materialization_event_ids(self, asset_keys: Sequence[str]) -> dict[str, int]:
+        """The newest materialization's event id of each asset of ``asset_keys`` that has one.
+
+        One query per 200 keys: a UNION ALL of one correlated ``max`` per key, which both
+        databases answer from the end of the key's range in ``ix_materializations_asset_event``,
+        where a GROUP BY would read every materialization of the keys. (SQLite accepts neither
+        column names on a VALUES list nor more than 500 terms in a compound SELECT.)
+        """
+        unique = list(dict.fromkeys(asset_keys))
+        found: dict[str, int] = {}
+        with self._db.read() as conn:
+            for start in range(0, len(unique), _KEYS_PER_QUERY):
+                newest = [
+                    sa.select(
+                        sa.literal(key, sa.String).label("asset_key"),
+                        sa.select(sa.func.max(materializations.c.event_id))
+                        .where(materializations.c.asset_key == key)
+                        .scalar_subquery()
+                        .label("event_id"),
+                    )
+                    for key in unique[start : start + _KEYS_PER_QUERY]
+                ]
+                for key, event_id in conn.execute(sa.union_all(*newest)):
+                    if event_id is not None:
+                        found[key] = event_id
+        return found
 
     def get_materialized_partitions(self, asset_key: str) -> list[str]:
         """Distinct single-partition keys with a materialization, sorted by key."""

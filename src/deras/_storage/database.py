@@ -9,6 +9,8 @@ set-up per statement, and SQLAlchemy's transaction bookkeeping).
 
 Dialect differences live here and only here: how a write transaction begins, how inserted ids
 come back, the dialect's ``INSERT ... ON CONFLICT``, and which error means a duplicate key.
+(``SELECT ... FOR UPDATE [SKIP LOCKED]`` needs no code here: SQLite compiles it to a plain
+SELECT, its ``BEGIN IMMEDIATE`` already serialising writers.)
 """
 
 from __future__ import annotations
@@ -70,16 +72,18 @@ class WriteTransaction:
         self.cursor.execute(prepared.sql, prepared.params(params))
         return self.cursor
 
-    def executemany(self, statement: sa.Executable | StatementBuilder, rows: Sequence[Params]) -> None:
+    def executemany(self, statement: sa.Executable | StatementBuilder, rows: Sequence[Params]) -> int:
+        """Run ``statement`` once per row; returns the rows changed in all (both drivers sum them)."""
         if not rows:
-            return
+            return 0
         prepared = self._db.prepared(statement)
         if len(rows) == 1:
             # One row: skip executemany's set-up (psycopg: a pipeline, and its extra round trip).
             self.cursor.execute(prepared.sql, prepared.params(rows[0]))
-            return
+            return int(self.cursor.rowcount)
         to_driver = prepared.params
         self.cursor.executemany(prepared.sql, [to_driver(r) for r in rows])
+        return int(self.cursor.rowcount)
 
     def rowcount(self, statement: sa.Executable | StatementBuilder, params: Params) -> int:
         return int(self.execute(statement, params).rowcount)
@@ -92,6 +96,27 @@ class WriteTransaction:
         if not rows:
             return []
         return self._db.insert_ids(self, statement, rows)
+
+
+IN_BATCH = 100
+"""Values per :func:`in_batch` list: prepared statements have a fixed number of parameters."""
+
+
+def in_batch(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
+    """``column IN (:name_0, ..., :name_99)``: a condition on many values in a prepared statement.
+
+    Fill it with :func:`in_batch_params`; unused places are NULL, which matches nothing.
+    """
+    return column.in_([bindparam(f"{name}_{i}") for i in range(IN_BATCH)])
+
+
+def in_batch_params(name: str, values: Sequence[Any], **extra: Any) -> Iterator[dict[str, Any]]:
+    """Parameters of an :func:`in_batch` condition for ``values``: one dict per batch of them."""
+    for start in range(0, len(values), IN_BATCH):
+        chunk = values[start : start + IN_BATCH]
+        params = {f"{name}_{i}": chunk[i] if i < len(chunk) else None for i in range(IN_BATCH)}
+        params.update(extra)
+        yield params
 
 
 _prepared_cache: dict[tuple[str, int], Prepared] = {}

@@ -14,10 +14,11 @@ from deras._core.events import DATA_ERROR, DATA_REASON, EventRecord, EventType
 from deras._core.records import AttemptRecord, RunRecord
 from deras._core.status import NodeStatus, RunStatus
 
-from .database import Database, WriteTransaction
+from .database import Database, WriteTransaction, in_batch, in_batch_params
 from .schema import attempts, dump_json, load_json, runs
 
 _INSERT_RUN = sa.insert(runs).values({c.name: bindparam(c.name) for c in runs.c if c.name != "id"})
+_KEY_OWNERS = sa.select(runs.c.idempotency_key, runs.c.run_id).where(in_batch(runs.c.idempotency_key, "k"))
 _SET_RUN_STATUS = sa.update(runs).where(runs.c.run_id == bindparam("key")).values(status=bindparam("status"))
 _SET_RUN_STARTED = (
     sa.update(runs)
@@ -29,6 +30,12 @@ _SET_RUN_ENDED = (
     .where(runs.c.run_id == bindparam("key"))
     .values(status=bindparam("status"), end_time=bindparam("time"))
 )
+
+
+def _insert_run_once(insert: Any) -> sa.Executable:
+    """Insert a run unless a run with its idempotency key exists (a duplicate run_id still fails)."""
+    stmt = insert(runs).values({c.name: bindparam(c.name) for c in runs.c if c.name != "id"})
+    return stmt.on_conflict_do_nothing(index_elements=[runs.c.idempotency_key])
 
 
 def _upsert_attempts(insert: Any) -> sa.Executable:
@@ -59,6 +66,7 @@ _STEP_END_STATUS = {
     EventType.STEP_FAILURE: NodeStatus.FAILED,
     EventType.STEP_RETRY: NodeStatus.UP_FOR_RETRY,
 }
+FINISHED_RUN_STATUSES = tuple(s for s in RunStatus if s.is_finished)
 RUN_EVENT_TYPES = frozenset({EventType.RUN_START, *_RUN_END_STATUS})
 STEP_EVENT_TYPES = frozenset({EventType.STEP_START, EventType.STEP_SKIPPED, *_STEP_END_STATUS})
 
@@ -135,10 +143,64 @@ class RunStore:
         try:
             tx.execute(_INSERT_RUN, _run_row(run))
         except self._db.integrity_error as e:
+            key = f" or idempotency key {run.idempotency_key!r}" if run.idempotency_key else ""
             raise DerasError(
-                f"a run with id {run.run_id!r} already exists: run ids must be unique "
+                f"a run with id {run.run_id!r}{key} already exists: run ids must be unique "
                 "(let deras generate them, or pass a new one)"
             ) from e
+
+    def insert_runs(
+        self, tx: WriteTransaction, new_runs: Sequence[RunRecord]
+    ) -> tuple[list[RunRecord], dict[str, str]]:
+        """Insert ``new_runs`` in ``tx``, skipping each whose ``idempotency_key`` is taken.
+
+        Returns the runs inserted, and the run id that holds each of their idempotency keys
+        afterwards (the run's own, or the one that had the key). A duplicate run id raises.
+
+        Neither driver says which parameter sets of an executemany inserted a row, only how
+        many did. So the keys' owners are read first (a hundred keys per query), the runs that
+        should go in are inserted, and if as many rows went in as expected, that is the answer.
+        Fewer means a concurrent transaction inserted some of the same keys meanwhile (on
+        Postgres ours then waits for it to commit and does nothing): the owners are read again.
+        """
+        if not new_runs:
+            return [], {}
+        now = time.time()
+        for run in new_runs:
+            if not run.create_time:
+                run.create_time = now
+        keys = list(dict.fromkeys(r.idempotency_key for r in new_runs if r.idempotency_key is not None))
+        owners = self._key_owners(tx, keys)
+        expected: list[RunRecord] = []
+        for run in new_runs:
+            key = run.idempotency_key
+            if key is None:
+                expected.append(run)
+            elif key not in owners:
+                owners[key] = run.run_id  # the first run of a key repeated in new_runs wins
+                expected.append(run)
+        try:
+            count = tx.executemany(_insert_run_once, [_run_row(run) for run in expected])
+        except self._db.integrity_error as e:
+            ids = ", ".join(repr(r.run_id) for r in expected[:3]) + (", ..." if len(expected) > 3 else "")
+            raise DerasError(
+                f"cannot create runs {ids}: a run with one of these ids already exists (or two share "
+                "an id): run ids must be unique (let deras generate them, or pass new ones)"
+            ) from e
+        if count == len(expected):
+            return expected, owners
+        owners = self._key_owners(tx, keys)
+        inserted = [
+            r for r in expected if r.idempotency_key is None or owners.get(r.idempotency_key) == r.run_id
+        ]
+        return inserted, owners
+
+    @staticmethod
+    def _key_owners(tx: WriteTransaction, keys: Sequence[str]) -> dict[str, str]:
+        owners: dict[str, str] = {}
+        for params in in_batch_params("k", keys):
+            owners.update((key, run_id) for key, run_id in tx.fetchall(_KEY_OWNERS, params))
+        return owners
 
     def update_run_status(self, run_id: str, status: RunStatus) -> None:
         with self._db.write() as tx:
@@ -149,7 +211,23 @@ class RunStore:
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._db.read() as conn:
             row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
-        return None if row is None else _run_record(row)
+        return None if row is None else run_record(row)
+
+    def get_run_by_idempotency_key(self, key: str) -> RunRecord | None:
+        with self._db.read() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.idempotency_key == key)).first()
+        return None if row is None else run_record(row)
+
+    def get_runs_finished_after(self, end_time: float, limit: int | None = None) -> list[RunRecord]:
+        query = (
+            sa.select(runs)
+            .where(runs.c.end_time > end_time, runs.c.status.in_([s.value for s in FINISHED_RUN_STATUSES]))
+            .order_by(runs.c.end_time, runs.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self._db.read() as conn:
+            return [run_record(row) for row in conn.execute(query)]
 
     def get_runs(
         self,
@@ -168,7 +246,7 @@ class RunStore:
             if limit is not None:
                 query = query.limit(limit)
             with self._db.read() as conn:
-                return [_run_record(row) for row in conn.execute(query)]
+                return [run_record(row) for row in conn.execute(query)]
         # Tags are a JSON column: LIKE on each "key":"value" fragment narrows the scan in the
         # database (the encoder is fixed, so the fragment is in the stored text), then the exact
         # comparison drops what LIKE over-matches (SQLite's LIKE ignores ASCII case).
@@ -178,7 +256,7 @@ class RunStore:
         found: list[RunRecord] = []
         with self._db.read() as conn:
             for row in conn.execute(query):
-                record = _run_record(row)
+                record = run_record(row)
                 if all(record.tags.get(k) == v for k, v in wanted.items()):
                     found.append(record)
                     if limit is not None and len(found) >= limit:
@@ -240,10 +318,14 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
         "create_time": run.create_time,
         "start_time": run.start_time,
         "end_time": run.end_time,
+        "idempotency_key": run.idempotency_key,
+        "priority": run.priority,
+        "heartbeat": run.heartbeat,
+        "worker": None if run.worker is None else dump_json(run.worker),
     }
 
 
-def _run_record(row: sa.Row[Any]) -> RunRecord:
+def run_record(row: sa.Row[Any]) -> RunRecord:
     partition_range: tuple[str, str] | None = None
     if row.partition_range is not None:
         first, last = load_json(row.partition_range)
@@ -265,4 +347,8 @@ def _run_record(row: sa.Row[Any]) -> RunRecord:
         create_time=row.create_time,
         start_time=row.start_time,
         end_time=row.end_time,
+        idempotency_key=row.idempotency_key,
+        priority=row.priority,
+        heartbeat=row.heartbeat,
+        worker=None if row.worker is None else load_json(row.worker),
     )

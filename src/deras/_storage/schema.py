@@ -8,7 +8,9 @@ The event log is the source of truth; every other table except ``runs`` and
 
 Changing a table means a new alembic revision in ``migrations/versions`` and a new
 :data:`SCHEMA_REVISION`; ``tests/storage`` checks that the migrations build exactly this schema.
-The daemon's tables (ticks, backfills, cursors) will come that way, each with its own module.
+The daemon's tables (revision ``0002_daemon``) each have their own module: ``ticks.py``
+(ticks, instigator state), ``backfills.py`` (backfills and their units), ``run_queue.py``
+(the queue columns of ``runs``) and ``slots.py`` (concurrency slots).
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import json
 
 import sqlalchemy as sa
 
-SCHEMA_REVISION = "0001_initial"
+SCHEMA_REVISION = "0002_daemon"
 """The alembic head revision this code expects (compared on open without importing alembic)."""
 
-KNOWN_REVISIONS = ("0001_initial",)
+KNOWN_REVISIONS = ("0001_initial", "0002_daemon")
 """Every revision in ``migrations/versions``, oldest first."""
 
 VERSION_TABLE = "alembic_version"
@@ -56,9 +58,17 @@ runs = sa.Table(
     sa.Column("create_time", sa.Double, nullable=False),
     sa.Column("start_time", sa.Double),
     sa.Column("end_time", sa.Double),
+    # Creating a run again with the same key is a no-op (a tick or backfill step retried).
+    sa.Column("idempotency_key", sa.String),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("heartbeat", sa.Double),  # last sign of life of the worker executing the run
+    sa.Column("worker", sa.Text),  # JSON object: {"host": ..., "pid": ...}
+    sa.UniqueConstraint("idempotency_key", name="uq_runs_idempotency_key"),
     sa.Index("ix_runs_create_time", "create_time", "id"),
     sa.Index("ix_runs_status", "status", "create_time"),
     sa.Index("ix_runs_backfill_id", "backfill_id", "create_time"),
+    sa.Index("ix_runs_queue", "status", "priority", "id"),
+    sa.Index("ix_runs_end_time", "end_time", "id"),
     sqlite_autoincrement=True,
 )
 
@@ -151,6 +161,84 @@ dynamic_partitions = sa.Table(
     sqlite_autoincrement=True,
 )
 
+# On/off and cursor of each schedule, sensor or DAG ("schedule:nightly", "sensor:new_files",
+# "dag:etl"). A NULL status means "as its definition says".
+instigator_state = sa.Table(
+    "instigator_state",
+    metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("status", sa.String),
+    sa.Column("cursor", sa.Text),
+    sa.Column("updated_time", sa.Double),
+)
+
+# One row per evaluation of a schedule or sensor. (instigator, tick_time) is the exactly-once
+# key of a tick; its unique index also serves the per-instigator queries, newest first.
+ticks = sa.Table(
+    "ticks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instigator", sa.String, nullable=False),
+    sa.Column("tick_time", sa.Double, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("run_ids", sa.Text),  # JSON list
+    sa.Column("skip_reason", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("cursor", sa.Text),
+    sa.Column("owner", sa.String),
+    sa.Column("lease_until", sa.Double),
+    sa.Column("start_time", sa.Double),
+    sa.Column("end_time", sa.Double),
+    sa.UniqueConstraint("instigator", "tick_time", name="uq_ticks_instigator_time"),
+)
+
+backfills = sa.Table(
+    "backfills",
+    metadata,
+    sa.Column("backfill_id", sa.String, primary_key=True),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),  # JSON object
+    sa.Column("code_location", sa.Text),  # JSON object
+    sa.Column("tags", sa.Text, nullable=False),  # JSON object
+    sa.Column("run_config", sa.Text, nullable=False),  # JSON object
+    sa.Column("policy", sa.Text),  # JSON object
+    sa.Column("parent_backfill_id", sa.String),
+    sa.Column("num_units", sa.Integer, nullable=False),
+    sa.Column("create_time", sa.Double, nullable=False),
+    sa.Column("end_time", sa.Double),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_backfills_create_time", "create_time"),
+)
+
+# The units of a backfill; (backfill_id, stage, partition_key) is the exactly-once key of a
+# partition. The status index finds the next pending units in order without scanning the done.
+backfill_units = sa.Table(
+    "backfill_units",
+    metadata,
+    sa.Column("backfill_id", sa.String, primary_key=True),
+    sa.Column("stage", sa.Integer, primary_key=True),
+    sa.Column("partition_key", sa.String, primary_key=True),  # first key of the unit
+    sa.Column("partition_last", sa.String),  # last key when the unit is a range
+    sa.Column("idx", sa.Integer, nullable=False),  # order within the stage
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("run_id", sa.String),
+    sa.Index("ix_backfill_units_status", "backfill_id", "status", "stage", "idx"),
+    # Clustered on its primary key, like attempts: units are written and read by it.
+    sqlite_with_rowid=False,
+)
+
+# Slot ``slot`` of concurrency pool ``pool``, held by a node of a run while run_id is set.
+concurrency_slots = sa.Table(
+    "concurrency_slots",
+    metadata,
+    sa.Column("pool", sa.String, primary_key=True),
+    sa.Column("slot", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.String),
+    sa.Column("node", sa.String),
+    sa.Column("claimed_time", sa.Double),
+    sa.Index("ix_concurrency_slots_run_id", "run_id"),
+)
+
 DERAS_TABLES = (
     runs,
     attempts,
@@ -159,6 +247,11 @@ DERAS_TABLES = (
     check_results,
     partition_status,
     dynamic_partitions,
+    instigator_state,
+    ticks,
+    backfills,
+    backfill_units,
+    concurrency_slots,
 )
 
 

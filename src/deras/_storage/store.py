@@ -1,4 +1,8 @@
-"""MetadataStore: the one storage interface, composed of the run, event and asset stores."""
+"""MetadataStore: the one storage interface, composed of the run, event and asset stores.
+
+The daemon's stores (run queue, ticks, backfills, concurrency slots) are properties of the
+store rather than methods of it: each is a small interface of its own.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,15 @@ from deras._core.records import AttemptRecord, CheckResultRecord, Materializatio
 from deras._core.status import NodeStatus, PartitionState, RunStatus
 
 from .assets import AssetStore
+from .backfills import BackfillStore
 from .database import Database
 from .engine import create_engine, is_memory_sqlite
 from .events import EventStore
+from .run_queue import RunQueueStore
 from .runs import RunStore
 from .schema import KNOWN_REVISIONS, SCHEMA_REVISION, VERSION_TABLE, metadata, version_table
+from .slots import SlotStore
+from .ticks import TickStore
 
 MEMORY_URL = "sqlite://"
 
@@ -41,6 +49,10 @@ class MetadataStore:
         self._runs = RunStore(self._db)
         self._events = EventStore(self._db)
         self._assets = AssetStore(self._db)
+        self._run_queue = RunQueueStore(self._db, self._events)
+        self._ticks = TickStore(self._db)
+        self._backfills = BackfillStore(self._db, self._runs)
+        self._slots = SlotStore(self._db)
         try:
             self._ensure_schema()
         except BaseException:
@@ -55,6 +67,25 @@ class MetadataStore:
     @property
     def url(self) -> str:
         return self._url
+
+    @property
+    def run_queue(self) -> RunQueueStore:
+        """Queued runs to launch, heartbeats of their workers, cancels."""
+        return self._run_queue
+
+    @property
+    def ticks(self) -> TickStore:
+        """Ticks of schedules and sensors, and each one's status and cursor."""
+        return self._ticks
+
+    @property
+    def backfills(self) -> BackfillStore:
+        return self._backfills
+
+    @property
+    def slots(self) -> SlotStore:
+        """Concurrency slots of pools shared by the nodes of all runs."""
+        return self._slots
 
     def upgrade(self) -> None:
         """Migrate the schema to this version of deras (``alembic upgrade head``); idempotent."""
@@ -128,6 +159,28 @@ class MetadataStore:
         for event, event_id in zip(events, ids, strict=True):
             event.id = event_id
 
+    def create_runs(self, runs: Sequence[RunRecord]) -> list[RunRecord]:
+        """Insert ``runs`` in one transaction; returns those inserted, in order.
+
+        A run whose ``idempotency_key`` another run already has is skipped, so creating the
+        runs of a retried tick again is harmless; a duplicate run id raises.
+        """
+        with self._db.write() as tx:
+            inserted, _ = self._runs.insert_runs(tx, runs)
+        return inserted
+
+    def get_run_by_idempotency_key(self, key: str) -> RunRecord | None:
+        return self._runs.get_run_by_idempotency_key(key)
+
+    def get_runs_finished_after(self, end_time: float, limit: int | None = None) -> list[RunRecord]:
+        """Finished runs that ended after ``end_time``, by end time then creation order.
+
+        "After" is strict: when ``limit`` cuts between runs that ended at the same instant,
+        asking again from that instant skips the rest of them. A reader paging with ``limit``
+        asks from just below the last end time it saw and drops the run ids it already has.
+        """
+        return self._runs.get_runs_finished_after(end_time, limit)
+
     def store_events(self, events: Sequence[EventRecord]) -> None:
         """Append ``events`` and apply what they imply, in one transaction; sets each ``.id``."""
         self._events.store_events(events)
@@ -181,6 +234,16 @@ class MetadataStore:
     def get_materializations(self, asset_key: str, limit: int | None = None) -> list[MaterializationRecord]:
         """The asset's materializations, newest first."""
         return self._assets.get_materializations(asset_key, limit)
+
+    def get_materializations_after(
+        self, event_id: int, asset_keys: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[MaterializationRecord]:
+        """Materializations with an event id above ``event_id``, oldest first (for sensors)."""
+        return self._assets.get_materializations_after(event_id, asset_keys, limit)
+
+    def get_latest_materialization_event_ids(self, asset_keys: Sequence[str]) -> dict[str, int]:
+        """The newest materialization event id of each asset that has one (others absent)."""
+        return self._assets.get_latest_materialization_event_ids(asset_keys)
 
     def get_materialized_partitions(self, asset_key: str) -> list[str]:
         return self._assets.get_materialized_partitions(asset_key)

@@ -1,0 +1,230 @@
+"""``deras schedule`` and ``deras sensor``: list, start, stop, preview and tick."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from .._instance.instance import DerasInstance
+from .code import code_options, fail, load_code
+
+
+@click.group("schedule")
+def schedule_group() -> None:
+    """Schedules (and DAGs' own schedules): list, start, stop, preview."""
+
+
+@click.group("sensor")
+def sensor_group() -> None:
+    """Sensors: list, start, stop, tick."""
+
+
+def _rows(kinds: tuple[Any, ...], file: str | None, module: str | None) -> list[dict[str, Any]]:
+    from .._daemon.instigators import instigators
+
+    loaded = load_code(file, module)
+    instance = DerasInstance.get()
+    states = instance.store.ticks.get_states()
+    now = datetime.now(UTC)
+    rows = []
+    for inst in instigators(loaded.definitions, kinds):
+        state = states.get(inst.key)
+        latest = instance.store.ticks.get_latest_tick(inst.key)
+        rows.append(
+            {
+                "name": inst.name,
+                "kind": inst.kind,
+                "status": "running" if inst.is_running(state) else "stopped",
+                "when": _when(inst),
+                "next_tick": _next(inst, now),
+                "last_tick": None
+                if latest is None
+                else {
+                    "time": datetime.fromtimestamp(latest.tick_time, UTC).isoformat(),
+                    "status": str(latest.status),
+                    "run_ids": latest.run_ids,
+                    "skip_reason": latest.skip_reason,
+                    "error": (latest.error or "").splitlines()[-1:] or None,
+                },
+            }
+        )
+    return rows
+
+
+def _when(inst: Any) -> str:
+    if inst.kind == "sensor":
+        return f"every {inst.definition.minimum_interval_seconds}s"
+    if inst.kind == "dag":
+        return str(inst.definition.schedule.summary)
+    return f"{inst.definition.cron_schedule} ({inst.definition.execution_timezone})"
+
+
+def _next(inst: Any, now: datetime) -> str | None:
+    if inst.kind == "sensor":
+        return None
+    ticks = _preview(inst, now, 1)
+    return ticks[0].isoformat() if ticks else None
+
+
+def _preview(inst: Any, now: datetime, n: int) -> list[datetime]:
+    if inst.kind == "dag":
+        return list(inst.definition.schedule.preview(n, now))
+    return list(inst.definition.next_tick_times(now, n))
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    for col in ("name", "kind", "status", "when", "next tick", "last tick"):
+        table.add_column(col)
+    for r in rows:
+        last = r["last_tick"]
+        table.add_row(
+            r["name"],
+            r["kind"],
+            r["status"],
+            r["when"],
+            r["next_tick"] or "",
+            f"{last['time']} {last['status']}" if last else "",
+        )
+    Console().print(table)
+
+
+def _set_status(name: str, status: str, kinds: tuple[Any, ...], file: str | None, module: str | None) -> None:
+    from .._core.errors import DerasError
+    from .._daemon.instigators import find_instigator
+
+    loaded = load_code(file, module)
+    try:
+        inst = find_instigator(loaded.definitions, name, kinds)
+    except DerasError as err:
+        fail(str(err))
+        return
+    DerasInstance.get().store.ticks.set_status(inst.key, status, time.time())
+    click.echo(f"{inst.key}: {status}")
+
+
+@schedule_group.command("list")
+@code_options
+@click.option("--json", "as_json", is_flag=True)
+def schedule_list(file: str | None, module: str | None, as_json: bool) -> None:
+    """Every schedule and scheduled DAG, with its status, next tick and last tick."""
+    _print_rows(_rows(("schedule", "dag"), file, module), as_json)
+
+
+@schedule_group.command("start")
+@click.argument("name")
+@code_options
+def schedule_start(name: str, file: str | None, module: str | None) -> None:
+    """Turn a schedule on (it owes ticks from now on)."""
+    _set_status(name, "running", ("schedule", "dag"), file, module)
+
+
+@schedule_group.command("stop")
+@click.argument("name")
+@code_options
+def schedule_stop(name: str, file: str | None, module: str | None) -> None:
+    """Turn a schedule off."""
+    _set_status(name, "stopped", ("schedule", "dag"), file, module)
+
+
+@schedule_group.command("preview")
+@click.argument("name")
+@click.option("-n", "count", default=5, show_default=True)
+@code_options
+@click.option("--json", "as_json", is_flag=True)
+def schedule_preview(name: str, count: int, file: str | None, module: str | None, as_json: bool) -> None:
+    """The next N ticks, in the schedule's timezone."""
+    from .._core.errors import DerasError
+    from .._daemon.instigators import find_instigator
+
+    loaded = load_code(file, module)
+    try:
+        inst = find_instigator(loaded.definitions, name, ("schedule", "dag"))
+    except DerasError as err:
+        fail(str(err))
+        return
+    ticks = [t.isoformat() for t in _preview(inst, datetime.now(UTC), count)]
+    click.echo(json.dumps(ticks) if as_json else "\n".join(ticks))
+
+
+@sensor_group.command("list")
+@code_options
+@click.option("--json", "as_json", is_flag=True)
+def sensor_list(file: str | None, module: str | None, as_json: bool) -> None:
+    """Every sensor, with its status and last tick."""
+    _print_rows(_rows(("sensor",), file, module), as_json)
+
+
+@sensor_group.command("start")
+@click.argument("name")
+@code_options
+def sensor_start(name: str, file: str | None, module: str | None) -> None:
+    """Turn a sensor on."""
+    _set_status(name, "running", ("sensor",), file, module)
+
+
+@sensor_group.command("stop")
+@click.argument("name")
+@code_options
+def sensor_stop(name: str, file: str | None, module: str | None) -> None:
+    """Turn a sensor off."""
+    _set_status(name, "stopped", ("sensor",), file, module)
+
+
+@sensor_group.command("tick")
+@click.argument("name")
+@code_options
+@click.option("--no-execute", is_flag=True, help="Only queue the requested runs (a daemon launches them).")
+@click.option("--json", "as_json", is_flag=True)
+def sensor_tick(name: str, file: str | None, module: str | None, no_execute: bool, as_json: bool) -> None:
+    """Evaluate a sensor once and launch the runs it requests (a run_key seen before launches nothing)."""
+    from .._core.errors import DerasError
+    from .._daemon.daemon_context import DaemonContext
+    from .._daemon.run_worker import CodeCache, execute_stored_run
+    from .._daemon.sensor_runner import SensorRunner
+
+    loaded = load_code(file, module)
+    instance = DerasInstance.get()
+    ctx = DaemonContext(instance, loaded.definitions, loaded.location)
+    try:
+        tick = SensorRunner(ctx).tick_sensor(name, time.time())
+    except DerasError as err:
+        fail(str(err))
+        return
+    finally:
+        if ctx.user_code is not None:
+            ctx.user_code.shutdown()
+    statuses = {}
+    if not no_execute:
+        code = CodeCache()
+        for run_id in tick.run_ids:
+            statuses[run_id] = str(execute_stored_run(instance, run_id, code=code))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "status": str(tick.status),
+                    "run_ids": tick.run_ids,
+                    "runs": statuses,
+                    "skip_reason": tick.skip_reason,
+                    "error": tick.error,
+                }
+            )
+        )
+    else:
+        click.echo(f"tick {tick.status}: " + (tick.skip_reason or tick.error or ", ".join(tick.run_ids)))
+        for run_id, status in statuses.items():
+            click.echo(f"run {run_id} {status}")
+    failed = str(tick.status) == "failure" or any(s != "success" for s in statuses.values())
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,1 @@
+"""The daemon: scheduling, run launching and notifications, driven one tick at a time."""

@@ -1,0 +1,80 @@
+"""What every daemon component shares: the instance, the loaded code, and how to call it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .run_factory import RunFactory
+from .user_code import UserCodeRunner
+
+
+def daemon_owner() -> str:
+    """``host:pid:nonce``: who holds a tick's lease (the pid lets a restart spot a dead owner)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """Whether ``owner`` was a process on this host that no longer exists."""
+    if not owner:
+        return False
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(int(pid_text))
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+@dataclass
+class DaemonContext:
+    instance: Any
+    definitions: Any
+    location: dict[str, str] | None
+    owner: str = field(default_factory=daemon_owner)
+    user_code: UserCodeRunner | None = None
+
+    def __post_init__(self) -> None:
+        self.settings = self.instance.daemon_settings
+        self.store = self.instance.store
+        self.factory = RunFactory(self.definitions, self.location, self.instance)
+        if self.user_code is None:
+            self.user_code = UserCodeRunner(self.settings.daemon.evaluation_timeout_seconds)
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.settings.daemon.evaluation_timeout_seconds + 30.0
+
+    def claim_tick(self, instigator: str, tick_time: float, now: float) -> Any:
+        """Claim a tick for this daemon; a started tick of a dead local daemon is taken over."""
+        ticks = self.store.ticks
+        tick = ticks.claim_tick(instigator, tick_time, self.owner, now, self.lease_seconds)
+        if tick is not None:
+            return tick
+        for started in ticks.get_ticks(instigator, limit=5, status="started"):
+            if started.tick_time == tick_time and owner_is_dead(started.owner):
+                # Its lease has not run out, but its owner is gone: claim as if it had.
+                late = max(now, (started.lease_until or now) + 1e-3)
+                return ticks.claim_tick(instigator, tick_time, self.owner, late, self.lease_seconds)
+        return None
+
+
+def error_text(err: BaseException) -> str:
+    return "".join(traceback.format_exception(err)).strip()

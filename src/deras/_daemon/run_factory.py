@@ -1,0 +1,201 @@
+"""Turning what the daemon decided (a tick's RunRequest, a due DAG run, a backfill unit) into
+queued run records, each with the idempotency key that makes creating it exactly-once.
+
+A queued run records everything a worker in another process needs to execute it: the code
+location, the planned node ids, the partition (or logical date and conf), tags and config.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from .._core.errors import DerasError
+from .._core.records import RunRecord
+from .._core.status import RunStatus
+
+BACKFILL_PRIORITY = -10
+"""Backfill runs queue behind scheduled and sensor runs (priority 0) unless tagged otherwise."""
+
+PRIORITY_TAG = "deras/priority"
+
+
+def new_run_id() -> str:
+    return str(uuid.uuid4())
+
+
+class RunFactory:
+    """Builds queued runs of one code location's jobs, asset selections and DAGs."""
+
+    def __init__(self, definitions: Any, location: dict[str, str] | None, instance: Any) -> None:
+        self.definitions = definitions
+        self.location = location
+        self.instance = instance
+
+    def job_target(self, name: str) -> Any:
+        """The AssetJob or DAG called ``name``."""
+        for job in self.definitions.jobs:
+            if getattr(job, "name", None) == name:
+                return job
+        for dag in self.definitions.dags:
+            if dag.dag_id == name:
+                return dag
+        raise DerasError(f"no job or DAG named '{name}' in the code location")
+
+    def for_request(
+        self,
+        request: Any,
+        *,
+        default_job: str | None,
+        key: str,
+        origin: Mapping[str, str],
+        now: float | None = None,
+    ) -> RunRecord:
+        """A queued run for a schedule's or sensor's ``RunRequest``; ``key`` makes it unique."""
+        tags = {**origin, **(request.tags or {})}
+        if request.run_key is not None:
+            tags["deras/run_key"] = str(request.run_key)
+        selection = getattr(request, "asset_selection", None)
+        job_name = getattr(request, "job_name", None) or default_job
+        if selection is not None and not job_name:
+            from .._graph.selection import resolve_selection
+
+            node_ids = resolve_selection(self.definitions.asset_graph, selection)
+            return self.for_assets(
+                sorted(node_ids),
+                partition_key=request.partition_key,
+                tags=tags,
+                run_config=request.run_config,
+                key=key,
+                now=now,
+            )
+        if not job_name:
+            raise DerasError("the RunRequest names no job and its sensor or schedule targets none")
+        target = self.job_target(job_name)
+        if hasattr(target, "dag_id"):
+            conf = dict(request.run_config or {})
+            return self.for_dag(
+                target,
+                logical_date=None,
+                run_type=tags.pop("deras/run_type", "manual"),
+                conf=conf,
+                tags=tags,
+                key=key,
+                now=now,
+            )
+        return self.for_assets(
+            sorted(target.node_ids),
+            partition_key=request.partition_key,
+            tags={**target.tags, **tags},
+            run_config=request.run_config,
+            key=key,
+            job_name=target.name,
+            now=now,
+        )
+
+    def for_assets(
+        self,
+        node_ids: Sequence[str],
+        *,
+        key: str,
+        partition_key: str | None = None,
+        partition_range: tuple[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        run_config: Mapping[str, Any] | None = None,
+        job_name: str | None = None,
+        backfill_id: str | None = None,
+        priority: int | None = None,
+        validate: bool = True,
+        now: float | None = None,
+    ) -> RunRecord:
+        """A queued run of ``node_ids`` (put in graph order); bad partition keys raise here."""
+        graph = self.definitions.asset_graph
+        if validate:
+            from .._plan.plan import plan_run
+
+            plan = plan_run(
+                graph,
+                node_ids=node_ids,
+                partition_key=partition_key if partition_range is None else None,
+                partition_keys=None if partition_range is None else list(partition_range),
+                dynamic_partitions_store=self.instance.dynamic_partitions_store,
+            )
+            ordered = list(plan.node_ids)
+        else:
+            wanted = set(node_ids)
+            ordered = [n for n in graph.order if n in wanted]
+        tags = dict(tags or {})
+        target = f"job:{job_name}" if job_name else "assets:" + ",".join(ordered)[:200]
+        return RunRecord(
+            run_id=new_run_id(),
+            target=target,
+            status=RunStatus.QUEUED,
+            job_name=job_name,
+            partition_key=partition_key if partition_range is None else None,
+            partition_range=partition_range,
+            tags=tags,
+            run_config=dict(run_config or {}),
+            selection=ordered,
+            code_location=self.location,
+            backfill_id=backfill_id,
+            create_time=now or time.time(),
+            idempotency_key=key,
+            priority=_priority(tags, priority),
+        )
+
+    def for_dag(
+        self,
+        dag: Any,
+        *,
+        logical_date: datetime | None,
+        run_type: str,
+        key: str,
+        conf: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        backfill_id: str | None = None,
+        priority: int | None = None,
+        now: float | None = None,
+    ) -> RunRecord:
+        """A queued DAG run; its conf is validated against the DAG's params now, not in the worker."""
+        from .._dags.dag_run import in_dag_timezone
+        from .._defs.params import resolve_params
+
+        resolve_params(dag.params, conf, where=f"DAG '{dag.dag_id}'")
+        if logical_date is None:
+            from datetime import UTC
+
+            logical_date = dag.schedule.infer_logical_date(datetime.fromtimestamp(now or time.time(), UTC))
+        logical_date = in_dag_timezone(dag, logical_date)
+        all_tags = {
+            **(tags or {}),
+            "deras/dag_id": dag.dag_id,
+            "deras/run_type": run_type,
+            "deras/logical_date": logical_date.isoformat(),
+        }
+        return RunRecord(
+            run_id=new_run_id(),
+            target=f"dag:{dag.dag_id}",
+            status=RunStatus.QUEUED,
+            job_name=dag.dag_id,
+            tags=all_tags,
+            run_config={"conf": dict(conf or {})},
+            selection=list(dag.graph.nodes),
+            code_location=self.location,
+            backfill_id=backfill_id,
+            create_time=now or time.time(),
+            idempotency_key=key,
+            priority=_priority(all_tags, priority),
+        )
+
+
+def _priority(tags: Mapping[str, str], default: int | None) -> int:
+    text = tags.get(PRIORITY_TAG)
+    if text is not None:
+        try:
+            return int(text)
+        except ValueError:
+            raise DerasError(f"tag {PRIORITY_TAG}={text!r} is not an integer") from None
+    return default or 0

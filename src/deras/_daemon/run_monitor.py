@@ -1,0 +1,148 @@
+"""RunMonitor: fails runs whose process died, retries failed runs, sends notifications.
+
+A run's worker stamps a heartbeat every ``heartbeat_interval_seconds``. A run whose process
+the launcher saw exit while the run was unfinished is failed at once; a run on another host,
+or launched by another daemon, is failed when its heartbeat is older than
+``heartbeat_timeout_seconds`` (at most 60). Either way the failure is an event in its log.
+
+Then every run that finished since the monitor's cursor is looked at once: a failed run whose
+job or DAG has a ``RunRetryPolicy`` (or the instance default) gets a new queued run — only the
+nodes that did not succeed when ``from_failure`` (DAG runs re-run whole) — keyed by its root
+run and retry number, so a retry is created once. Notifications go out for the same runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from .._core.records import RunRecord
+from .._core.status import RunStatus
+from .daemon_context import DaemonContext
+from .run_factory import new_run_id
+
+log = logging.getLogger("deras.daemon.monitor")
+
+CURSOR = "daemon:run_monitor"
+RETRY_TAG = "deras/retry_number"
+
+
+class RunMonitor:
+    name = "run_monitor"
+
+    def __init__(
+        self, ctx: DaemonContext, ended: list[tuple[str, int | None]] | None = None, notifier: Any = None
+    ) -> None:
+        self.ctx = ctx
+        self.ended = ended if ended is not None else []  # shared with the RunQueue
+        self.notifier = notifier
+
+    def tick(self, now: float) -> None:
+        self._fail_dead(now)
+        self._after_finished(now)
+
+    # -- dead runs --------------------------------------------------------------------------
+    def _fail_dead(self, now: float) -> None:
+        queue = self.ctx.store.run_queue
+        ended, self.ended[:] = list(self.ended), []
+        for run_id, code in ended:
+            message = f"the process running this run exited (exit code {code}) before the run ended"
+            if queue.fail_stale_run(run_id, float("inf"), message, now):
+                log.warning("run %s: %s", run_id, message)
+        timeout = self.ctx.settings.run_monitoring.heartbeat_timeout_seconds
+        for run in queue.stale_runs(now - timeout):
+            message = f"no heartbeat from the run's process for {timeout:g} s: it is presumed dead"
+            if queue.fail_stale_run(run.run_id, now - timeout, message, now):
+                log.warning("run %s: %s", run.run_id, message)
+
+    # -- finished runs ------------------------------------------------------------------------
+    def _after_finished(self, now: float) -> None:
+        ticks = self.ctx.store.ticks
+        state = ticks.get_state(CURSOR)
+        if state is None or not state.cursor:
+            ticks.set_cursor(CURSOR, json.dumps({"end_time": now}), now)  # history is not retried
+            return
+        after = json.loads(state.cursor)["end_time"]
+        finished = self.ctx.store.get_runs_finished_after(after, limit=500)
+        for run in finished:
+            try:
+                self._handle(run, now)
+            except Exception:
+                log.exception("run monitor: run %s", run.run_id)
+        if finished:
+            last = max(r.end_time or after for r in finished)
+            ticks.set_cursor(CURSOR, json.dumps({"end_time": last}), now)
+
+    def _handle(self, run: RunRecord, now: float) -> None:
+        event = None
+        if run.status == RunStatus.FAILURE:
+            event = "run_failure"
+            policy = self._policy(run)
+            attempt = int(run.tags.get(RETRY_TAG, "0"))
+            if policy is not None and policy.max_retries > 0:
+                if attempt < policy.max_retries:
+                    self._retry(run, policy, attempt + 1, now)
+                else:
+                    self._notify(run, "run_retry_exhausted")
+        elif run.status == RunStatus.SUCCESS:
+            event = "run_success"
+            if any(not c.passed for c in self.ctx.store.get_check_results(run_id=run.run_id)):
+                self._notify(run, "check_failure")
+        if event:
+            self._notify(run, event)
+
+    def _policy(self, run: RunRecord) -> Any:
+        defs = self.ctx.definitions
+        name = run.job_name
+        target = None
+        for item in [*defs.jobs, *defs.dags]:
+            if name and name in (getattr(item, "name", None), getattr(item, "dag_id", None)):
+                target = item
+        policy = getattr(target, "run_retry_policy", None)
+        if policy is not None:
+            return policy
+        default = self.ctx.settings.run_retries
+        return default if default.max_retries > 0 else None
+
+    def _retry(self, run: RunRecord, policy: Any, number: int, now: float) -> None:
+        root = run.root_run_id or run.run_id
+        selection = list(run.selection or [])
+        if getattr(policy, "from_failure", True) and "deras/dag_id" not in run.tags:
+            from .._plan.plan import plan_from_failure
+
+            graph = self.ctx.definitions.asset_graph
+            outcomes = self.ctx.store.get_node_outcomes(run.run_id)
+            selection = list(plan_from_failure(graph, [n for n in selection if n in graph.nodes], outcomes))
+        tags = {**run.tags, RETRY_TAG: str(number), "deras/parent_run_id": run.run_id}
+        retry = RunRecord(
+            run_id=new_run_id(),
+            target=run.target,
+            job_name=run.job_name,
+            partition_key=run.partition_key,
+            partition_range=run.partition_range,
+            tags=tags,
+            run_config=run.run_config,
+            selection=selection,
+            code_location=run.code_location,
+            parent_run_id=run.run_id,
+            root_run_id=root,
+            backfill_id=run.backfill_id,
+            create_time=now,
+            idempotency_key=f"retry:{root}:{number}",
+            priority=run.priority,
+        )
+        if self.ctx.store.create_runs([retry]):
+            log.info(
+                "run %s failed: retry %d of %d is %s", run.run_id, number, policy.max_retries, retry.run_id
+            )
+
+    def _notify(self, run: RunRecord, event: str) -> None:
+        if self.notifier is None:
+            return
+        from .notifications import notification_for_run
+
+        try:
+            self.notifier.notify(notification_for_run(self.ctx.instance, run, event))
+        except Exception:  # notifications never break the daemon either
+            log.exception("notification %s for run %s", event, run.run_id)

@@ -1,0 +1,125 @@
+"""RunQueue: starts queued runs, highest priority first, within the instance's limits.
+
+Limits: ``max_concurrent_runs``; ``tag_concurrency_limits`` (per tag value, or per each value
+of a key); a DAG's ``max_active_runs``; pools (a run waits in the queue while a pool one of
+its nodes needs is full, rather than holding a worker while it waits for a slot). A run that
+does not fit stays queued and does not block lower-priority runs that do fit.
+
+Claiming is one transaction that moves runs from queued to starting only if they are still
+queued (row locks with SKIP LOCKED on Postgres), so two daemons never launch a run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from .._core.records import RunRecord
+from .crash_points import crash_point
+from .daemon_context import DaemonContext
+from .launcher import RunLauncher
+
+log = logging.getLogger("deras.daemon.queue")
+
+_SCAN = 1000  # queued runs looked at per pass; the rest wait for the next one
+
+
+class RunQueue:
+    name = "run_queue"
+
+    def __init__(self, ctx: DaemonContext, launcher: RunLauncher) -> None:
+        self.ctx = ctx
+        self.launcher = launcher
+        self.ended: list[tuple[str, int | None]] = []  # processes that ended, for the run monitor
+        self.launched = 0
+
+    def tick(self, now: float) -> list[str]:
+        """Launch what fits; returns the run ids launched."""
+        self.ended.extend(self.launcher.poll())
+        capacity = self.launcher.capacity()
+        if capacity <= 0:
+            return []
+        store = self.ctx.store
+        queued = store.run_queue.queued_runs(limit=_SCAN)
+        if not queued:
+            return []
+        chosen = self.select(queued, store.run_queue.active_runs(), capacity)
+        if not chosen:
+            return []
+        claimed = store.run_queue.claim([r.run_id for r in chosen], now)
+        for run_id in claimed:
+            try:
+                self.launcher.launch(run_id)
+            except OSError as err:  # could not start a process: the monitor fails the run
+                log.error("could not launch run %s: %s", run_id, err)
+                self.ended.append((run_id, None))
+                continue
+            crash_point("run launched")
+        self.launched += len(claimed)
+        return claimed
+
+    def select(self, queued: list[RunRecord], active: Iterable[RunRecord], capacity: int) -> list[RunRecord]:
+        """The queued runs to start now, in priority order, honouring every limit."""
+        settings = self.ctx.settings
+        active = list(active)
+        room = min(settings.max_concurrent_runs - len(active), capacity)
+        if room <= 0:
+            return []
+        tag_counts: Counter[tuple[str, str]] = Counter()
+        dag_counts: Counter[str] = Counter()
+        for run in active:
+            self._count(run, tag_counts, dag_counts)
+        full_pools = self._full_pools()
+        chosen: list[RunRecord] = []
+        for run in queued:
+            if len(chosen) >= room:
+                break
+            if self._blocked(run, tag_counts, dag_counts, full_pools):
+                continue
+            chosen.append(run)
+            self._count(run, tag_counts, dag_counts)
+        return chosen
+
+    @staticmethod
+    def _count(run: RunRecord, tags: Counter[tuple[str, str]], dags: Counter[str]) -> None:
+        for item in run.tags.items():
+            tags[item] += 1
+        dag_id = run.tags.get("deras/dag_id")
+        if dag_id:
+            dags[dag_id] += 1
+
+    def _blocked(
+        self,
+        run: RunRecord,
+        tag_counts: Counter[tuple[str, str]],
+        dag_counts: Counter[str],
+        full_pools: set[str],
+    ) -> bool:
+        for limit in self.ctx.settings.tag_concurrency_limits:
+            value = run.tags.get(limit.key)
+            if value is None or (limit.value is not None and value != limit.value):
+                continue
+            if tag_counts[(limit.key, value)] >= limit.limit:
+                return True
+        dag_id = run.tags.get("deras/dag_id")
+        if dag_id:
+            dag = self._dags().get(dag_id)
+            if dag is not None and dag_counts[dag_id] >= dag.max_active_runs:
+                return True
+        if full_pools:
+            nodes = self.ctx.definitions.asset_graph.nodes
+            if any(getattr(nodes.get(n), "pool", None) in full_pools for n in run.selection or ()):
+                return True
+        return False
+
+    def _dags(self) -> dict[str, Any]:
+        return {d.dag_id: d for d in self.ctx.definitions.dags}
+
+    def _full_pools(self) -> set[str]:
+        limits = self.ctx.settings.pools
+        if not limits:
+            return set()
+        usage = self.ctx.store.slots.usage()
+        return {pool for pool, n in limits.items() if usage.get(pool, 0) >= n}

@@ -1,0 +1,232 @@
+"""Executing a stored run in this process: what ``deras run-worker RUN_ID`` and pool workers do.
+
+A queued run carries everything needed to execute it (code location, selection, partition or
+logical date, config), so any process that can open the instance can pick it up. While it
+runs, a heartbeat thread stamps the run every few seconds (the run monitor fails a run whose
+stamps stop: its process died) and hears of cancel requests (status ``canceling``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .._core.errors import DerasError
+from .._core.events import EventRecord, EventType
+from .._core.records import RunRecord
+from .._core.status import RunStatus
+from .._exec.run_control import StoredRunControl
+from .crash_points import crash_point
+
+log = logging.getLogger("deras.run_worker")
+
+
+def worker_identity() -> dict[str, Any]:
+    """Where a run executes: the run monitor checks the pid when it is on the same host."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+class CodeCache:
+    """Loaded code locations of a long-lived worker, reloaded when their file changes."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, tuple[float, Any]] = {}
+
+    def definitions(self, location: dict[str, str]) -> Any:
+        from .._defs.loader import load_definitions
+
+        key = repr(sorted(location.items()))
+        stamp = _stamp(location)
+        cached = self._loaded.get(key)
+        if cached is None or cached[0] != stamp:
+            loaded = load_definitions(**location).definitions
+            self._loaded[key] = (stamp, loaded)
+            return loaded
+        return cached[1]
+
+
+def _stamp(location: dict[str, str]) -> float:
+    file = location.get("file")
+    try:
+        return Path(file).stat().st_mtime if file else 0.0
+    except OSError:
+        return 0.0
+
+
+class Heartbeat:
+    """Stamps the run every ``interval`` seconds and relays cancel requests to ``control``."""
+
+    def __init__(self, store: Any, run_id: str, control: StoredRunControl, interval: float) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._control = control
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id[:8]}", daemon=True)
+        self._worker = worker_identity()
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                status = self._store.run_queue.heartbeat(self._run_id, time.time(), self._worker)
+            except Exception:  # a blip of the database must not kill the run; the next beat retries
+                log.warning("heartbeat of run %s failed", self._run_id, exc_info=True)
+                continue
+            if status == RunStatus.CANCELING:
+                self._control.request_cancel()
+
+
+def execute_stored_run(
+    instance: Any,
+    run_id: str,
+    *,
+    code: CodeCache | None = None,
+    heartbeat_interval: float | None = None,
+) -> RunStatus:
+    """Execute the stored run ``run_id`` here and return how it ended.
+
+    A ``queued`` run is claimed first (so a run started by hand and by the daemon executes
+    once); a ``starting`` one was claimed by the run queue for this process. Anything that
+    goes wrong before the first node (code that does not import, a DAG that is gone, bad
+    conf) fails the run with the error in its event log.
+    """
+    store = instance.store
+    run = instance.get_run(run_id)
+    if run is None:
+        raise DerasError(f"no run with id {run_id}")
+    if run.status == RunStatus.QUEUED:
+        if not store.run_queue.claim([run_id], time.time(), worker_identity()):
+            raise DerasError(f"run {run_id} was claimed by another worker")
+        run.status = RunStatus.STARTING
+    elif run.status != RunStatus.STARTING:
+        raise DerasError(f"run {run_id} is {run.status}; only a queued or starting run can be executed")
+    settings = instance.daemon_settings
+    control = StoredRunControl(store, run_id, settings.pools)
+    interval = heartbeat_interval or settings.run_monitoring.heartbeat_interval_seconds
+    store.run_queue.heartbeat(run_id, time.time(), worker_identity())
+    crash_point("run worker started")
+    try:
+        with Heartbeat(store, run_id, control, interval):
+            try:
+                definitions = (code or CodeCache()).definitions(_location(run))
+                status = _execute(instance, run, definitions, control)
+            except Exception as err:
+                _fail_before_start(store, run, err)
+                status = RunStatus.FAILURE
+    finally:
+        store.slots.release_run(run_id)
+    return status
+
+
+def _location(run: RunRecord) -> dict[str, str]:
+    if not run.code_location:
+        raise DerasError(f"run {run.run_id} recorded no code location to load")
+    return dict(run.code_location)
+
+
+def _execute(instance: Any, run: RunRecord, definitions: Any, control: StoredRunControl) -> RunStatus:
+    dag_id = run.tags.get("deras/dag_id")
+    if dag_id is not None:
+        from .._dags.dag_run import run_dag
+
+        dag = next((d for d in definitions.dags if d.dag_id == dag_id), None)
+        if dag is None:
+            raise DerasError(f"run {run.run_id}: DAG '{dag_id}' is no longer in its code location")
+        logical = run.tags.get("deras/logical_date")
+        dag_run = run_dag(
+            dag,
+            instance,
+            logical_date=datetime.fromisoformat(logical) if logical else None,
+            conf=(run.run_config or {}).get("conf"),
+            run_type=run.tags.get("deras/run_type", "manual"),
+            run=run,
+            control=control,
+        )
+        stored = instance.get_run(dag_run.run_id)
+        return stored.status if stored is not None else RunStatus.FAILURE
+    from .._exec.launch import execute_run
+    from .._plan.plan import plan_run
+
+    graph = definitions.asset_graph
+    missing = [n for n in run.selection or [] if n not in graph.nodes]
+    if missing:
+        raise DerasError(f"run {run.run_id}: {missing} no longer exist in its code location")
+    keys: list[str] | None = [run.partition_key] if run.partition_key else None
+    if run.partition_range and not keys:
+        first, last = run.partition_range
+        pdef = next(
+            graph.nodes[n].partitions_def for n in run.selection or [] if graph.nodes[n].partitions_def
+        )
+        keys = pdef.get_partition_keys_in_range(first, last)
+    plan = plan_run(
+        graph,
+        node_ids=run.selection or [],
+        partition_keys=keys,
+        dynamic_partitions_store=instance.dynamic_partitions_store,
+    )
+    result = execute_run(instance, plan, definitions.resources, target=run.target, run=run, control=control)
+    return result.run.status
+
+
+def _fail_before_start(store: Any, run: RunRecord, err: BaseException) -> None:
+    current = store.get_run(run.run_id)
+    if current is not None and current.status.is_finished:
+        return  # the executor recorded the failure itself
+    message = f"run {run.run_id} could not start: {err}"
+    log.error(message)
+    store.store_events(
+        [
+            EventRecord(
+                run.run_id,
+                EventType.RUN_FAILURE,
+                message=message,
+                level="ERROR",
+                data={"error": str(err), "traceback": traceback.format_exc()},
+            )
+        ]
+    )
+
+
+def serve(instance: Any, preload: dict[str, str] | None = None) -> None:
+    """A pool worker: read run ids from stdin, execute each, answer ``done RUN_ID STATUS``.
+
+    The protocol keeps the process's original stdout to itself; fd 1 and ``sys.stdout`` are
+    pointed at stderr so that what user code prints cannot corrupt it.
+    """
+    import sys
+
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    code = CodeCache()
+    if preload:
+        try:
+            code.definitions(preload)
+        except Exception:  # the run that needs it will fail with the error
+            log.warning("could not preload %s", preload, exc_info=True)
+    instance.store  # noqa: B018 - open the database before the first run, not during it
+    for line in sys.stdin:
+        run_id = line.strip()
+        if not run_id:
+            continue
+        try:
+            status = str(execute_stored_run(instance, run_id, code=code))
+        except Exception:
+            log.exception("run %s", run_id)
+            status = "error"
+        replies.write(f"done {run_id} {status}\n")

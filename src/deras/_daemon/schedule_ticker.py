@@ -1,0 +1,179 @@
+"""ScheduleTicker: evaluates each running schedule once per cron tick, and queues due DAG runs.
+
+Exactly once: a tick is a row keyed by (schedule, tick time) that one daemon claims; each run
+it requests is an insert keyed by (schedule, tick time, run key or position). A daemon that
+dies mid-tick leaves a started tick; the next daemon takes it over (at once if the dead one was
+on this host, else when its lease runs out), evaluates it again, and the keys turn the runs
+the first one already created into no-ops.
+
+A schedule owes the ticks between its last tick (or when it was started) and now; after
+downtime only the latest ``max_catchup_ticks`` of them run. DAGs follow their own catchup.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from .._core.status import RunStatus, TickStatus
+from .crash_points import crash_point
+from .daemon_context import DaemonContext, error_text
+from .instigators import Instigator, instigators
+
+log = logging.getLogger("deras.daemon.schedules")
+
+TICK_TAG = "deras/tick_id"
+
+
+def _at(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class ScheduleTicker:
+    name = "schedules"
+
+    def __init__(self, ctx: DaemonContext) -> None:
+        self.ctx = ctx
+        self._next_due: dict[str, float] = {}  # skip the database until a schedule is due
+
+    def tick(self, now: float, states: dict[str, Any] | None = None) -> None:
+        states = self.ctx.store.ticks.get_states() if states is None else states
+        for inst in instigators(self.ctx.definitions, ("schedule", "dag")):
+            state = states.get(inst.key)
+            if not inst.is_running(state):
+                self._next_due.pop(inst.key, None)
+                continue
+            if now < self._next_due.get(inst.key, 0.0):
+                continue
+            try:
+                if inst.kind == "dag":
+                    self._tick_dag(inst, now)
+                else:
+                    self._tick_schedule(inst, state, now)
+            except Exception:  # one broken schedule must not stop the others
+                log.exception("schedule %s", inst.key)
+                self._next_due[inst.key] = now + 5.0
+
+    def next_due(self) -> float | None:
+        return min(self._next_due.values(), default=None)
+
+    # -- schedules ------------------------------------------------------------------------
+    def _tick_schedule(self, inst: Instigator, state: Any, now: float) -> None:
+        schedule = inst.definition
+        since = self._since(inst, state, now)
+        # Only the latest max_catchup_ticks, found walking back from now (years of minutely
+        # ticks after a long downtime are not enumerated).
+        owed = schedule.tick_times_between(_at(since), _at(now), self.ctx.settings.daemon.max_catchup_ticks)
+        for when in owed:
+            self._evaluate(inst, when, now)
+        upcoming = schedule.next_tick_times(_at(now), 1)
+        self._next_due[inst.key] = upcoming[0].timestamp() if upcoming else float("inf")
+
+    def _since(self, inst: Instigator, state: Any, now: float) -> float:
+        """Where the owed ticks start: the last tick, else when the schedule was turned on."""
+        ticks = self.ctx.store.ticks
+        latest = ticks.get_latest_tick(inst.key)
+        started = getattr(state, "updated_time", None)
+        if state is None:
+            ticks.set_status(inst.key, None, now)  # remember when it was first seen running
+            started = now
+        times = [t for t in (latest.tick_time if latest else None, started) if t is not None]
+        return max(times) if times else now
+
+    def _evaluate(self, inst: Instigator, when: datetime, now: float) -> None:
+        from .._defs.schedule import ScheduleEvaluationContext
+
+        ctx = self.ctx
+        tick = ctx.claim_tick(inst.key, when.timestamp(), now)
+        if tick is None:
+            return  # another daemon has (or had) this tick
+        crash_point("tick created")
+        schedule = inst.definition
+        try:
+            local = when.astimezone(_zone(schedule.execution_timezone))
+            context = ScheduleEvaluationContext(scheduled_execution_time=local, instance=ctx.instance)
+            evaluation = ctx.user_code.call(  # type: ignore[union-attr]
+                f"schedule {schedule.name}", schedule.evaluate_tick, context
+            )
+            requests = list(evaluation.run_requests)
+            if not requests:
+                reason = evaluation.skip_reason or "the schedule requested no run"
+                ctx.store.ticks.finish_tick(tick.id, TickStatus.SKIPPED, now=now, skip_reason=reason)
+                return
+            origin = {"deras/schedule": schedule.name, "deras/tick_time": local.isoformat()}
+            runs = [
+                ctx.factory.for_request(
+                    request,
+                    default_job=schedule.job_name,
+                    key=f"{inst.key}:{when.timestamp():.6f}:{request.run_key or i}",
+                    origin=origin,
+                    now=now,
+                )
+                for i, request in enumerate(requests)
+            ]
+            run_ids = create_runs(ctx, runs)
+            crash_point("run created")
+            ctx.store.ticks.finish_tick(tick.id, TickStatus.SUCCESS, now=now, run_ids=run_ids)
+        except Exception as err:
+            log.warning("schedule %s tick %s failed: %s", schedule.name, when, err)
+            ctx.store.ticks.finish_tick(tick.id, TickStatus.FAILURE, now=now, error=error_text(err))
+
+    # -- DAGs -----------------------------------------------------------------------------
+    def _tick_dag(self, inst: Instigator, now: float) -> None:
+        from .._dags.due import dag_due_runs
+
+        dag = inst.definition
+        due = dag_due_runs(dag, self.ctx.instance, _at(now))
+        for run in due:
+            tick = self.ctx.claim_tick(inst.key, run.logical_date.timestamp(), now)
+            if tick is None:
+                continue
+            crash_point("tick created")
+            try:
+                record = self.ctx.factory.for_dag(
+                    dag,
+                    logical_date=run.logical_date,
+                    run_type=run.run_type,
+                    key=f"{inst.key}:{run.logical_date.timestamp():.6f}",
+                    now=now,
+                )
+                run_ids = create_runs(self.ctx, [record])
+                crash_point("run created")
+                self.ctx.store.ticks.finish_tick(tick.id, TickStatus.SUCCESS, now=now, run_ids=run_ids)
+            except Exception as err:
+                self.ctx.store.ticks.finish_tick(tick.id, TickStatus.FAILURE, now=now, error=error_text(err))
+        active = self.ctx.store.get_runs(
+            status=[RunStatus.QUEUED, RunStatus.STARTING, RunStatus.STARTED],
+            tags={"deras/dag_id": dag.dag_id},
+        )
+        if due or active:  # with catchup, more are due once max_active_runs leaves room
+            self._next_due[inst.key] = now + 1.0
+        else:
+            upcoming = dag.schedule.next_logical_date(_at(now))
+            self._next_due[inst.key] = upcoming.timestamp() if upcoming else float("inf")
+
+
+def create_runs(ctx: DaemonContext, runs: list[Any], tick_id: int | None = None) -> list[str]:
+    """Insert ``runs`` (a key that exists is not created again) and return the tick's run ids.
+
+    Those are the runs created now, plus existing ones with the same key that this tick itself
+    created before a crash (with ``tick_id``: tagged with it; without, any).
+    """
+    created = {r.idempotency_key: r.run_id for r in ctx.store.create_runs(runs)}
+    ids = []
+    for run in runs:
+        run_id = created.get(run.idempotency_key)
+        if run_id is None:
+            existing = ctx.store.get_run_by_idempotency_key(run.idempotency_key)
+            if existing is not None and (tick_id is None or existing.tags.get(TICK_TAG) == str(tick_id)):
+                run_id = existing.run_id
+        if run_id is not None:
+            ids.append(run_id)
+    return ids
+
+
+def _zone(name: str) -> Any:
+    from .._defs.wall_clock import tz_for
+
+    return tz_for(name)

@@ -1,0 +1,72 @@
+"""What a run's process hears from outside while it executes: cancel requests and pool slots.
+
+The executor asks its ``RunControl`` before each node whether the run was canceled, and for a
+slot of the node's ``pool=`` before running it. The default control never cancels and has no
+pools (``dg.materialize`` in a notebook); a run worker uses :class:`StoredRunControl`, which
+learns of cancellation from its heartbeat and claims slots in the metadata store, so pools
+limit nodes across every run of the instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+log = logging.getLogger("deras.run_control")
+
+_SLOT_POLL_SECONDS = 0.1
+
+
+class RunControl:
+    """No cancellation and no pools: what an in-process run without a daemon gets."""
+
+    def canceled(self) -> bool:
+        return False
+
+    def acquire(self, pool: str, node: str) -> bool:
+        """Wait for a slot of ``pool`` for ``node``; False if the run was canceled meanwhile."""
+        return True
+
+    def release(self, pool: str, node: str) -> None:
+        """Give back the slot ``node`` holds in ``pool``."""
+
+
+class StoredRunControl(RunControl):
+    """Cancel requests seen by the run's heartbeat; pool slots claimed in the metadata store.
+
+    ``pool_limits`` are the instance's configured pools (``pools: {db: 2}`` in deras.yaml);
+    a pool that is not configured does not limit anything (a warning says so once).
+    """
+
+    def __init__(self, store: Any, run_id: str, pool_limits: Mapping[str, int]) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._limits = dict(pool_limits)
+        self._cancel = threading.Event()
+        self._warned: set[str] = set()
+
+    def request_cancel(self) -> None:
+        self._cancel.set()
+
+    def canceled(self) -> bool:
+        return self._cancel.is_set()
+
+    def acquire(self, pool: str, node: str) -> bool:
+        limit = self._limits.get(pool)
+        if limit is None:
+            if pool not in self._warned:
+                self._warned.add(pool)
+                log.warning("pool %r is not configured (pools: in deras.yaml): not limited", pool)
+            return True
+        while not self._cancel.is_set():
+            if self._store.slots.claim(pool, limit, self._run_id, node, time.time()):
+                return True
+            self._cancel.wait(_SLOT_POLL_SECONDS)
+        return False
+
+    def release(self, pool: str, node: str) -> None:
+        if pool in self._limits:
+            self._store.slots.release(pool, self._run_id, node)

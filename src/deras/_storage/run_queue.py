@@ -1,0 +1,206 @@
+"""The run queue: queued runs claimed for launching, worker heartbeats, dead workers, cancels.
+
+A run moves ``queued -> starting`` when a launcher claims it, then the worker's events move
+it on as usual (``RUN_START``, ``RUN_SUCCESS``...). Everything a worker cannot write itself
+because it died, or because the run never reached it, is written here as the events it would
+have written (``STEP_FAILURE``, ``RUN_FAILURE``, ``RUN_CANCELED``), through
+:meth:`EventStore.append` in the same transaction, so run status, end time and attempts are
+derived exactly as for a run that ended by itself.
+
+On Postgres, claiming and failing lock the runs' rows with ``FOR UPDATE SKIP LOCKED``: a row
+another session is working on is skipped rather than waited for, so two launchers claim
+disjoint runs and a run being claimed is not failed at the same moment. On SQLite
+``BEGIN IMMEDIATE`` serialises the same transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import bindparam
+
+from deras._core.events import DATA_ERROR, EventRecord, EventType
+from deras._core.records import RunRecord
+from deras._core.status import NodeStatus, RunStatus
+
+from .database import Database, in_batch, in_batch_params
+from .events import EventStore
+from .runs import run_record
+from .schema import attempts, dump_json, runs
+from .slots import release_run_slots
+
+ACTIVE_RUN_STATUSES = (RunStatus.STARTING, RunStatus.STARTED, RunStatus.CANCELING)
+_ACTIVE = [s.value for s in ACTIVE_RUN_STATUSES]
+
+_LOCK_QUEUED = (
+    sa.select(runs.c.run_id)
+    .where(in_batch(runs.c.run_id, "r"), runs.c.status == bindparam("queued"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = (
+    sa.update(runs)
+    .where(in_batch(runs.c.run_id, "r"), runs.c.status == bindparam("queued"))
+    .values(
+        status=bindparam("starting"),
+        heartbeat=bindparam("now"),
+        worker=sa.func.coalesce(bindparam("worker", type_=sa.Text), runs.c.worker),
+    )
+)
+_HEARTBEAT = (
+    sa.update(runs)
+    .where(runs.c.run_id == bindparam("run_id"))
+    .values(
+        heartbeat=bindparam("now"), worker=sa.func.coalesce(bindparam("worker", type_=sa.Text), runs.c.worker)
+    )
+)
+_STATUS = sa.select(runs.c.status).where(runs.c.run_id == bindparam("run_id"))
+_LOCK_STALE = (
+    sa.select(runs.c.status, runs.c.heartbeat)
+    .where(runs.c.run_id == bindparam("run_id"))
+    .with_for_update(skip_locked=True)
+)
+# Cancelling waits for a lock held elsewhere: its answer must be the status after it.
+_LOCK_STATUS = _STATUS.with_for_update()
+_RUNNING_ATTEMPTS = (
+    sa.select(attempts.c.node, attempts.c.attempt)
+    .where(attempts.c.run_id == bindparam("run_id"), attempts.c.status == bindparam("running"))
+    .order_by(attempts.c.node, attempts.c.attempt)
+)
+_SET_CANCELING = (
+    sa.update(runs).where(runs.c.run_id == bindparam("run_id")).values(status=bindparam("canceling"))
+)
+
+
+class RunQueueStore:
+    """Claim queued runs, track the workers executing them, fail dead ones, cancel runs."""
+
+    def __init__(self, db: Database, events: EventStore) -> None:
+        self._db = db
+        self._events = events
+
+    def queued_runs(self, limit: int | None = None) -> list[RunRecord]:
+        """Queued runs in launch order: higher priority first, then oldest first."""
+        query = (
+            sa.select(runs)
+            .where(runs.c.status == RunStatus.QUEUED.value)
+            .order_by(runs.c.priority.desc(), runs.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self._db.read() as conn:
+            return [run_record(row) for row in conn.execute(query)]
+
+    def active_runs(self) -> list[RunRecord]:
+        """Runs claimed and not finished: starting, started or canceling."""
+        query = sa.select(runs).where(runs.c.status.in_(_ACTIVE)).order_by(runs.c.id)
+        with self._db.read() as conn:
+            return [run_record(row) for row in conn.execute(query)]
+
+    def claim(self, run_ids: Sequence[str], now: float, worker: dict[str, Any] | None = None) -> list[str]:
+        """Move each run of ``run_ids`` still queued to ``starting``; returns those, in order.
+
+        Their heartbeat starts at ``now``, so a launcher that dies before its worker starts
+        leaves a run that :meth:`stale_runs` finds. Runs claimed elsewhere (or canceled) are
+        left out: whoever claims concurrently, each run is claimed once.
+        """
+        wanted = list(dict.fromkeys(run_ids))
+        worker_json = None if worker is None else dump_json(worker)
+        with self._db.write() as tx:
+            locked: set[str] = set()
+            for params in in_batch_params("r", wanted, queued=RunStatus.QUEUED.value):
+                locked.update(row[0] for row in tx.fetchall(_LOCK_QUEUED, params))
+            claimed = [run_id for run_id in wanted if run_id in locked]
+            for params in in_batch_params(
+                "r",
+                claimed,
+                queued=RunStatus.QUEUED.value,
+                starting=RunStatus.STARTING.value,
+                now=now,
+                worker=worker_json,
+            ):
+                tx.execute(_CLAIM, params)
+        return claimed
+
+    def heartbeat(self, run_id: str, now: float, worker: dict[str, Any] | None = None) -> RunStatus | None:
+        """Record that the run's worker is alive; returns the run's status (None: no such run).
+
+        The worker checks the answer for ``canceling``: that is how a cancel reaches it.
+        """
+        worker_json = None if worker is None else dump_json(worker)
+        with self._db.write() as tx:
+            tx.execute(_HEARTBEAT, {"run_id": run_id, "now": now, "worker": worker_json})
+            rows = tx.fetchall(_STATUS, {"run_id": run_id})
+        return RunStatus(rows[0][0]) if rows else None
+
+    def stale_runs(self, before: float) -> list[RunRecord]:
+        """Active runs whose worker has given no sign of life since ``before`` (or ever)."""
+        query = (
+            sa.select(runs)
+            .where(
+                runs.c.status.in_(_ACTIVE),
+                sa.or_(runs.c.heartbeat.is_(None), runs.c.heartbeat < before),
+            )
+            .order_by(runs.c.id)
+        )
+        with self._db.read() as conn:
+            return [run_record(row) for row in conn.execute(query)]
+
+    def fail_stale_run(self, run_id: str, before: float, message: str, now: float) -> bool:
+        """Fail the run if it is still active with no heartbeat since ``before``; True if failed.
+
+        Checked again under the row lock, since the worker may have beaten since the run was
+        listed by :meth:`stale_runs`. Each attempt still running gets a ``STEP_FAILURE`` and
+        the run a ``RUN_FAILURE`` (with ``message``), and the run's concurrency slots are freed.
+        """
+        with self._db.write() as tx:
+            rows = tx.fetchall(_LOCK_STALE, {"run_id": run_id})
+            if not rows:
+                return False  # no such run, or locked by a session that is working on it
+            status, heartbeat = rows[0]
+            if status not in _ACTIVE or (heartbeat is not None and heartbeat >= before):
+                return False
+            running = tx.fetchall(_RUNNING_ATTEMPTS, {"run_id": run_id, "running": NodeStatus.RUNNING.value})
+            events = [
+                EventRecord(
+                    run_id,
+                    EventType.STEP_FAILURE,
+                    node=node,
+                    attempt=attempt,
+                    message=message,
+                    level="ERROR",
+                    timestamp=now,
+                    data={DATA_ERROR: message},
+                )
+                for node, attempt in running
+            ]
+            events.append(
+                EventRecord(run_id, EventType.RUN_FAILURE, message=message, level="ERROR", timestamp=now)
+            )
+            self._events.append(tx, events)
+            release_run_slots(tx, run_id)
+        return True
+
+    def cancel(self, run_id: str, now: float) -> RunStatus | None:
+        """Cancel the run; returns its status afterwards (None: no such run).
+
+        A queued run is canceled at once (``RUN_CANCELED``, ending it at ``now``). A starting
+        or started one becomes ``canceling``: its worker sees it at its next heartbeat, stops
+        between nodes and ends the run canceled. A finished or canceling run is left as is.
+        """
+        with self._db.write() as tx:
+            rows = tx.fetchall(_LOCK_STATUS, {"run_id": run_id})
+            if not rows:
+                return None
+            status = RunStatus(rows[0][0])
+            if status is RunStatus.QUEUED:
+                event = EventRecord(
+                    run_id, EventType.RUN_CANCELED, message="canceled before it started", timestamp=now
+                )
+                self._events.append(tx, [event])
+                return RunStatus.CANCELED
+            if status in (RunStatus.STARTING, RunStatus.STARTED):
+                tx.execute(_SET_CANCELING, {"run_id": run_id, "canceling": RunStatus.CANCELING.value})
+                return RunStatus.CANCELING
+        return status

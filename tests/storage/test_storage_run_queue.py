@@ -1,0 +1,215 @@
+"""The run queue: launch order, claims exactly once, heartbeats, dead workers, cancels."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from deras._core.events import EventRecord, EventType
+from deras._core.records import RunRecord
+from deras._core.status import NodeStatus, RunStatus
+from deras._storage import MetadataStore
+
+T0 = 1_700_000_000.0
+WORKER = {"host": "box-1", "pid": 4242}
+
+
+def _queue(store: MetadataStore, *run_ids: str, priority: int = 0) -> None:
+    store.create_runs([RunRecord(r, "assets:a", priority=priority, create_time=T0) for r in run_ids])
+
+
+def _started(store: MetadataStore, run_id: str, *, heartbeat: float = T0) -> None:
+    """A claimed run whose worker started it and one node ("a", attempt 0)."""
+    _queue(store, run_id)
+    assert store.run_queue.claim([run_id], now=heartbeat, worker=WORKER) == [run_id]
+    store.store_events(
+        [
+            EventRecord(run_id, EventType.RUN_START, timestamp=heartbeat),
+            EventRecord(run_id, EventType.STEP_START, node="a", attempt=0, timestamp=heartbeat),
+        ]
+    )
+
+
+def _status(store: MetadataStore, run_id: str) -> RunStatus:
+    run = store.get_run(run_id)
+    assert run is not None
+    return run.status
+
+
+def test_queued_runs_come_by_priority_then_creation_order(store: MetadataStore) -> None:
+    _queue(store, "low-1", "low-2")
+    _queue(store, "high-1", "high-2", priority=10)
+    _queue(store, "negative", priority=-1)
+    store.create_run(RunRecord("done", "assets:a", status=RunStatus.SUCCESS, create_time=T0))
+    order = ["high-1", "high-2", "low-1", "low-2", "negative"]
+    assert [r.run_id for r in store.run_queue.queued_runs()] == order
+    assert [r.run_id for r in store.run_queue.queued_runs(limit=3)] == order[:3]
+
+
+def test_claim_moves_queued_runs_to_starting_with_a_heartbeat(store: MetadataStore) -> None:
+    _queue(store, "r1", "r2", "r3")
+    assert store.run_queue.claim(["r3", "r1"], now=T0 + 5, worker=WORKER) == ["r3", "r1"]
+    run = store.get_run("r3")
+    assert run is not None
+    assert (run.status, run.heartbeat, run.worker) == (RunStatus.STARTING, T0 + 5, WORKER)
+    assert [r.run_id for r in store.run_queue.queued_runs()] == ["r2"]
+    assert [r.run_id for r in store.run_queue.active_runs()] == ["r1", "r3"]
+
+
+def test_claim_skips_runs_that_are_not_queued(store: MetadataStore) -> None:
+    _queue(store, "r1", "r2")
+    assert store.run_queue.claim(["r1"], now=T0) == ["r1"]
+    assert store.run_queue.claim(["r1", "r2", "missing", "r2"], now=T0) == ["r2"]
+    assert store.run_queue.claim([], now=T0) == []
+
+
+def test_claim_of_many_runs(store: MetadataStore) -> None:
+    run_ids = [f"r{i:04d}" for i in range(450)]
+    _queue(store, *run_ids)
+    assert store.run_queue.claim(run_ids[::-1], now=T0) == run_ids[::-1]
+    assert store.run_queue.queued_runs() == []
+
+
+def test_concurrent_claimers_claim_each_run_exactly_once(store: MetadataStore) -> None:
+    run_ids = [f"r{i:03d}" for i in range(60)]
+    _queue(store, *run_ids)
+    barrier = threading.Barrier(2)
+    claimed: dict[int, list[str]] = {0: [], 1: []}
+    errors: list[BaseException] = []
+
+    def claim(worker: int) -> None:
+        other = MetadataStore(store.url)
+        try:
+            barrier.wait(timeout=30)
+            # One at a time, each claimer in its own order, so their claims interleave.
+            for run_id in run_ids if worker == 0 else reversed(run_ids):
+                claimed[worker] += other.run_queue.claim([run_id], now=T0, worker={"pid": worker})
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            other.dispose()
+
+    threads = [threading.Thread(target=claim, args=(worker,)) for worker in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert sorted(claimed[0] + claimed[1]) == run_ids
+    for worker in (0, 1):
+        assert {r.worker["pid"] for r in store.get_runs() if r.run_id in claimed[worker] and r.worker} <= {
+            worker
+        }
+
+
+def test_claim_skips_a_run_locked_by_another_session_without_waiting(store: MetadataStore) -> None:
+    if not store.url.startswith("postgresql"):
+        pytest.skip("row locks are Postgres's: SQLite serialises writers with BEGIN IMMEDIATE")
+    _queue(store, "locked", "free")
+    engine = sa.create_engine(store.url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as other, other.begin():
+            other.execute(sa.text("SELECT run_id FROM runs WHERE run_id = 'locked' FOR UPDATE"))
+            started = time.perf_counter()
+            assert store.run_queue.claim(["locked", "free"], now=T0) == ["free"]
+            assert time.perf_counter() - started < 2.0
+    finally:
+        engine.dispose()
+    assert store.run_queue.claim(["locked"], now=T0) == ["locked"]
+
+
+def test_heartbeat_returns_the_status_so_the_worker_sees_a_cancel(store: MetadataStore) -> None:
+    _started(store, "r")
+    assert store.run_queue.heartbeat("r", now=T0 + 10) is RunStatus.STARTED
+    run = store.get_run("r")
+    assert run is not None and run.heartbeat == T0 + 10 and run.worker == WORKER  # worker kept
+    assert store.run_queue.cancel("r", now=T0 + 11) is RunStatus.CANCELING
+    assert store.run_queue.heartbeat("r", now=T0 + 12, worker={"host": "b", "pid": 1}) is RunStatus.CANCELING
+    run = store.get_run("r")
+    assert run is not None and run.worker == {"host": "b", "pid": 1}
+    assert store.run_queue.heartbeat("missing", now=T0) is None
+
+
+def test_stale_runs_are_active_runs_without_a_recent_heartbeat(store: MetadataStore) -> None:
+    _started(store, "stale", heartbeat=T0)
+    _started(store, "fresh", heartbeat=T0 + 100)
+    store.create_run(RunRecord("never-beat", "assets:a", status=RunStatus.STARTED, create_time=T0))
+    _queue(store, "queued")
+    store.create_run(RunRecord("done", "assets:a", status=RunStatus.SUCCESS, create_time=T0))
+    assert [r.run_id for r in store.run_queue.stale_runs(before=T0 + 50)] == ["stale", "never-beat"]
+
+
+def test_fail_stale_run_fails_running_attempts_and_the_run(store: MetadataStore) -> None:
+    _started(store, "r", heartbeat=T0)
+    store.store_events(
+        [
+            EventRecord("r", EventType.STEP_SUCCESS, node="a", attempt=0, timestamp=T0 + 1),
+            EventRecord("r", EventType.STEP_START, node="b", attempt=0, timestamp=T0 + 2),
+        ]
+    )
+    assert store.slots.claim("db", 2, "r", "b", now=T0 + 2)
+    assert store.run_queue.fail_stale_run("r", before=T0 + 50, message="worker lost", now=T0 + 60)
+
+    run = store.get_run("r")
+    assert run is not None and run.status is RunStatus.FAILURE and run.end_time == T0 + 60
+    assert store.get_node_outcomes("r") == {"a": NodeStatus.SUCCESS, "b": NodeStatus.FAILED}
+    attempt = store.get_attempts("r", "b")[0]
+    assert attempt.error == "worker lost" and attempt.end_time == T0 + 60
+    last = store.get_events("r")[-2:]
+    assert [(e.event_type, e.node, e.message, e.level) for e in last] == [
+        (EventType.STEP_FAILURE, "b", "worker lost", "ERROR"),
+        (EventType.RUN_FAILURE, None, "worker lost", "ERROR"),
+    ]
+    assert store.slots.usage() == {"db": 0}
+    assert store.run_queue.stale_runs(before=T0 + 1000) == []
+
+
+def test_fail_stale_run_leaves_a_run_that_beat_again_or_ended(store: MetadataStore) -> None:
+    _started(store, "revived", heartbeat=T0)
+    store.run_queue.heartbeat("revived", now=T0 + 70)
+    assert not store.run_queue.fail_stale_run("revived", before=T0 + 50, message="lost", now=T0 + 80)
+    assert _status(store, "revived") is RunStatus.STARTED
+
+    _started(store, "ended", heartbeat=T0)
+    store.store_events([EventRecord("ended", EventType.RUN_SUCCESS, timestamp=T0 + 1)])
+    assert not store.run_queue.fail_stale_run("ended", before=T0 + 50, message="lost", now=T0 + 80)
+    assert _status(store, "ended") is RunStatus.SUCCESS
+    assert not store.run_queue.fail_stale_run("missing", before=T0 + 50, message="lost", now=T0 + 80)
+
+
+def test_fail_stale_run_fails_a_claimed_run_whose_worker_never_started(store: MetadataStore) -> None:
+    _queue(store, "r")
+    store.run_queue.claim(["r"], now=T0)
+    assert store.run_queue.fail_stale_run("r", before=T0 + 1, message="worker never started", now=T0 + 5)
+    assert _status(store, "r") is RunStatus.FAILURE
+    assert store.get_attempts("r") == []
+
+
+def test_cancel_of_a_queued_run_ends_it_at_once(store: MetadataStore) -> None:
+    _queue(store, "r")
+    assert store.run_queue.cancel("r", now=T0 + 3) is RunStatus.CANCELED
+    run = store.get_run("r")
+    assert run is not None and run.status is RunStatus.CANCELED and run.end_time == T0 + 3
+    assert [e.event_type for e in store.get_events("r")] == [EventType.RUN_CANCELED]
+    assert store.run_queue.claim(["r"], now=T0 + 4) == []
+
+
+def test_cancel_of_a_claimed_or_started_run_asks_its_worker(store: MetadataStore) -> None:
+    _queue(store, "claimed")
+    store.run_queue.claim(["claimed"], now=T0)
+    _started(store, "started")
+    assert store.run_queue.cancel("claimed", now=T0 + 1) is RunStatus.CANCELING
+    assert store.run_queue.cancel("started", now=T0 + 1) is RunStatus.CANCELING
+    assert store.run_queue.cancel("started", now=T0 + 2) is RunStatus.CANCELING
+    assert _status(store, "started") is RunStatus.CANCELING
+    assert {r.run_id for r in store.run_queue.active_runs()} == {"claimed", "started"}
+
+
+def test_cancel_leaves_a_finished_run_and_ignores_unknown_ones(store: MetadataStore) -> None:
+    store.create_run(RunRecord("done", "assets:a", status=RunStatus.FAILURE, create_time=T0, end_time=T0))
+    assert store.run_queue.cancel("done", now=T0 + 1) is RunStatus.FAILURE
+    assert store.get_events("done") == []
+    assert store.run_queue.cancel("missing", now=T0) is None
