@@ -96,8 +96,8 @@ def _sensor(i):
     return watch
 
 defs = dg.Definitions(assets=[one], jobs=[one_job],
-                      schedules=[_schedule(i) for i in range(100)],
-                      sensors=[_sensor(i) for i in range(100)])
+                      schedules=[_schedule(i) for i in range(COUNT)],
+                      sensors=[_sensor(i) for i in range(COUNT)])
 """
 
 
@@ -235,11 +235,16 @@ def pct(values: list[float], q: float) -> float:
 
 # -- workloads --------------------------------------------------------------------------------
 def latency(args: argparse.Namespace) -> dict[str, Any]:
-    """Sensor tick (scheduled slot) -> first node's STEP_START, through a real daemon.
+    """A sensor's tick becoming due -> the first node's STEP_START, through a real daemon.
 
-    The sensor is turned on once the daemon's first warm worker is up (as a sensor turned on
-    in a daemon that has been running): what the daemon's own start costs is reported apart.
+    The sensor (``minimum_interval_seconds=1``) is due one interval after its previous
+    evaluation started (the SensorRunner spaces evaluations so), so each tick after the first
+    is measured from ``previous tick's start_time + 1 s``: that includes how late the daemon
+    woke. The first tick (the sensor turned on mid-interval, and the warm worker's first run)
+    is reported apart, from its own start. The sensor is turned on once the daemon's first
+    warm worker is up, as in a daemon that has been running.
     """
+    interval = 1.0
     with home(args.db, args.config) as where:
         code = write_code(where, ONE_ASSET, SENSOR=True, STATUS="stopped")
         instance = open_instance(where)
@@ -254,37 +259,40 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
             stop_daemon(proc)
         ticks = sorted(instance.store.ticks.get_ticks("sensor:every_second"), key=lambda t: t.tick_time)
         rows = []
+        previous = None
         for tick in ticks:
+            due = None if previous is None else (previous.start_time or 0) + interval
+            previous = tick
             if not tick.run_ids:
                 continue
             events = instance.get_events(tick.run_ids[0])
             step = next((e for e in events if e.event_type == "step_start"), None)
             start = next((e for e in events if e.event_type == "run_start"), None)
-            if step is None:
+            if step is None or tick.start_time is None:
                 continue
             rows.append(
                 {
-                    "claimed": (tick.start_time or 0) - tick.tick_time,
-                    "run_start": (start.timestamp if start else 0) - tick.tick_time,
-                    "step_start": step.timestamp - tick.tick_time,
-                    "step_from_tick_start": step.timestamp - (tick.start_time or tick.tick_time),
+                    "due": due,
+                    "woke_late": None if due is None else tick.start_time - due,
+                    "step_from_due": None if due is None else step.timestamp - due,
+                    "run_start_from_tick_start": (start.timestamp if start else 0) - tick.start_time,
+                    "step_from_tick_start": step.timestamp - tick.start_time,
+                    "step_from_slot": step.timestamp - tick.tick_time,
                 }
             )
-    # The first tick's slot began before the sensor was turned on: it is reported apart, from
-    # the moment its tick started (its first run is also the warm worker's first run).
-    first, rows = rows[:1], rows[1:]
-    lat = [r["step_start"] for r in rows]
+    first = [r for r in rows if r["due"] is None][:1]
+    rows = [r for r in rows if r["due"] is not None]
+    lat = [r["step_from_due"] for r in rows]
     out = {
-        "first_from_tick_start": first[0]["step_from_tick_start"] if first else None,
         "ticks": len(rows),
         "p50": pct(lat, 0.5),
         "p95": pct(lat, 0.95),
         "max": max(lat, default=float("nan")),
-        "p50_from_tick_start": pct([r["step_from_tick_start"] for r in rows], 0.5),
+        "first_from_tick_start": first[0]["step_from_tick_start"] if first else None,
         "daemon_start_to_warm": warm,
         "all": [round(x, 4) for x in lat],
     }
-    for part in ("claimed", "run_start"):
+    for part in ("woke_late", "run_start_from_tick_start", "step_from_tick_start", "step_from_slot"):
         out[f"p50_{part}"] = pct([r[part] for r in rows], 0.5)
     return out
 
@@ -294,7 +302,7 @@ def backfill10k(args: argparse.Namespace) -> dict[str, Any]:
     from deras._daemon.daemon_context import DaemonContext
     from deras._defs.loader import load_definitions
 
-    n = args.n or 10_000
+    n = args.n if args.n > 0 else 10_000
     with home(args.db, args.config) as where:
         code = write_code(where, HOURLY)
         instance = open_instance(where)
@@ -307,7 +315,10 @@ def backfill10k(args: argparse.Namespace) -> dict[str, Any]:
         profile = _profiler(args)
         t0 = time.perf_counter()
         bid = instance.launch_backfill(
-            "hourly", partition_range=(first, last), definitions=loaded.definitions, code_location=loaded.location
+            "hourly",
+            partition_range=(first, last),
+            definitions=loaded.definitions,
+            code_location=loaded.location,
         )
         t1 = time.perf_counter()
         runner.tick(time.time())
@@ -344,7 +355,7 @@ def dispatch(args: argparse.Namespace) -> dict[str, Any]:
     from deras._daemon.run_queue import RunQueue
     from deras._defs.loader import load_definitions
 
-    n = args.n or 2000
+    n = args.n if args.n > 0 else 2000
     config = {"max_concurrent_runs": 1_000_000, **args.config}
     with home(args.db, config) as where:
         code = write_code(where, ONE_ASSET, SENSOR=False, STATUS="stopped")
@@ -380,7 +391,7 @@ def dispatch_pool(args: argparse.Namespace) -> dict[str, Any]:
     from deras._daemon.run_factory import RunFactory
     from deras._defs.loader import load_definitions
 
-    n = args.n or 200
+    n = args.n if args.n > 0 else 200
     with home(args.db, args.config) as where:
         code = write_code(where, ONE_ASSET, SENSOR=False, STATUS="stopped")
         instance = open_instance(where)
@@ -410,7 +421,7 @@ def dispatch_pool(args: argparse.Namespace) -> dict[str, Any]:
 def idle(args: argparse.Namespace) -> dict[str, Any]:
     warm, window = args.warm, args.window
     with home(args.db, args.config) as where:
-        code = write_code(where, IDLE)
+        code = write_code(where, IDLE, COUNT=args.n if args.n >= 0 else 100)
         open_instance(where)
         proc = start_daemon(code, warm + window + 10)
         try:
@@ -515,13 +526,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("workload", choices=sorted(WORKLOADS))
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("-n", type=int, default=0, help="runs or partitions (workload's default if 0)")
+    parser.add_argument(
+        "-n",
+        type=int,
+        default=-1,
+        help="runs, partitions, or (idle) schedules and sensors each; default if < 0",
+    )
     parser.add_argument("--ticks", type=int, default=25, help="latency: seconds of sensor ticks")
     parser.add_argument("--warm", type=float, default=8.0, help="idle: seconds before measuring")
     parser.add_argument("--window", type=float, default=60.0, help="idle: seconds measured")
     parser.add_argument("--single", action="store_true", help="w4: the single-run policy asset")
     parser.add_argument("--profile", action="store_true", help="pyinstrument the measured part (stderr)")
-    parser.add_argument("--profile-daemon", default=None, help="run the daemon under pyinstrument, text to this file")
+    parser.add_argument(
+        "--profile-daemon", default=None, help="run the daemon under pyinstrument, text to this file"
+    )
     parser.add_argument(
         "--set", action="append", default=[], help="deras.yaml setting, e.g. daemon.interval_seconds=0.01"
     )
@@ -543,4 +561,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

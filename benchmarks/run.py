@@ -2,11 +2,14 @@
 
 python benchmarks/run.py            # all workloads, 5 runs each after 1 warm-up
 python benchmarks/run.py -k chain   # only those whose name contains "chain"
+python benchmarks/run.py daemon     # the daemon's workloads (benchmarks/daemon_workloads.py)
+python benchmarks/run.py daemon --postgres -k backfill   # also on a fresh local Postgres database
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -15,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 WORKLOADS = HERE / "workloads.py"
@@ -81,16 +85,164 @@ def partition_status(repeats: int) -> float:
     return statistics.median(values)
 
 
+# The daemon's workloads: name, daemon_workloads.py arguments, the measure and its unit,
+# target (value, "max" or "min"), default runs, anchors (from the design's BENCHMARKS.md).
+DAEMON_WORKLOADS = HERE / "daemon_workloads.py"
+DAEMON_CASES: list[tuple[str, list[str], str, str, tuple[float, str] | None, int, str]] = [
+    (
+        "tick → first node, p95 (sensor every 1 s, warm pool, 25 ticks)",
+        ["latency", "--ticks", "25"],
+        "p95",
+        "s",
+        (0.5, "max"),
+        3,
+        "Airflow ~1.0 s trigger → first task; Dagster 30 s tick interval",
+    ),
+    ("tick → first node, p50", ["latency", "--ticks", "25"], "p50", "s", None, 3, ""),
+    (
+        "backfill 10,000 hourly partitions: launch + one runner pass, all queued",
+        ["backfill10k"],
+        "total",
+        "s",
+        (2.0, "max"),
+        5,
+        "Dagster daemon ~1 run/s (≈2.8 h)",
+    ),
+    (
+        "run queue dispatch, 2,000 queued, accepting launcher double",
+        ["dispatch"],
+        "runs_per_s",
+        "runs/s",
+        (200, "min"),
+        5,
+        "Dagster ~1 run/s (backfill daemon)",
+    ),
+    (
+        "end-to-end, 200 one-asset runs through `deras daemon run` + warm pool (defaults)",
+        ["dispatch_pool"],
+        "runs_per_s",
+        "runs/s",
+        (200, "min"),
+        3,
+        "Airflow queued → running ~1.6 s",
+    ),
+    (
+        "end-to-end, same, daemon.interval_seconds=0.01",
+        ["dispatch_pool", "--set", "daemon.interval_seconds=0.01"],
+        "runs_per_s",
+        "runs/s",
+        None,
+        3,
+        "",
+    ),
+    (
+        "idle CPU, 100 schedules + 100 sensors, 60 s",
+        ["idle"],
+        "daemon_cpu_pct",
+        "%",
+        (2.0, "max"),
+        3,
+        "",
+    ),
+    ("idle CPU, nothing defined, 60 s", ["idle", "-n", "0"], "daemon_cpu_pct", "%", None, 2, ""),
+    (
+        "W4 via the daemon: 365 daily partitions, 365 runs (defaults)",
+        ["w4"],
+        "wall",
+        "s",
+        (3.0, "max"),
+        3,
+        "Dagster daemon ~2.2 s/partition; Airflow 87.8 s",
+    ),
+    (
+        "W4 via the daemon, daemon.interval_seconds=0.01",
+        ["w4", "--set", "daemon.interval_seconds=0.01"],
+        "wall",
+        "s",
+        None,
+        3,
+        "",
+    ),
+    (
+        "W4 via the daemon, single-run policy (1 run)",
+        ["w4", "--single"],
+        "wall",
+        "s",
+        (3.0, "max"),
+        5,
+        "Dagster 7.5 s single run (in-process)",
+    ),
+]
+POSTGRES_CASES = ("backfill", "dispatch", "end-to-end, 200", "W4 via the daemon: 365", "single-run")
+
+
+def daemon_once(arguments: list[str]) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DERAS_DATABASE_URL", "PYTHONDONTWRITEBYTECODE")}
+    proc = subprocess.run(
+        [sys.executable, str(DAEMON_WORKLOADS), *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"daemon_workloads.py {' '.join(arguments)} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def daemon_suite(args: argparse.Namespace) -> None:
+    print("| workload | db | deras median (min-max, runs) | target | anchors |")
+    print("|---|---|---|---|---|")
+    cache: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for name, arguments, key, unit, target, repeats, anchors in DAEMON_CASES:
+        if args.k and args.k not in name and args.k not in arguments[0]:
+            continue
+        dbs = ["sqlite"] + (["postgres"] if args.postgres and any(p in name for p in POSTGRES_CASES) else [])
+        for db in dbs:
+            full = [*arguments, "--db", db]
+            n = args.n if args.n_given else repeats
+            if tuple(full) not in cache:
+                cache[tuple(full)] = [daemon_once(full) for _ in range(n)]
+            values = [r[key] for r in cache[tuple(full)]]
+            median = statistics.median(values)
+            if target is None:
+                tgt, mark = "—", ""
+            else:
+                bound, kind = target
+                ok = median <= bound if kind == "max" else median >= bound
+                tgt, mark = f"{'≤' if kind == 'max' else '≥'} {bound:g} {unit}", " ✓" if ok else " ✗"
+            spread = f"{_fmt(min(values))}-{_fmt(max(values))}, {len(values)}"
+            print(
+                f"| {name} | {db} | **{_fmt(median)} {unit}**{mark} ({spread}) | {tgt} | {anchors} |",
+                flush=True,
+            )
+            if args.verbose:
+                for r in cache[tuple(full)]:
+                    print(f"<!-- {json.dumps(r)} -->")
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("suite", nargs="?", default="workloads", choices=("workloads", "daemon"))
     parser.add_argument("-k", default="", help="only cases whose name contains this")
-    parser.add_argument("-n", type=int, default=5, help="measured runs per case")
+    parser.add_argument("-n", type=int, default=None, help="measured runs per case")
+    parser.add_argument("--postgres", action="store_true", help="daemon: also on Postgres (fresh database)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="daemon: every run's measurements")
     args = parser.parse_args()
+    args.n_given = args.n is not None
+    args.n = 5 if args.n is None else args.n
     print(
         f"machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
         f"{time.strftime('%Y-%m-%d')}"
     )
     print()
+    if args.suite == "daemon":
+        daemon_suite(args)
+        return
     print("| workload | deras median (min) | target | peak RSS | per node | anchors (s) |")
     print("|---|---|---|---|---|---|")
     for name, workload, size, target, anchors in CASES:

@@ -258,3 +258,18 @@ def test_on_cron_after_downtime_runs_once_for_the_missed_ticks(env):
     _materialize(instance, loaded, "raw")
     trigger.tick(T0 + 5 * 3600 + 60)
     assert len(_automation_runs(instance, "on_cron")) == 1
+
+
+def test_on_cron_counts_an_update_made_after_the_tick_but_read_in_the_same_pass(env, monkeypatch):
+    """Materialized at 10:59 and again at 11:01, both read by the 11:02 pass: the 11:01 one is
+    an update since the 11:00 tick."""
+    from deras._core import events
+
+    instance, loaded, trigger = env
+    hour = datetime(2025, 1, 6, 11, tzinfo=UTC).timestamp()
+    for stamp in (hour - MINUTE, hour + MINUTE):
+        monkeypatch.setattr(events.time, "time", lambda stamp=stamp: stamp)
+        _materialize(instance, loaded, "raw")
+        monkeypatch.undo()
+    trigger.tick(hour + 2 * MINUTE)
+    assert len(_automation_runs(instance, "on_cron")) == 1

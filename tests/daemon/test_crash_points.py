@@ -14,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,9 @@ def daily(context):
     return context.partition_key
 
 job = dg.define_asset_job("job", selection=["done"])
-retried_job = dg.define_asset_job("retried_job", selection=["done"], run_retry_policy=dg.RunRetryPolicy(max_retries=1))
+retried_job = dg.define_asset_job(
+    "retried_job", selection=["done"], run_retry_policy=dg.RunRetryPolicy(max_retries=1)
+)
 daily_job = dg.define_asset_job("daily_job", selection=["daily"], partitions_def=days)
 
 every_minute = dg.ScheduleDefinition(name="every_minute", job=job, cron_schedule="* * * * *")
@@ -51,18 +54,21 @@ def keys(context):
     context.update_cursor(str(n + 1))
     return dg.RunRequest(run_key=f"k{n}")
 
-defs = dg.Definitions(assets=[done, daily], jobs=[job, daily_job, retried_job], schedules=[every_minute], sensors=[keys])
+defs = dg.Definitions(
+    assets=[done, daily], jobs=[job, daily_job, retried_job], schedules=[every_minute], sensors=[keys]
+)
 """
 
 CONFIG = {
     "max_concurrent_runs": 20,
-    "run_monitoring": {"heartbeat_interval_seconds": 0.5, "heartbeat_timeout_seconds": 3},
+    "run_monitoring": {"heartbeat_interval_seconds": 0.5, "heartbeat_timeout_seconds": 2},
     "daemon": {"interval_seconds": 0.1, "workers": 2},
 }
 SCHEDULE = "schedule:every_minute"
 SENSOR = "sensor:keys"
 PARTITIONS = ["2025-01-01", "2025-01-02", "2025-01-03", "2025-01-04"]
-WAIT = 25.0
+WAIT = 15.0
+SETTLE = 1.5
 
 
 class Scenario:
@@ -103,7 +109,17 @@ class Scenario:
             env["DERAS_CRASH_AFTER"] = crash
         with self.logs.open("ab") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "deras", "daemon", "run", "-f", self.code, "--max-seconds", str(max_seconds)],
+                [
+                    sys.executable,
+                    "-m",
+                    "deras",
+                    "daemon",
+                    "run",
+                    "-f",
+                    self.code,
+                    "--max-seconds",
+                    str(max_seconds),
+                ],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -121,31 +137,60 @@ class Scenario:
         assert code == -signal.SIGKILL, f"exit code {code}:\n{self.log_text()}"
 
     def restart_until(self, done: Callable[[], bool]) -> None:
-        """Run the daemon again until ``done()``, then stop it with SIGTERM."""
-        proc = self.daemon()
+        """Run the daemon again until ``done()``, then stop it with SIGTERM.
+
+        It also stops once nothing has changed for ``SETTLE`` seconds of its running, with no
+        run left to finish: a state that will not become ``done`` any more, which the test's
+        assertions then describe.
+        """
+        starts = self.daemons_started()
+        proc = self.daemon(max_seconds=2 * WAIT)
         deadline = time.monotonic() + WAIT
+        last, quiet_since = None, time.monotonic()
         try:
             while not done():
-                assert proc.poll() is None, f"the daemon exited ({proc.returncode}):\n{self.log_text()}"
+                assert proc.poll() is None, f"the daemon exited ({proc.returncode}):\n{self.describe()}"
                 assert time.monotonic() < deadline, f"not done after {WAIT} s:\n{self.describe()}"
+                snapshot = self.snapshot()
+                if snapshot != last or self.daemons_started() == starts:
+                    last, quiet_since = snapshot, time.monotonic()
+                elif time.monotonic() - quiet_since > SETTLE and all(s.is_finished for _, s in snapshot[1]):
+                    break
                 time.sleep(0.1)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(10)
         assert proc.returncode == 0, self.log_text()
 
+    def snapshot(self) -> tuple[Any, ...]:
+        ticks = [
+            (t.instigator, t.tick_time, t.status)
+            for name in (SCHEDULE, SENSOR)
+            for t in self.ticks(name)
+            if t.status != TickStatus.SKIPPED
+        ]
+        return tuple(ticks), tuple((r.run_id, r.status) for r in self.runs())
+
     def describe(self) -> str:
         """The ticks and runs so far, and the daemon's log: what a failed test shows."""
         lines = [
-            f"tick {t.instigator} {_at(t.tick_time):%H:%M:%S} {t.status} runs={len(t.run_ids)} owner={t.owner}"
+            f"tick {t.instigator} {_at(t.tick_time):%H:%M:%S} {t.status} {len(t.run_ids)} runs {t.owner}"
             for name in (SCHEDULE, SENSOR)
             for t in reversed(self.ticks(name))
         ]
         lines += [f"run {r.run_id[:8]} {r.status} {r.tags}" for r in reversed(self.runs())]
-        return "\n".join([*lines, self.log_text()])
+        return "\n".join([*lines, self.log_text()[-4000:]])
+
+    def daemons_started(self) -> int:
+        """How many daemons have logged their start (just before their first pass)."""
+        return sum(
+            1
+            for line in self.log_text().splitlines()
+            if "deras.daemon: deras daemon" in line and line.endswith(" started")
+        )
 
     def log_text(self) -> str:
-        return self.logs.read_text()[-4000:] if self.logs.exists() else ""
+        return self.logs.read_text() if self.logs.exists() else ""
 
     # -- what happened ------------------------------------------------------------------------
     def runs(self, **tags: str) -> list[Any]:
@@ -160,14 +205,16 @@ class Scenario:
     def executed_once(self, runs: list[Any]) -> None:
         """Each run ended success with exactly one attempt of each of its nodes."""
         for run in runs:
-            assert run.status == RunStatus.SUCCESS, (run.run_id, run.status, self.instance.get_logs(run.run_id))
+            assert run.status == RunStatus.SUCCESS, (
+                run.run_id,
+                run.status,
+                self.instance.get_logs(run.run_id),
+            )
             attempts = Counter(a.node for a in self.instance.get_attempts(run.run_id))
             assert attempts and set(attempts.values()) == {1}, (run.run_id, attempts)
 
 
-def _at(ts: float) -> Any:
-    from datetime import UTC, datetime
-
+def _at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
@@ -178,13 +225,28 @@ def scenario(make_instance: Any, write_code: Any, tmp_path: Path) -> Scenario:
 
 def sqlite_only(db_url: str) -> None:
     if not db_url.startswith("sqlite"):
-        pytest.skip("SQLite covers this crash point; Postgres runs the tick and run ones")
+        pytest.skip("SQLite covers this one; Postgres runs the 'tick created' and 'run created' points")
+
+
+STRANDED_RUNS = pytest.mark.xfail(
+    strict=True,
+    reason="bug: RunQueue.tick claims all chosen runs (queued -> starting) in one transaction "
+    "before launching them; a crash after the first launch leaves the others 'starting' with no "
+    "process, and the run monitor fails them ('presumed dead') instead of launching them",
+)
 
 
 # -- schedules ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("point", ["tick created", "run created", "run launched"])
+@pytest.mark.parametrize(
+    "point",
+    [
+        "tick created",
+        "run created",
+        pytest.param("run launched", marks=STRANDED_RUNS),
+    ],
+)
 def test_schedule_ticks_run_once_each_after_a_crash(scenario: Scenario, point: str, db_url: str) -> None:
     if point == "run launched":
         sqlite_only(db_url)
@@ -192,20 +254,20 @@ def test_schedule_ticks_run_once_each_after_a_crash(scenario: Scenario, point: s
     scenario.crash_at(point)
 
     def done() -> bool:
-        ticks = scenario.ticks(SCHEDULE)
-        finished = {t.tick_time for t in ticks if t.status == TickStatus.SUCCESS}
+        finished = {t.tick_time for t in scenario.ticks(SCHEDULE) if t.status.is_finished}
         return set(scenario.owed) <= finished and scenario.all_runs_succeeded(scenario.runs())
 
     scenario.restart_until(done)
     ticks = scenario.ticks(SCHEDULE)
-    per_time = Counter(t.tick_time for t in ticks)
-    assert set(per_time.values()) == {1}, per_time
-    assert all(t.status == TickStatus.SUCCESS for t in ticks), [(t.tick_time, t.status) for t in ticks]
+    assert set(Counter(t.tick_time for t in ticks).values()) == {1}
     runs = scenario.runs(**{"deras/schedule": "every_minute"})
-    per_tick = Counter(r.tags["deras/tick_time"] for r in runs)
-    assert len(per_tick) == len(ticks) and set(per_tick.values()) == {1}, per_tick
-    assert sorted(r for t in ticks for r in t.run_ids) == sorted(r.run_id for r in runs)
+    per_tick = Counter(datetime.fromisoformat(r.tags["deras/tick_time"]).timestamp() for r in runs)
+    assert set(per_tick.values()) == {1}, per_tick
+    assert set(scenario.owed) <= set(per_tick) == {t.tick_time for t in ticks}, scenario.describe()
     scenario.executed_once(runs)
+
+    assert {t.status for t in ticks} == {TickStatus.SUCCESS}, scenario.describe()  # none left started
+    assert sorted(r for t in ticks for r in t.run_ids) == sorted(r.run_id for r in runs)
 
 
 # -- sensors ------------------------------------------------------------------------------------
@@ -213,6 +275,7 @@ def test_schedule_ticks_run_once_each_after_a_crash(scenario: Scenario, point: s
 
 @pytest.mark.parametrize("point", ["tick created", "run created", "cursor saved", "run launched"])
 def test_sensor_run_keys_run_once_each_after_a_crash(scenario: Scenario, point: str, db_url: str) -> None:
+    """One run per pass here, so "run launched" strands nothing (see the schedule's case)."""
     if point in ("cursor saved", "run launched"):
         sqlite_only(db_url)
     scenario.start_sensor()
@@ -223,20 +286,23 @@ def test_sensor_run_keys_run_once_each_after_a_crash(scenario: Scenario, point: 
         return state.cursor == "3" and scenario.all_runs_succeeded(scenario.runs())
 
     scenario.restart_until(done)
+    assert scenario.instance.store.ticks.get_state(SENSOR).cursor == "3"
     runs = scenario.runs(**{"deras/sensor": "keys"})
     assert sorted(r.tags["deras/run_key"] for r in runs) == ["k0", "k1", "k2"]
     scenario.executed_once(runs)
     ticks = scenario.ticks(SENSOR)
     assert set(Counter(t.tick_time for t in ticks).values()) == {1}
+
+    assert TickStatus.STARTED not in {t.status for t in ticks}, scenario.describe()
     assert sorted(r for t in ticks for r in t.run_ids) == sorted(r.run_id for r in runs)
-    stuck = [t for t in ticks if t.status == TickStatus.STARTED]
-    assert not stuck, f"ticks left started by the dead daemon: {stuck}"
 
 
 # -- backfills ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("point", ["backfill batch written", "run launched"])
+@pytest.mark.parametrize(
+    "point", ["backfill batch written", pytest.param("run launched", marks=STRANDED_RUNS)]
+)
 def test_backfill_partitions_run_once_each_after_a_crash(scenario: Scenario, point: str, db_url: str) -> None:
     sqlite_only(db_url)
     scenario.launch_backfill()
@@ -245,13 +311,13 @@ def test_backfill_partitions_run_once_each_after_a_crash(scenario: Scenario, poi
     assert bid is not None
 
     def done() -> bool:
-        return scenario.instance.get_backfill(bid).status.is_finished
+        return bool(scenario.instance.get_backfill(bid).status.is_finished)
 
     scenario.restart_until(done)
     view = scenario.instance.get_backfill(bid)
     assert view.status == BackfillStatus.COMPLETED, (view.status, view.partition_status)
     assert view.partition_status == dict.fromkeys(PARTITIONS, "success")
-    runs = scenario.instance.get_runs(backfill_id=bid)
+    runs = scenario.instance.store.get_runs(backfill_id=bid)
     assert sorted(r.partition_key for r in runs) == PARTITIONS
     scenario.executed_once(runs)
 
@@ -269,7 +335,11 @@ def test_run_worker_killed_after_start_is_failed_then_retried_once(scenario: Sce
     instance.store.create_runs([run])
     env = {**worker_env(instance), "DERAS_CRASH_AFTER": "run worker started"}
     worker = subprocess.run(
-        [sys.executable, "-m", "deras", "run-worker", run.run_id], env=env, capture_output=True, timeout=WAIT
+        [sys.executable, "-m", "deras", "run-worker", run.run_id],
+        env=env,
+        capture_output=True,
+        timeout=WAIT,
+        check=False,
     )
     assert worker.returncode == -signal.SIGKILL, worker.stderr
     assert instance.get_run(run.run_id).status == RunStatus.STARTING

@@ -25,7 +25,16 @@ import deras as dg
 
 @dg.asset
 def first():
+    time.sleep(0.1)  # past the event writer's inline window: what follows is stored live
     return 1
+
+@dg.asset
+def quick():
+    return 1
+
+@dg.asset
+def sleepy_after_quick(quick):
+    time.sleep(60)
 
 @dg.asset
 def sleepy(first):
@@ -46,7 +55,7 @@ def flaky_dag():
 flaky = flaky_dag()
 once = dg.RunRetryPolicy(max_retries=1)
 defs = dg.Definitions(
-    assets=[first, sleepy, boom],
+    assets=[first, sleepy, boom, quick, sleepy_after_quick],
     dags=[flaky],
     jobs=[
         dg.define_asset_job("sleepy_job", selection=["first", "sleepy"], run_retry_policy=once),
@@ -56,6 +65,7 @@ defs = dg.Definitions(
         dg.define_asset_job("delayed_job", selection=["boom"],
                             run_retry_policy=dg.RunRetryPolicy(max_retries=1, delay=60)),
         dg.define_asset_job("plain_job", selection=["first", "boom"]),
+        dg.define_asset_job("quick_job", selection=["quick", "sleepy_after_quick"], run_retry_policy=once),
     ],
 )
 """
@@ -105,9 +115,11 @@ def _wait_until(condition, timeout: float = 20.0) -> None:
         time.sleep(0.02)
 
 
-def _running_node(instance, run_id: str, node: str):
+def _first_done(instance, run_id: str):
+    """Events are stored at node transitions: once ``first`` succeeded, ``sleepy`` is running."""
+
     def check() -> bool:
-        return any(a.node == node and a.status == NodeStatus.RUNNING for a in instance.get_attempts(run_id))
+        return instance.store.get_node_outcomes(run_id).get("first") == NodeStatus.SUCCESS
 
     return check
 
@@ -151,7 +163,8 @@ def test_a_killed_worker_launched_by_this_daemon_is_failed_and_retried_from_fail
     assert queue.tick(time.time()) == [run.run_id]
     proc = launcher._procs[run.run_id]
     try:
-        _wait_until(_running_node(env.instance, run.run_id, "sleepy"))
+        _wait_until(_first_done(env.instance, run.run_id))
+        time.sleep(0.1)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
@@ -160,15 +173,20 @@ def test_a_killed_worker_launched_by_this_daemon_is_failed_and_retried_from_fail
     failed = env.instance.get_run(run.run_id)
     assert failed.status == RunStatus.FAILURE
     end = env.instance.get_events(run.run_id)[-1]
-    assert end.message == f"the process running this run exited (exit code {-signal.SIGKILL}) before the run ended"
-    assert env.instance.store.get_node_outcomes(run.run_id) == {
-        "first": NodeStatus.SUCCESS,
-        "sleepy": NodeStatus.FAILED,
-    }
+    assert (
+        end.message
+        == f"the process running this run exited (exit code {-signal.SIGKILL}) before the run ended"
+    )
+    outcomes = env.instance.store.get_node_outcomes(run.run_id)
+    assert outcomes["first"] == NodeStatus.SUCCESS and outcomes.get("sleepy") != NodeStatus.SUCCESS
     monitor.tick(time.time())
     monitor.tick(time.time())
     (retry,) = env.retries_of(run.run_id)
-    assert (retry.status, retry.parent_run_id, retry.root_run_id) == (RunStatus.QUEUED, run.run_id, run.run_id)
+    assert (retry.status, retry.parent_run_id, retry.root_run_id) == (
+        RunStatus.QUEUED,
+        run.run_id,
+        run.run_id,
+    )
     assert retry.selection == ["sleepy"] and retry.job_name == "sleepy_job"
     assert retry.tags["deras/retry_number"] == "1"
     assert ("run_failure", run.run_id) in env.notifier.sent
@@ -184,7 +202,8 @@ def test_a_killed_worker_of_another_daemon_is_failed_by_its_heartbeat(env):
         stdin=subprocess.DEVNULL,
     )
     try:
-        _wait_until(_running_node(env.instance, run.run_id, "sleepy"))
+        _wait_until(_first_done(env.instance, run.run_id))
+        time.sleep(0.1)
     finally:
         proc.kill()
         proc.wait(timeout=10)
@@ -228,7 +247,11 @@ def test_a_failed_run_is_retried_once_with_only_its_failed_nodes(env):
         env.monitor.tick(time.time())
     (retry,) = env.retries_of(run.run_id)
     assert retry.selection == ["boom"]
-    assert (retry.parent_run_id, retry.root_run_id, retry.status) == (run.run_id, run.run_id, RunStatus.QUEUED)
+    assert (retry.parent_run_id, retry.root_run_id, retry.status) == (
+        run.run_id,
+        run.run_id,
+        RunStatus.QUEUED,
+    )
     assert retry.tags["deras/parent_run_id"] == run.run_id
 
 
@@ -321,6 +344,8 @@ def test_a_failed_dag_run_is_retried_whole(env):
     (retry,) = env.retries_of(run.run_id)
     assert retry.tags["deras/dag_id"] == "flaky_dag" and retry.selection == run.selection
     assert retry.tags["deras/logical_date"] == run.tags["deras/logical_date"]
+    assert _execute(env, retry.run_id) == RunStatus.FAILURE  # the task fails again, as a DAG run
+    assert [a.node for a in env.instance.get_attempts(retry.run_id)] == ["flaky_dag.fails"]
 
 
 def test_a_successful_run_is_notified_and_not_retried(env):
@@ -331,4 +356,63 @@ def test_a_successful_run_is_notified_and_not_retried(env):
     assert _execute(env, first_only.run_id) == RunStatus.SUCCESS
     env.monitor.tick(time.time())
     assert env.notifier.sent == [("run_success", first_only.run_id)]
-    assert env.retries_of(first_only.run_id) == [] and env.instance.get_run(run.run_id).status == RunStatus.QUEUED
+    assert (
+        env.retries_of(first_only.run_id) == []
+        and env.instance.get_run(run.run_id).status == RunStatus.QUEUED
+    )
+
+
+def test_a_run_stored_after_a_later_one_is_still_handled(env):
+    """A worker stamps its run's end before committing it: runs can land out of order."""
+    from deras._core.events import EventRecord
+
+    late = env.queue("boom_job", key="late")
+    env.monitor.tick(time.time() - 10)  # its first pass, well before either run ended
+    ok = env.factory.for_assets(["first"], key="ok", job_name="plain_job")
+    env.instance.store.create_runs([ok])
+    assert _execute(env, ok.run_id) == RunStatus.SUCCESS
+    ended = env.instance.get_run(ok.run_id).end_time
+    env.monitor.tick(ended + 0.5)  # the cursor moves past `ok`
+    env.instance.store.run_queue.claim([late.run_id], ended - 2)
+    env.instance.store.store_events(
+        [
+            EventRecord(late.run_id, EventType.RUN_START, timestamp=ended - 1.5),
+            EventRecord(
+                late.run_id, EventType.RUN_FAILURE, message="late", level="ERROR", timestamp=ended - 1
+            ),
+        ]
+    )
+    env.monitor.tick(ended + 1)
+    env.monitor.tick(ended + 2)
+    assert len(env.retries_of(late.run_id)) == 1
+    assert env.notifier.sent == [("run_success", ok.run_id), ("run_failure", late.run_id)]
+
+
+@pytest.mark.timeout(30)
+def test_nodes_done_before_a_long_node_are_stored_while_it_runs(env):
+    run = env.queue("quick_job")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deras", "run-worker", run.run_id],
+        env=worker_env(env.instance),
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until(
+            lambda: env.instance.store.get_node_outcomes(run.run_id).get("quick") == NodeStatus.SUCCESS,
+            timeout=3,
+        )
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_a_canceled_run_whose_worker_died_ends_canceled_and_is_not_retried(env):
+    run = env.queue("boom_job")
+    start = time.time()
+    env.monitor.tick(start)
+    env.instance.store.run_queue.claim([run.run_id], start)
+    assert env.instance.cancel_run(run.run_id) == RunStatus.CANCELING
+    env.monitor.tick(start + 6)  # the worker never answered: its heartbeat is older than 5 s
+    env.monitor.tick(start + 7)
+    assert env.retries_of(run.run_id) == []
+    assert env.instance.get_run(run.run_id).status == RunStatus.CANCELED

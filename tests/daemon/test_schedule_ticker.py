@@ -214,7 +214,11 @@ def test_a_skip_reason_is_recorded_on_the_tick(make_instance):
     _start(instance, "schedule:nothing", T0)
     ticker.tick(T0 + HOUR + 1)
     (skipped,) = _ticks(instance, "schedule:holiday")
-    assert (skipped.status, skipped.skip_reason, skipped.run_ids) == (TickStatus.SKIPPED, "it is a holiday", [])
+    assert (skipped.status, skipped.skip_reason, skipped.run_ids) == (
+        TickStatus.SKIPPED,
+        "it is a holiday",
+        [],
+    )
     (empty,) = _ticks(instance, "schedule:nothing")
     assert empty.status == TickStatus.SKIPPED and "no run" in empty.skip_reason
     assert _runs(instance) == []
@@ -276,6 +280,33 @@ def test_a_schedule_returning_garbage_fails_its_tick_naming_the_type(make_instan
     assert _runs(instance) == []
 
 
+def test_a_schedule_calling_sys_exit_fails_its_tick_and_the_daemon_goes_on(make_instance):
+    import sys
+
+    instance = make_instance()
+    quitter = _fn_schedule("quitter", lambda context: sys.exit(3))
+    ticker = _ticker(instance, _defs(quitter, _hourly("healthy")))
+    _start(instance, "schedule:quitter", T0)
+    _start(instance, "schedule:healthy", T0)
+    ticker.tick(T0 + HOUR + 1)
+    (tick,) = _ticks(instance, "schedule:quitter")
+    assert tick.status == TickStatus.FAILURE and "SystemExit" in tick.error
+    assert _ticks(instance, "schedule:healthy")[0].status == TickStatus.SUCCESS
+
+
+def test_a_schedules_own_timeout_error_is_not_mistaken_for_hanging(make_instance):
+    instance = make_instance({"daemon": {"evaluation_timeout_seconds": 5}})
+
+    def network(context):
+        raise TimeoutError("the API did not answer")
+
+    ticker = _ticker(instance, _defs(_fn_schedule("network", network)))
+    _start(instance, "schedule:network", T0)
+    ticker.tick(T0 + HOUR + 1)
+    (tick,) = _ticks(instance, "schedule:network")
+    assert "the API did not answer" in tick.error and "did not return within" not in tick.error
+
+
 @pytest.fixture
 def release() -> Iterator[threading.Event]:
     """Set at teardown, so a "hanging" schedule's abandoned thread ends with the test."""
@@ -319,7 +350,9 @@ def test_dst_days_run_once_by_the_policy(make_instance, zone, cron, day_before, 
     from zoneinfo import ZoneInfo
 
     instance = make_instance()
-    nightly = dg.ScheduleDefinition(name="nightly", job=numbers_job, cron_schedule=cron, execution_timezone=zone)
+    nightly = dg.ScheduleDefinition(
+        name="nightly", job=numbers_job, cron_schedule=cron, execution_timezone=zone
+    )
     ticker = _ticker(instance, _defs(nightly))
     noon = datetime.fromisoformat(day_before).replace(hour=12, tzinfo=ZoneInfo(zone))
     _start(instance, "schedule:nightly", noon.timestamp())
@@ -441,3 +474,81 @@ def test_next_due_is_the_next_cron_time(make_instance):
     assert ticker.next_due() == T0 + HOUR
     ticker.tick(T0 + HOUR + timedelta(minutes=1).total_seconds())
     assert ticker.next_due() == T0 + 2 * HOUR
+
+
+def test_a_schedule_of_a_dag_gives_each_tick_its_own_logical_date(make_instance):
+    with dg.DAG("by_hand", schedule=None) as dag:
+        dg.EmptyOperator(task_id="noop")
+    hourly_dag = dg.ScheduleDefinition(name="dag_hourly", job=dag, cron_schedule="0 * * * *")
+    instance = make_instance()
+    ticker = _ticker(instance, _defs(hourly_dag, dags=(dag,)))
+    _start(instance, "schedule:dag_hourly", T0)
+    ticker.tick(T0 + 3 * HOUR + 5)  # three ticks caught up in one pass
+    runs = sorted(_dag_runs(instance, "by_hand"), key=lambda r: r.tags["deras/tick_time"])
+    assert [r.tags["deras/logical_date"] for r in runs] == [r.tags["deras/tick_time"] for r in runs]
+    assert len({r.tags["deras/logical_date"] for r in runs}) == 3
+    assert {r.tags["deras/run_type"] for r in runs} == {"scheduled"}
+
+
+# ============================================================================================
+# a daemon that died mid-tick
+# ============================================================================================
+
+
+class Died(BaseException):
+    """Stands in for SIGKILL at a crash point: nothing after it runs, no handler catches it."""
+
+
+def _dead_owner() -> str:
+    """The owner string of a daemon process on this host that has exited."""
+    import socket
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return f"{socket.gethostname()}:{proc.pid}:dead00"
+
+
+def _die_at(monkeypatch, point: str) -> None:
+    import deras._daemon.schedule_ticker as module
+
+    def crash(name: str) -> None:
+        if name == point:
+            raise Died(name)
+
+    monkeypatch.setattr(module, "crash_point", crash)
+
+
+@pytest.mark.parametrize("point", ["tick created", "run created"])
+def test_a_tick_left_started_by_a_dead_daemon_is_finished_with_one_run(make_instance, monkeypatch, point):
+    instance = make_instance()
+    defs = _defs(_hourly())
+    _start(instance, "schedule:hourly", T0)
+    dead = ScheduleTicker(DaemonContext(instance, defs, None, owner=_dead_owner()))
+    _die_at(monkeypatch, point)
+    with pytest.raises(Died):
+        dead.tick(T0 + HOUR + 1)
+    monkeypatch.undo()
+    (left,) = _ticks(instance, "schedule:hourly")
+    assert left.status == TickStatus.STARTED
+    _ticker(instance, defs).tick(T0 + HOUR + 5)  # its owner is gone: taken over at once
+    (tick,) = _ticks(instance, "schedule:hourly")
+    assert (tick.id, tick.status) == (left.id, TickStatus.SUCCESS)
+    (run,) = _runs(instance)
+    assert tick.run_ids == [run.run_id]
+
+
+def test_a_tick_of_a_daemon_on_another_host_is_taken_over_when_its_lease_ends(make_instance):
+    instance = make_instance({"daemon": {"evaluation_timeout_seconds": 10}})  # lease: 10 + 30 s
+    defs = _defs(_hourly())
+    _start(instance, "schedule:hourly", T0)
+    claimed = instance.store.ticks.claim_tick("schedule:hourly", T0 + HOUR, "elsewhere:1:abc", T0 + HOUR, 40)
+    assert claimed is not None
+    ticker = _ticker(instance, defs)
+    ticker.tick(T0 + HOUR + 10)
+    assert _ticks(instance, "schedule:hourly")[0].status == TickStatus.STARTED
+    assert ticker.next_due() == T0 + HOUR + 40  # looks again when the lease ends, not in an hour
+    ticker.tick(T0 + HOUR + 41)
+    (tick,) = _ticks(instance, "schedule:hourly")
+    assert tick.status == TickStatus.SUCCESS and len(tick.run_ids) == 1

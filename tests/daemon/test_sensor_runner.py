@@ -296,7 +296,10 @@ def test_a_bad_partition_key_fails_the_tick_and_creates_nothing(make_instance):
 
     @_running(job=days_job, minimum_interval_seconds=30)
     def some_days(context):
-        return [dg.RunRequest(run_key="a", partition_key="mon"), dg.RunRequest(run_key="b", partition_key="sun")]
+        return [
+            dg.RunRequest(run_key="a", partition_key="mon"),
+            dg.RunRequest(run_key="b", partition_key="sun"),
+        ]
 
     _runner(instance, _defs(some_days)).tick(T0)
     (tick,) = _ticks(instance, "some_days")
@@ -314,7 +317,10 @@ def test_an_asset_sensor_fires_on_each_new_materialization(make_instance):
     instance = make_instance()
 
     @dg.asset_sensor(
-        asset_key=dg.AssetKey("numbers"), job=report_job, minimum_interval_seconds=30, default_status="running"
+        asset_key=dg.AssetKey("numbers"),
+        job=report_job,
+        minimum_interval_seconds=30,
+        default_status="running",
     )
     def numbers_updated(context, asset_event):
         return dg.RunRequest(run_key=asset_event.run_id)
@@ -430,3 +436,63 @@ def test_manual_tick_evaluates_a_stopped_sensor_once(make_instance):
     second = runner.tick_sensor("manual", T0 + 1)
     assert first.status == TickStatus.SUCCESS and len(first.run_ids) == 1
     assert second.status == TickStatus.SKIPPED and "has run before" in second.skip_reason
+
+
+# ============================================================================================
+# a daemon that died mid-tick
+# ============================================================================================
+
+
+class Died(BaseException):
+    """Stands in for SIGKILL at a crash point: nothing after it runs, no handler catches it."""
+
+
+def _dead_owner() -> str:
+    import socket
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return f"{socket.gethostname()}:{proc.pid}:dead00"
+
+
+@pytest.mark.parametrize("point", ["tick created", "run created"])
+def test_a_sensor_tick_left_started_by_a_dead_daemon_is_finished_from_its_cursor(
+    make_instance, monkeypatch, point
+):
+    import deras._daemon.sensor_runner as module
+
+    instance = make_instance()
+    cursors: list[str | None] = []
+
+    @_running(job=numbers_job, minimum_interval_seconds=30)
+    def files_seen(context):
+        cursors.append(context.cursor)
+        n = int(context.cursor or 0)
+        context.update_cursor(str(n + 1))
+        return dg.RunRequest(run_key=f"file-{n}")
+
+    def crash(name: str) -> None:
+        if name == point:
+            raise Died(name)
+
+    dead = SensorRunner(DaemonContext(instance, _defs(files_seen), None, owner=_dead_owner()))
+    monkeypatch.setattr(module, "crash_point", crash)
+    with pytest.raises(Died):
+        dead.tick(T0)
+    monkeypatch.undo()
+    runner = _runner(instance, _defs(files_seen))
+    runner.tick(T0 + 30)
+    runner.tick(T0 + 60)
+    ticks = _ticks(instance, "files_seen")
+    assert [(t.tick_time, t.status) for t in ticks] == [
+        (T0, TickStatus.SUCCESS),
+        (T0 + 60, TickStatus.SUCCESS),
+    ]
+    runs = _runs(instance)
+    assert [r.tags["deras/run_key"] for r in runs] == ["file-0", "file-1"]
+    assert [t.run_ids for t in ticks] == [[runs[0].run_id], [runs[1].run_id]]
+    evaluated_before_dying = [None] if point == "run created" else []
+    assert cursors == [*evaluated_before_dying, None, "1"]
+    assert instance.store.ticks.get_state("sensor:files_seen").cursor == "2"

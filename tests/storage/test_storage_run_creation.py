@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from deras._core.errors import DerasError
 from deras._core.events import EventRecord, EventType
@@ -110,6 +111,31 @@ def test_concurrent_creators_of_the_same_keys_create_each_run_once(store: Metada
     assert not errors
     assert sorted(created["a"] + created["b"]) == sorted(keys)
     assert len(store.get_runs()) == len(keys)
+
+
+def test_create_runs_racing_an_uncommitted_run_with_the_same_key_skips_its_run(store: MetadataStore) -> None:
+    """Another session inserts the key and commits while our create_runs is under way."""
+    engine = sa.create_engine(store.url, poolclass=sa.NullPool)
+    result: list[list[RunRecord]] = []
+    try:
+        with engine.connect() as other:
+            other.execute(
+                sa.text(
+                    "INSERT INTO runs (run_id, target, status, tags, run_config, create_time, "
+                    "idempotency_key, priority) VALUES ('theirs', 'dag:etl', 'queued', '{}', '{}', 1, 'k', 0)"
+                )
+            )
+            creator = threading.Thread(target=lambda: result.append(store.create_runs([_run("ours", "k")])))
+            creator.start()
+            time.sleep(0.3)  # Postgres: ours waits on their uncommitted key; SQLite: on the write lock
+            other.commit()
+        creator.join(timeout=30)
+    finally:
+        engine.dispose()
+    assert result == [[]]
+    found = store.get_run_by_idempotency_key("k")
+    assert found is not None and found.run_id == "theirs"
+    assert store.get_run("ours") is None
 
 
 def test_runs_finished_after_come_by_end_time_then_creation(store: MetadataStore) -> None:

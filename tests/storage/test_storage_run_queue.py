@@ -133,13 +133,14 @@ def test_heartbeat_returns_the_status_so_the_worker_sees_a_cancel(store: Metadat
     assert store.run_queue.heartbeat("missing", now=T0) is None
 
 
-def test_stale_runs_are_active_runs_without_a_recent_heartbeat(store: MetadataStore) -> None:
+def test_stale_runs_are_active_runs_whose_heartbeat_stopped(store: MetadataStore) -> None:
+    """A run that never beat executes in-process (dg.materialize): not the monitor's to fail."""
     _started(store, "stale", heartbeat=T0)
     _started(store, "fresh", heartbeat=T0 + 100)
     store.create_run(RunRecord("never-beat", "assets:a", status=RunStatus.STARTED, create_time=T0))
     _queue(store, "queued")
     store.create_run(RunRecord("done", "assets:a", status=RunStatus.SUCCESS, create_time=T0))
-    assert [r.run_id for r in store.run_queue.stale_runs(before=T0 + 50)] == ["stale", "never-beat"]
+    assert [r.run_id for r in store.run_queue.stale_runs(before=T0 + 50)] == ["stale"]
 
 
 def test_fail_stale_run_fails_running_attempts_and_the_run(store: MetadataStore) -> None:
@@ -213,3 +214,29 @@ def test_cancel_leaves_a_finished_run_and_ignores_unknown_ones(store: MetadataSt
     assert store.run_queue.cancel("done", now=T0 + 1) is RunStatus.FAILURE
     assert store.get_events("done") == []
     assert store.run_queue.cancel("missing", now=T0) is None
+
+
+def test_fail_stale_run_fails_the_partitions_its_dead_attempt_had_in_progress(store: MetadataStore) -> None:
+    from deras._core.status import PartitionState
+    from deras import DailyPartitionsDefinition
+
+    days = DailyPartitionsDefinition("2025-01-01", end_date="2025-01-10")
+    span = days.to_span(["2025-01-02", "2025-01-03"]).to_json()
+    _started(store, "r", heartbeat=T0)
+    store.store_events(
+        [
+            EventRecord(
+                "r",
+                EventType.MATERIALIZATION_PLANNED,
+                node="a",
+                attempt=0,
+                timestamp=T0 + 1,
+                data={"asset_key": "a", "partitions": span},
+            )
+        ]
+    )
+    assert len(store.get_partition_status("a")[1][PartitionState.IN_PROGRESS]) == 2
+    assert store.run_queue.fail_stale_run("r", before=T0 + 50, message="worker lost", now=T0 + 60)
+    _, ranges = store.get_partition_status("a")
+    assert len(ranges[PartitionState.IN_PROGRESS]) == 0
+    assert len(ranges[PartitionState.FAILED]) == 2

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from .._core.errors import DerasError
+from .._core.status import BackfillStatus
 from .._instance.instance import DerasInstance
 from .code import code_options, fail, load_code
 
@@ -46,9 +47,14 @@ def launch(
         fail("give exactly one of --job, --dag or --select")
     if (first is None) != (last is None):
         fail("--from and --to go together")
+    if partitions and first is not None:
+        fail("give --partitions or --from/--to, not both")
+    bad_tags = [t for t in tags if "=" not in t]
+    if bad_tags:
+        fail(f"--tag takes KEY=VALUE, got {bad_tags}")
     loaded = load_code(file, module)
     instance = DerasInstance.get()
-    parsed_tags = dict(t.split("=", 1) for t in tags if "=" in t)
+    parsed_tags = dict(t.split("=", 1) for t in tags)
     try:
         backfill_id = instance.launch_backfill(
             targets[0],
@@ -125,7 +131,10 @@ def cancel(backfill_id: str) -> None:
         instance.cancel_backfill(full_id)
     except DerasError as err:
         fail(str(err))
-    click.echo(f"backfill {full_id}: {instance.get_backfill(full_id).status}")
+    status = instance.get_backfill(full_id).status
+    if status not in (BackfillStatus.CANCELING, BackfillStatus.CANCELED):
+        fail(f"backfill {full_id} is {status}: there is nothing to cancel")
+    click.echo(f"backfill {full_id}: {status}")
 
 
 @backfill_group.command("retry-failed")

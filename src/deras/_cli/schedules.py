@@ -49,11 +49,17 @@ def _rows(kinds: tuple[Any, ...], file: str | None, module: str | None) -> list[
                     "status": str(latest.status),
                     "run_ids": latest.run_ids,
                     "skip_reason": latest.skip_reason,
-                    "error": (latest.error or "").splitlines()[-1:] or None,
+                    "error": _last_line(latest.error),
                 },
             }
         )
     return rows
+
+
+def _last_line(error: str | None) -> str | None:
+    """An error's last line (the exception), not the traceback stored with the tick."""
+    lines = (error or "").strip().splitlines()
+    return lines[-1] if lines else None
 
 
 def _when(inst: Any) -> str:
@@ -140,7 +146,7 @@ def schedule_stop(name: str, file: str | None, module: str | None) -> None:
 
 @schedule_group.command("preview")
 @click.argument("name")
-@click.option("-n", "count", default=5, show_default=True)
+@click.option("-n", "count", type=click.IntRange(min=1), default=5, show_default=True)
 @code_options
 @click.option("--json", "as_json", is_flag=True)
 def schedule_preview(name: str, count: int, file: str | None, module: str | None, as_json: bool) -> None:
@@ -205,6 +211,8 @@ def sensor_tick(name: str, file: str | None, module: str | None, no_execute: boo
     finally:
         if ctx.user_code is not None:
             ctx.user_code.shutdown()
+    if tick is None:  # its (sensor, time) tick was claimed by another process first
+        fail(f"sensor {name} is being evaluated by another process right now; try again")
     statuses = {}
     if not no_execute:
         code = CodeCache()
@@ -223,7 +231,8 @@ def sensor_tick(name: str, file: str | None, module: str | None, no_execute: boo
             )
         )
     else:
-        click.echo(f"tick {tick.status}: " + (tick.skip_reason or tick.error or ", ".join(tick.run_ids)))
+        outcome = tick.skip_reason or _last_line(tick.error) or ", ".join(tick.run_ids)
+        click.echo(f"tick {tick.status}: {outcome}")
         for run_id, status in statuses.items():
             click.echo(f"run {run_id} {status}")
     failed = str(tick.status) == "failure" or any(s != "success" for s in statuses.values())

@@ -64,13 +64,14 @@ class AssetTrigger:
             memo: dict[str, Any] = {"event_id": max(latest.values(), default=0), "dags": {}, "cron": {}}
         else:
             memo = json.loads(state.cursor)
-        new = store.get_materializations_after(memo["event_id"], limit=_BATCH)
+        before = memo["event_id"]
+        new = store.get_materializations_after(before, limit=_BATCH)
         runs: list[Any] = []
         if new:
             memo["event_id"] = new[-1].event_id
             runs += self._dag_runs(new, memo, now)
             runs += self._eager_runs(new, now)
-        runs += self._cron_runs(memo, now)
+        runs += self._cron_runs(memo, now, before, new)
         if runs:
             create_runs(self.ctx, runs)
         if new or runs or state is None or memo.get("changed"):
@@ -166,7 +167,7 @@ class AssetTrigger:
         return {n for r in runs for n in r.selection or ()}
 
     # -- on_cron ------------------------------------------------------------------------------
-    def _cron_runs(self, memo: dict[str, Any], now: float) -> list[Any]:
+    def _cron_runs(self, memo: dict[str, Any], now: float, before: int, new: list[Any]) -> list[Any]:
         runs = []
         graph = self.ctx.definitions.asset_graph
         for nid, condition in self._cron.items():
@@ -179,7 +180,10 @@ class AssetTrigger:
                 datetime.fromtimestamp(entry["tick"], UTC), datetime.fromtimestamp(now, UTC)
             )
             if ticks:
-                entry.update(tick=ticks[-1].timestamp(), pending=True, baseline=memo["event_id"])
+                # What this pass read that was stored by the tick is before it; the rest after.
+                tick = ticks[-1].timestamp()
+                baseline = max([before, *(m.event_id for m in new if m.timestamp <= tick)])
+                entry.update(tick=tick, pending=True, baseline=baseline)
                 memo["changed"] = True
             if not entry.get("pending"):
                 continue

@@ -163,7 +163,9 @@ class BackfillRunner:
                 spec.node_ids,
                 key=key,
                 partition_key=None if ranged else spec.partition_key,
-                partition_range=(str(spec.partition_key), unit.partition_last) if unit.partition_last else None,
+                partition_range=(str(spec.partition_key), unit.partition_last)
+                if unit.partition_last
+                else None,
                 tags=tags,
                 run_config=backfill.run_config,
                 job_name=target.get("name"),

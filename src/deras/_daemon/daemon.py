@@ -70,7 +70,10 @@ class Daemon:
         self.automation = AssetTrigger(self.ctx)
         self.queue = RunQueue(self.ctx, self.launcher)
         self.monitor = RunMonitor(
-            self.ctx, self.queue.ended, notifier if notifier is not None else default_notifier(instance)
+            self.ctx,
+            self.queue.ended,
+            notifier if notifier is not None else default_notifier(instance),
+            notify_in_background=True,
         )
         self._stop = threading.Event()
 

@@ -66,7 +66,10 @@ class ProcessLauncher:
 
     def launch(self, run_id: str) -> None:
         self._procs[run_id] = subprocess.Popen(
-            [sys.executable, "-m", "deras", "run-worker", run_id], env=self._env, stdin=subprocess.DEVNULL
+            [sys.executable, "-m", "deras", "run-worker", run_id],
+            env=self._env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C on the daemon stops the daemon, not its runs
         )
 
     def poll(self) -> list[tuple[str, int | None]]:
@@ -169,7 +172,13 @@ class WarmPoolLauncher:
         if self._preload:
             command += ["--preload", json.dumps(self._preload)]
         proc = subprocess.Popen(
-            command, env=self._env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+            command,
+            env=self._env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C on the daemon stops the daemon, not its runs
         )
         assert proc.stdout is not None
         os.set_blocking(proc.stdout.fileno(), False)

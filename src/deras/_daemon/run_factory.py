@@ -53,9 +53,14 @@ class RunFactory:
         key: str,
         origin: Mapping[str, str],
         now: float | None = None,
+        tick_time: datetime | None = None,
     ) -> RunRecord:
-        """A queued run for a schedule's or sensor's ``RunRequest``; ``key`` makes it unique."""
-        tags = {**origin, **(request.tags or {})}
+        """A queued run for a schedule's or sensor's ``RunRequest``; ``key`` makes it unique.
+
+        A schedule's run of a DAG is a ``scheduled`` run whose logical date is the tick's
+        ``tick_time`` (several ticks caught up in one pass must not share a logical date).
+        """
+        tags = {**(request.tags or {}), **origin}  # the daemon's own tags (tick id...) win
         if request.run_key is not None:
             tags["deras/run_key"] = str(request.run_key)
         selection = getattr(request, "asset_selection", None)
@@ -79,8 +84,8 @@ class RunFactory:
             conf = dict(request.run_config or {})
             return self.for_dag(
                 target,
-                logical_date=None,
-                run_type=tags.pop("deras/run_type", "manual"),
+                logical_date=tick_time,
+                run_type=tags.pop("deras/run_type", "manual" if tick_time is None else "scheduled"),
                 conf=conf,
                 tags=tags,
                 key=key,

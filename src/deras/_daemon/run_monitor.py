@@ -8,39 +8,54 @@ or launched by another daemon, is failed when its heartbeat is older than
 Then every run that finished since the monitor's cursor is looked at once: a failed run whose
 job or DAG has a ``RunRetryPolicy`` (or the instance default) gets a new queued run — only the
 nodes that did not succeed when ``from_failure`` (DAG runs re-run whole) — keyed by its root
-run and retry number, so a retry is created once. Notifications go out for the same runs.
+run and retry number, so a retry is created once, after the policy's ``delay``. Notifications
+go out for the same runs. Runs that ended before the monitor's first pass are history: neither
+retried nor notified. A run's end is stamped by its worker before it is committed, so runs can
+land out of order: each pass reads again ``LAG_SECONDS`` behind the latest end time it has seen.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 from .._core.records import RunRecord
 from .._core.status import RunStatus
 from .daemon_context import DaemonContext
+from .notification_outbox import NotificationOutbox
 from .run_factory import new_run_id
 
 log = logging.getLogger("deras.daemon.monitor")
 
 CURSOR = "daemon:run_monitor"
 RETRY_TAG = "deras/retry_number"
+LAG_SECONDS = 5.0
+"""How far behind the latest end time read the monitor looks again for runs stored late."""
+_BATCH = 500
 
 
 class RunMonitor:
     name = "run_monitor"
 
     def __init__(
-        self, ctx: DaemonContext, ended: list[tuple[str, int | None]] | None = None, notifier: Any = None
+        self,
+        ctx: DaemonContext,
+        ended: list[tuple[str, int | None]] | None = None,
+        notifier: Any = None,
+        *,
+        notify_in_background: bool = False,
     ) -> None:
         self.ctx = ctx
         self.ended = ended if ended is not None else []  # shared with the RunQueue
         self.notifier = notifier
+        self.outbox = NotificationOutbox(ctx, notifier, background=notify_in_background)
 
     def tick(self, now: float) -> None:
+        memo = self._memo(now)  # before failing dead runs: those failures are not history
         self._fail_dead(now)
-        self._after_finished(now)
+        self._after_finished(memo, now)
 
     # -- dead runs --------------------------------------------------------------------------
     def _fail_dead(self, now: float) -> None:
@@ -57,24 +72,49 @@ class RunMonitor:
                 log.warning("run %s: %s", run.run_id, message)
 
     # -- finished runs ------------------------------------------------------------------------
-    def _after_finished(self, now: float) -> None:
-        ticks = self.ctx.store.ticks
-        state = ticks.get_state(CURSOR)
-        if state is None or not state.cursor:
-            ticks.set_cursor(CURSOR, json.dumps({"end_time": now}), now)  # history is not retried
-            return
-        after = json.loads(state.cursor)["end_time"]
-        finished = self.ctx.store.get_runs_finished_after(after, limit=500)
+    def _memo(self, now: float) -> dict[str, Any]:
+        """The cursor: ``floor`` (runs that ended before the first pass are history), the
+        latest ``end_time`` read, the runs ``seen`` within ``LAG_SECONDS`` of it, and the
+        retries ``delayed`` by their policy (run id -> [due time, retry number])."""
+        state = self.ctx.store.ticks.get_state(CURSOR)
+        if state is not None and state.cursor:
+            memo: dict[str, Any] = json.loads(state.cursor)
+            memo.setdefault("floor", memo["end_time"])
+            memo.setdefault("seen", {})
+            memo.setdefault("delayed", {})
+            return memo
+        floor = math.nextafter(now, -math.inf)  # a run this pass fails ends at `now`: not history
+        memo = {"floor": floor, "end_time": floor, "seen": {}, "delayed": {}}
+        self.ctx.store.ticks.set_cursor(CURSOR, json.dumps(memo), now)
+        return memo
+
+    def _after_finished(self, memo: dict[str, Any], now: float) -> None:
+        seen: dict[str, float] = memo["seen"]
+        delayed: dict[str, list[float]] = memo["delayed"]
+        before = json.dumps(memo, sort_keys=True)
+        # A worker stamps its run's end before it commits it, so a run may land after one that
+        # ended later: read again from LAG_SECONDS back and skip the runs already handled.
+        since = max(memo["floor"], memo["end_time"] - LAG_SECONDS)
+        finished = self.ctx.store.get_runs_finished_after(since, limit=_BATCH + len(seen))
         for run in finished:
+            if run.run_id in seen:
+                continue
             try:
-                self._handle(run, now)
+                self._handle(run, now, delayed)
             except Exception:
                 log.exception("run monitor: run %s", run.run_id)
-        if finished:
-            last = max(r.end_time or after for r in finished)
-            ticks.set_cursor(CURSOR, json.dumps({"end_time": last}), now)
+            ended = run.end_time if run.end_time is not None else now
+            seen[run.run_id] = ended
+            memo["end_time"] = max(memo["end_time"], ended)
+        for run_id, (due, number) in list(delayed.items()):
+            if due <= now:
+                del delayed[run_id]
+                self._retry_later(run_id, int(number), now)
+        memo["seen"] = {r: t for r, t in seen.items() if t > memo["end_time"] - LAG_SECONDS}
+        if json.dumps(memo, sort_keys=True) != before:
+            self.ctx.store.ticks.set_cursor(CURSOR, json.dumps(memo), now)
 
-    def _handle(self, run: RunRecord, now: float) -> None:
+    def _handle(self, run: RunRecord, now: float, delayed: dict[str, list[float]]) -> None:
         event = None
         if run.status == RunStatus.FAILURE:
             event = "run_failure"
@@ -82,15 +122,31 @@ class RunMonitor:
             attempt = int(run.tags.get(RETRY_TAG, "0"))
             if policy is not None and policy.max_retries > 0:
                 if attempt < policy.max_retries:
-                    self._retry(run, policy, attempt + 1, now)
+                    delay = getattr(policy, "delay", None) or 0.0
+                    if delay > 0:
+                        ended = run.end_time if run.end_time is not None else now
+                        delayed[run.run_id] = [ended + delay, attempt + 1]
+                    else:
+                        self._retry(run, policy, attempt + 1, now)
                 else:
                     self._notify(run, "run_retry_exhausted")
         elif run.status == RunStatus.SUCCESS:
             event = "run_success"
-            if any(not c.passed for c in self.ctx.store.get_check_results(run_id=run.run_id)):
+            if self.outbox.wants("check_failure") and any(
+                not c.passed for c in self.ctx.store.get_check_results(run_id=run.run_id)
+            ):
                 self._notify(run, "check_failure")
         if event:
             self._notify(run, event)
+
+    def _retry_later(self, run_id: str, number: int, now: float) -> None:
+        run = self.ctx.store.get_run(run_id)
+        policy = None if run is None else self._policy(run)
+        if run is not None and policy is not None:
+            try:
+                self._retry(run, policy, number, now)
+            except Exception:
+                log.exception("run monitor: retry of run %s", run_id)
 
     def _policy(self, run: RunRecord) -> Any:
         defs = self.ctx.definitions
@@ -138,11 +194,4 @@ class RunMonitor:
             )
 
     def _notify(self, run: RunRecord, event: str) -> None:
-        if self.notifier is None:
-            return
-        from .notifications import notification_for_run
-
-        try:
-            self.notifier.notify(notification_for_run(self.ctx.instance, run, event))
-        except Exception:  # notifications never break the daemon either
-            log.exception("notification %s for run %s", event, run.run_id)
+        self.outbox.send(run, event)

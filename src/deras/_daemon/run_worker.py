@@ -113,6 +113,12 @@ def execute_stored_run(
         if not store.run_queue.claim([run_id], time.time(), worker_identity()):
             raise DerasError(f"run {run_id} was claimed by another worker")
         run.status = RunStatus.STARTING
+    elif run.status == RunStatus.CANCELING and run.start_time is None:
+        # Canceled between the run queue's claim and this worker: it ends canceled, not run
+        # (left canceling, the run monitor would fail it once this process had exited).
+        event = EventRecord(run_id, EventType.RUN_CANCELED, message="canceled before it started")
+        store.store_events([event])
+        return RunStatus.CANCELED
     elif run.status != RunStatus.STARTING:
         raise DerasError(f"run {run_id} is {run.status}; only a queued or starting run can be executed")
     settings = instance.daemon_settings
@@ -229,4 +235,8 @@ def serve(instance: Any, preload: dict[str, str] | None = None) -> None:
         except Exception:
             log.exception("run %s", run_id)
             status = "error"
-        replies.write(f"done {run_id} {status}\n")
+        try:
+            replies.write(f"done {run_id} {status}\n")
+        except BrokenPipeError:  # the daemon is gone (killed): nobody to answer or to send more
+            os.dup2(os.open(os.devnull, os.O_WRONLY), replies.fileno())  # no error again at exit
+            return

@@ -6,8 +6,9 @@ dies mid-tick leaves a started tick; the next daemon takes it over (at once if t
 on this host, else when its lease runs out), evaluates it again, and the keys turn the runs
 the first one already created into no-ops.
 
-A schedule owes the ticks between its last tick (or when it was started) and now; after
-downtime only the latest ``max_catchup_ticks`` of them run. DAGs follow their own catchup.
+A schedule owes the ticks between its last tick (or when it was started) and now, and any
+tick left ``started`` by a daemon that died; after downtime only the latest
+``max_catchup_ticks`` of them run. DAGs follow their own catchup.
 """
 
 from __future__ import annotations
@@ -64,11 +65,19 @@ class ScheduleTicker:
         since = self._since(inst, state, now)
         # Only the latest max_catchup_ticks, found walking back from now (years of minutely
         # ticks after a long downtime are not enumerated).
-        owed = schedule.tick_times_between(_at(since), _at(now), self.ctx.settings.daemon.max_catchup_ticks)
-        for when in owed:
+        limit = self.ctx.settings.daemon.max_catchup_ticks
+        owed = schedule.tick_times_between(_at(since), _at(now), limit)
+        # Ticks a daemon claimed and died in are behind `since`: they are owed too, and taken
+        # over once their owner is known dead or their lease ran out.
+        stranded = self.ctx.store.ticks.get_ticks(inst.key, limit=limit, status=TickStatus.STARTED)
+        owed_times = {w.timestamp() for w in owed}
+        owed += [_at(t.tick_time) for t in stranded if t.tick_time not in owed_times]
+        for when in sorted(owed):
             self._evaluate(inst, when, now)
         upcoming = schedule.next_tick_times(_at(now), 1)
-        self._next_due[inst.key] = upcoming[0].timestamp() if upcoming else float("inf")
+        due = upcoming[0].timestamp() if upcoming else float("inf")
+        leases = [t.lease_until or now for t in stranded if (t.lease_until or now) > now]
+        self._next_due[inst.key] = min([due, *leases])
 
     def _since(self, inst: Instigator, state: Any, now: float) -> float:
         """Where the owed ticks start: the last tick, else when the schedule was turned on."""
@@ -109,6 +118,7 @@ class ScheduleTicker:
                     key=f"{inst.key}:{when.timestamp():.6f}:{request.run_key or i}",
                     origin=origin,
                     now=now,
+                    tick_time=local,
                 )
                 for i, request in enumerate(requests)
             ]

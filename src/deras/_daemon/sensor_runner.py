@@ -43,6 +43,8 @@ class SensorRunner:
             slot = math.floor(now / interval) * interval
             self._next_due[inst.key] = slot + interval
             try:
+                if self._resume_stranded(inst, state, now):
+                    continue  # this interval's evaluation finished the tick a dead daemon left
                 # Slots make two daemons evaluate once per interval; the last evaluation's
                 # time keeps a slot's start from following the previous slot's end closely.
                 latest = self.ctx.store.ticks.get_latest_tick(inst.key)
@@ -53,6 +55,17 @@ class SensorRunner:
                 self.evaluate(inst, state, slot, now)
             except Exception:
                 log.exception("sensor %s", inst.key)
+
+    def _resume_stranded(self, inst: Instigator, state: Any, now: float) -> bool:
+        """Evaluate again a tick that a daemon claimed and died in, under its own slot.
+
+        Its cursor was not saved, so the evaluation starts from the same cursor; the runs it
+        had created are found by their keys and listed on it. False if there is none that can
+        be taken over yet (its owner may be alive: then its lease has to run out first).
+        """
+        stranded = self.ctx.store.ticks.get_ticks(inst.key, limit=5, status=TickStatus.STARTED)
+        oldest_first = reversed(stranded)
+        return any(self.evaluate(inst, state, t.tick_time, now) is not None for t in oldest_first)
 
     def next_due(self) -> float | None:
         return min(self._next_due.values(), default=None)

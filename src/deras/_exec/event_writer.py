@@ -63,6 +63,8 @@ class EventWriter:
         self._closed = False
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        # Starts the writer thread when the inline window ends inside a long node.
+        self._timer: threading.Timer | None = None
         self._last_drain = time.monotonic()
         self.secrets: set[str] = set()
         self.written: list[EventRecord] = []
@@ -109,13 +111,35 @@ class EventWriter:
             with self._lock:
                 self._wake.notify()
             return
-        if time.monotonic() - self._last_drain < INLINE_WINDOW_SECONDS:
+        waited = time.monotonic() - self._last_drain
+        if waited < INLINE_WINDOW_SECONDS:
+            # A node that starts now may run for minutes: its start and logs must not wait
+            # for its end. A timer starts the writer thread when the window is over, unless
+            # the run has ended (and drained inline) first.
+            if self._background and self._timer is None:
+                self._timer = threading.Timer(INLINE_WINDOW_SECONDS - waited, self._start_thread)
+                self._timer.daemon = True
+                self._timer.start()
             return
         if not self._background:
             self._drain_inline()
             return
-        self._thread = threading.Thread(target=self._run, name="deras-event-writer", daemon=True)
-        self._thread.start()
+        self._start_thread()
+
+    def _start_thread(self) -> None:
+        with self._lock:
+            if self._thread is not None or self._closed:
+                return
+            self._thread = threading.Thread(target=self._run, name="deras-event-writer", daemon=True)
+            self._thread.start()
+            self._wake.notify()
+
+    def _settle_timer(self) -> None:
+        """Before deciding between inline and threaded draining: the timer has fired or never will."""
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+            timer.join()
 
     def write_files(self) -> None:
         """Inline: perform every queued file write now, so ``storage_failures`` is complete.
@@ -124,6 +148,7 @@ class EventWriter:
         transaction. With the writer thread running this does nothing: the thread rewrites the
         verdict of a run whose value could not be stored (see ``_rewrite_failed``).
         """
+        self._settle_timer()
         if self._thread is not None:
             return
         with self._lock:
@@ -134,6 +159,7 @@ class EventWriter:
 
     def flush(self) -> None:
         """Return once everything queued so far is stored; re-raise a storage error."""
+        self._settle_timer()
         if self._thread is None:
             self._drain_inline()
             return
@@ -145,6 +171,7 @@ class EventWriter:
 
     def close(self) -> None:
         """Store everything and stop the writer thread."""
+        self._settle_timer()
         if self._thread is None:
             self._drain_inline()
             return

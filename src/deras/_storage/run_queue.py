@@ -28,7 +28,7 @@ from deras._core.status import NodeStatus, RunStatus
 from .database import Database, in_batch, in_batch_params
 from .events import EventStore
 from .runs import run_record
-from .schema import attempts, dump_json, runs
+from .schema import attempts, dump_json, event_log, load_json, runs
 from .slots import release_run_slots
 
 ACTIVE_RUN_STATUSES = (RunStatus.STARTING, RunStatus.STARTED, RunStatus.CANCELING)
@@ -67,6 +67,12 @@ _RUNNING_ATTEMPTS = (
     sa.select(attempts.c.node, attempts.c.attempt)
     .where(attempts.c.run_id == bindparam("run_id"), attempts.c.status == bindparam("running"))
     .order_by(attempts.c.node, attempts.c.attempt)
+)
+_PLANNED_TYPE = EventType.MATERIALIZATION_PLANNED.value
+_PLANNED = (
+    sa.select(event_log.c.node, event_log.c.attempt, event_log.c.data)
+    .where(event_log.c.run_id == bindparam("run_id"), event_log.c.event_type == bindparam("planned"))
+    .order_by(event_log.c.id)
 )
 _SET_CANCELING = (
     sa.update(runs).where(runs.c.run_id == bindparam("run_id")).values(status=bindparam("canceling"))
@@ -135,14 +141,13 @@ class RunQueueStore:
         return RunStatus(rows[0][0]) if rows else None
 
     def stale_runs(self, before: float) -> list[RunRecord]:
-        """Active runs whose worker has given no sign of life since ``before`` (or ever)."""
+        """Active runs whose worker has given no sign of life since ``before``.
+
+        Only runs that beat at all: a run executed in-process by ``dg.materialize`` or
+        ``deras materialize`` has no heartbeat and is not the monitor's to judge.
+        """
         query = (
-            sa.select(runs)
-            .where(
-                runs.c.status.in_(_ACTIVE),
-                sa.or_(runs.c.heartbeat.is_(None), runs.c.heartbeat < before),
-            )
-            .order_by(runs.c.id)
+            sa.select(runs).where(runs.c.status.in_(_ACTIVE), runs.c.heartbeat < before).order_by(runs.c.id)
         )
         with self._db.read() as conn:
             return [run_record(row) for row in conn.execute(query)]
@@ -152,7 +157,8 @@ class RunQueueStore:
 
         Checked again under the row lock, since the worker may have beaten since the run was
         listed by :meth:`stale_runs`. Each attempt still running gets a ``STEP_FAILURE`` and
-        the run a ``RUN_FAILURE`` (with ``message``), and the run's concurrency slots are freed.
+        the run a ``RUN_FAILURE`` (with ``message``; ``RUN_CANCELED`` if it was being canceled),
+        what those attempts had in progress an ``ASSET_FAILED``, and its concurrency slots are freed.
         """
         with self._db.write() as tx:
             rows = tx.fetchall(_LOCK_STALE, {"run_id": run_id})
@@ -175,9 +181,25 @@ class RunQueueStore:
                 )
                 for node, attempt in running
             ]
-            events.append(
-                EventRecord(run_id, EventType.RUN_FAILURE, message=message, level="ERROR", timestamp=now)
-            )
+            # What the dead attempts planned to materialize is in progress no more: it failed.
+            dead = {node for node, _ in running}
+            for node, attempt, data in tx.fetchall(_PLANNED, {"run_id": run_id, "planned": _PLANNED_TYPE}):
+                if node in dead and data:
+                    events.append(
+                        EventRecord(
+                            run_id,
+                            EventType.ASSET_FAILED,
+                            node=node,
+                            attempt=attempt,
+                            message=message,
+                            level="ERROR",
+                            timestamp=now,
+                            data=load_json(data),
+                        )
+                    )
+            # A run the user was canceling ends canceled (and is not retried), not failed.
+            end = EventType.RUN_CANCELED if status == RunStatus.CANCELING.value else EventType.RUN_FAILURE
+            events.append(EventRecord(run_id, end, message=message, level="ERROR", timestamp=now))
             self._events.append(tx, events)
             release_run_slots(tx, run_id)
         return True

@@ -14,11 +14,20 @@ from deras._core.events import DATA_ERROR, DATA_REASON, EventRecord, EventType
 from deras._core.records import AttemptRecord, RunRecord
 from deras._core.status import NodeStatus, RunStatus
 
-from .database import Database, WriteTransaction, in_batch, in_batch_params
+from .database import IN_BATCH, Database, WriteTransaction, in_batch_params
 from .schema import attempts, dump_json, load_json, runs
 
 _INSERT_RUN = sa.insert(runs).values({c.name: bindparam(c.name) for c in runs.c if c.name != "id"})
-_KEY_OWNERS = sa.select(runs.c.idempotency_key, runs.c.run_id).where(in_batch(runs.c.idempotency_key, "k"))
+# The run holding each of IN_BATCH keys, as one row. One unique-index lookup per key whatever
+# the table's statistics: ``idempotency_key IN (...)`` on a table just filled by a bulk insert
+# (not yet analyzed) is planned by Postgres as a scan of every run, 100 comparisons each
+# (10,000 keys took 2.7 s instead of 0.15 s).
+_KEY_OWNERS = sa.select(
+    *(
+        sa.select(runs.c.run_id).where(runs.c.idempotency_key == bindparam(f"k_{i}")).scalar_subquery()
+        for i in range(IN_BATCH)
+    )
+)
 _SET_RUN_STATUS = sa.update(runs).where(runs.c.run_id == bindparam("key")).values(status=bindparam("status"))
 _SET_RUN_STARTED = (
     sa.update(runs)
@@ -198,8 +207,13 @@ class RunStore:
     @staticmethod
     def _key_owners(tx: WriteTransaction, keys: Sequence[str]) -> dict[str, str]:
         owners: dict[str, str] = {}
-        for params in in_batch_params("k", keys):
-            owners.update((key, run_id) for key, run_id in tx.fetchall(_KEY_OWNERS, params))
+        for start in range(0, len(keys), IN_BATCH):
+            chunk = keys[start : start + IN_BATCH]
+            (params,) = in_batch_params("k", chunk)
+            row = tx.fetchall(_KEY_OWNERS, params)[0]  # one run id or NULL per place, IN_BATCH of them
+            owners.update(
+                (key, run_id) for key, run_id in zip(chunk, row[: len(chunk)], strict=True) if run_id
+            )
         return owners
 
     def update_run_status(self, run_id: str, status: RunStatus) -> None:
