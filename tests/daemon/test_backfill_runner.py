@@ -54,7 +54,9 @@ def env(make_instance, write_code):
 
 
 def _launch(instance, loaded, target, **kwargs):
-    return instance.launch_backfill(target, definitions=loaded.definitions, code_location=loaded.location, **kwargs)
+    return instance.launch_backfill(
+        target, definitions=loaded.definitions, code_location=loaded.location, **kwargs
+    )
 
 
 def _execute_queued(instance):
@@ -92,18 +94,27 @@ def test_partition_status_follows_runs_and_failures_are_kept(env):
     _execute_queued(instance)
     runner.tick(time.time())
     view = instance.get_backfill(bid)
-    assert view.partition_status == {"2025-01-03": "success", "2025-01-04": "failure", "2025-01-05": "success"}
+    assert view.partition_status == {
+        "2025-01-03": "success",
+        "2025-01-04": "failure",
+        "2025-01-05": "success",
+    }
     assert view.status == BackfillStatus.COMPLETED_WITH_FAILURES
 
 
 def test_mapped_downstream_moves_as_upstream_partitions_land(env):
     instance, loaded, runner = env
-    bid = _launch(instance, loaded, ["sales", "trend"], partition_keys=["2025-01-01", "2025-01-02", "2025-01-03"])
+    bid = _launch(
+        instance, loaded, ["sales", "trend"], partition_keys=["2025-01-01", "2025-01-02", "2025-01-03"]
+    )
     runner.tick(time.time())
     first = instance.store.run_queue.queued_runs()
     # trend of day 1 reads no day inside the backfill: it may run with the first wave
     assert sorted((r.selection[0], r.partition_key) for r in first) == [
-        ("sales", "2025-01-01"), ("sales", "2025-01-02"), ("sales", "2025-01-03"), ("trend", "2025-01-01"),
+        ("sales", "2025-01-01"),
+        ("sales", "2025-01-02"),
+        ("sales", "2025-01-03"),
+        ("trend", "2025-01-01"),
     ]
     _execute_queued(instance)
     runner.tick(time.time())  # every downstream unit whose day landed, in one pass
@@ -141,7 +152,11 @@ def test_dag_backfill_queues_one_backfill_dag_run_per_logical_date(env):
     bid = _launch(instance, loaded, "etl", partition_range=("2025-01-01", "2025-01-03"))
     runner.tick(time.time())
     runs = instance.store.run_queue.queued_runs()
-    assert sorted(r.tags["deras/logical_date"][:10] for r in runs) == ["2025-01-01", "2025-01-02", "2025-01-03"]
+    assert sorted(r.tags["deras/logical_date"][:10] for r in runs) == [
+        "2025-01-01",
+        "2025-01-02",
+        "2025-01-03",
+    ]
     assert {r.tags["deras/run_type"] for r in runs} == {"backfill"}
     _execute_queued(instance)
     runner.tick(time.time())

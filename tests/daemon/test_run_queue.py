@@ -90,7 +90,9 @@ def test_max_concurrent_runs_counts_runs_already_running(make_instance, write_co
 
 
 def test_tag_limits_hold_back_only_the_runs_they_name(make_instance, write_code):
-    config = {"tag_concurrency_limits": [{"key": "team", "value": "finance", "limit": 1}, {"key": "db", "limit": 1}]}
+    config = {
+        "tag_concurrency_limits": [{"key": "team", "value": "finance", "limit": 1}, {"key": "db", "limit": 1}]
+    }
     instance, ctx, factory = _setup(make_instance, write_code, config)
     f1 = factory.for_assets(["a"], key="f1", tags={"team": "finance"})
     f2 = factory.for_assets(["a"], key="f2", tags={"team": "finance"})

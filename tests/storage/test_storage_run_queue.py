@@ -217,8 +217,8 @@ def test_cancel_leaves_a_finished_run_and_ignores_unknown_ones(store: MetadataSt
 
 
 def test_fail_stale_run_fails_the_partitions_its_dead_attempt_had_in_progress(store: MetadataStore) -> None:
-    from deras._core.status import PartitionState
     from deras import DailyPartitionsDefinition
+    from deras._core.status import PartitionState
 
     days = DailyPartitionsDefinition("2025-01-01", end_date="2025-01-10")
     span = days.to_span(["2025-01-02", "2025-01-03"]).to_json()
