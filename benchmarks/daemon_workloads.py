@@ -60,6 +60,25 @@ def every_second(context):
 defs = dg.Definitions(assets=[one], jobs=[one_job], sensors=[every_second] if SENSOR else [])
 """
 
+BURST = """
+import deras as dg
+
+@dg.asset
+def one():
+    return 1
+
+one_job = dg.define_asset_job("one_job", selection=["one"])
+
+def _schedule(i):
+    @dg.schedule("* * * * *", job=one_job, name=f"every_minute_{i}",
+                 default_status=dg.DefaultScheduleStatus.RUNNING)
+    def every_minute(context):
+        return dg.RunRequest()
+    return every_minute
+
+defs = dg.Definitions(assets=[one], jobs=[one_job], schedules=[_schedule(i) for i in range(COUNT)])
+"""
+
 HOURLY = """
 import deras as dg
 
@@ -297,6 +316,38 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def burst(args: argparse.Namespace) -> dict[str, Any]:
+    """N schedules due at the same minute: each tick's cron instant -> its first node's STEP_START."""
+    n = args.n if args.n > 0 else 25
+    with home(args.db, args.config) as where:
+        code = write_code(where, BURST, COUNT=n)
+        instance = open_instance(where)
+        proc = start_daemon(code, 600)
+        try:
+            wait_warm(proc)
+            boundary = (time.time() // 60 + 1) * 60
+            if boundary - time.time() < 3:
+                boundary += 60  # the schedules must be seen running before the minute they tick
+            time.sleep(max(0.0, boundary - time.time()) + args.window)
+        finally:
+            stop_daemon(proc)
+        lat = []
+        for i in range(n):
+            for tick in instance.store.ticks.get_ticks(f"schedule:every_minute_{i}"):
+                if tick.tick_time != boundary or not tick.run_ids:
+                    continue
+                events = instance.get_events(tick.run_ids[0])
+                step = next((e for e in events if e.event_type == "step_start"), None)
+                if step is not None:
+                    lat.append(step.timestamp - boundary)
+    return {
+        "ticks": len(lat),
+        "p50": pct(lat, 0.5),
+        "p95": pct(lat, 0.95),
+        "max": max(lat, default=float("nan")),
+    }
+
+
 def backfill10k(args: argparse.Namespace) -> dict[str, Any]:
     from deras._daemon.backfill_runner import BackfillRunner
     from deras._daemon.daemon_context import DaemonContext
@@ -514,6 +565,7 @@ def _profile_done(profiler: Any, args: argparse.Namespace) -> None:
 
 WORKLOADS = {
     "latency": latency,
+    "burst": burst,
     "backfill10k": backfill10k,
     "dispatch": dispatch,
     "dispatch_pool": dispatch_pool,

@@ -228,14 +228,6 @@ def sqlite_only(db_url: str) -> None:
         pytest.skip("SQLite covers this one; Postgres runs the 'tick created' and 'run created' points")
 
 
-STRANDED_RUNS = pytest.mark.xfail(
-    strict=True,
-    reason="bug: RunQueue.tick claims all chosen runs (queued -> starting) in one transaction "
-    "before launching them; a crash after the first launch leaves the others 'starting' with no "
-    "process, and the run monitor fails them ('presumed dead') instead of launching them",
-)
-
-
 # -- schedules ----------------------------------------------------------------------------------
 
 
@@ -244,7 +236,7 @@ STRANDED_RUNS = pytest.mark.xfail(
     [
         "tick created",
         "run created",
-        pytest.param("run launched", marks=STRANDED_RUNS),
+        "run launched",
     ],
 )
 def test_schedule_ticks_run_once_each_after_a_crash(scenario: Scenario, point: str, db_url: str) -> None:
@@ -300,9 +292,7 @@ def test_sensor_run_keys_run_once_each_after_a_crash(scenario: Scenario, point: 
 # -- backfills ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "point", ["backfill batch written", pytest.param("run launched", marks=STRANDED_RUNS)]
-)
+@pytest.mark.parametrize("point", ["backfill batch written", "run launched"])
 def test_backfill_partitions_run_once_each_after_a_crash(scenario: Scenario, point: str, db_url: str) -> None:
     sqlite_only(db_url)
     scenario.launch_backfill()

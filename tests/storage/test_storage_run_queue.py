@@ -240,3 +240,24 @@ def test_fail_stale_run_fails_the_partitions_its_dead_attempt_had_in_progress(st
     _, ranges = store.get_partition_status("a")
     assert len(ranges[PartitionState.IN_PROGRESS]) == 0
     assert len(ranges[PartitionState.FAILED]) == 2
+
+
+def test_a_launched_run_is_taken_by_one_worker_only(store: MetadataStore) -> None:
+    _queue(store, "r")
+    assert store.run_queue.claim(["r"], now=T0) == ["r"]
+    assert store.run_queue.take("r", now=T0 + 1, worker=WORKER)
+    assert not store.run_queue.take("r", now=T0 + 2, worker={"host": "other", "pid": 1})
+    run = store.get_run("r")
+    assert run is not None and run.worker == WORKER and run.heartbeat == T0 + 1
+
+
+def test_runs_claimed_but_never_taken_go_back_to_the_queue(store: MetadataStore) -> None:
+    _queue(store, "lost", "taken", "fresh")
+    assert store.run_queue.claim(["lost", "taken"], now=T0) == ["lost", "taken"]
+    assert store.run_queue.take("taken", now=T0, worker=WORKER)
+    assert store.run_queue.claim(["fresh"], now=T0 + 100) == ["fresh"]
+    assert store.run_queue.requeue_untaken(before=T0 + 50) == ["lost"]
+    statuses = {r: store.get_run(r).status for r in ("lost", "taken", "fresh")}  # type: ignore[union-attr]
+    assert statuses == {"lost": RunStatus.QUEUED, "taken": RunStatus.STARTING, "fresh": RunStatus.STARTING}
+    assert not store.run_queue.take("lost", now=T0 + 60, worker=WORKER)  # a late worker may not
+    assert store.run_queue.claim(["lost"], now=T0 + 60) == ["lost"]  # it is launched again

@@ -109,6 +109,7 @@ class WarmPoolLauncher:
         self._workers: list[_Worker] = []
         self._selector = selectors.DefaultSelector()
         self._ended: list[tuple[str, int | None]] = []
+        self._retired: list[subprocess.Popen[str]] = []
 
     def start(self) -> None:
         """Start one idle worker ahead of the first run."""
@@ -158,6 +159,8 @@ class WarmPoolLauncher:
                     self._ended.append((worker.run_id, worker.proc.returncode))
             elif worker.run_id is None and worker.runs >= self._runs_per_worker:
                 self._retire(worker)
+        # Reap retired workers that have exited, so they do not linger as zombies.
+        self._retired = [p for p in self._retired if p.poll() is None]
         ended, self._ended = self._ended, []
         return ended
 
@@ -194,6 +197,7 @@ class WarmPoolLauncher:
 
     def _retire(self, worker: _Worker) -> None:
         self._remove(worker)
+        self._retired.append(worker.proc)
         try:
             assert worker.proc.stdin is not None
             worker.proc.stdin.close()  # EOF: the worker exits after its current run

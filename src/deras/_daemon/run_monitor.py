@@ -66,6 +66,10 @@ class RunMonitor:
             if queue.fail_stale_run(run_id, float("inf"), message, now):
                 log.warning("run %s: %s", run_id, message)
         timeout = self.ctx.settings.run_monitoring.heartbeat_timeout_seconds
+        # Claimed but never taken by a worker (the launching daemon died in between): nothing
+        # of it ran, so it goes back in the queue rather than failing.
+        for run_id in queue.requeue_untaken(now - timeout):
+            log.warning("run %s was launched but no worker took it; queued again", run_id)
         for run in queue.stale_runs(now - timeout):
             message = f"no heartbeat from the run's process for {timeout:g} s: it is presumed dead"
             if queue.fail_stale_run(run.run_id, now - timeout, message, now):

@@ -121,6 +121,8 @@ def execute_stored_run(
         return RunStatus.CANCELED
     elif run.status != RunStatus.STARTING:
         raise DerasError(f"run {run_id} is {run.status}; only a queued or starting run can be executed")
+    elif not store.run_queue.take(run_id, time.time(), worker_identity()):
+        raise DerasError(f"run {run_id} was taken by another worker, or put back in the queue")
     settings = instance.daemon_settings
     control = StoredRunControl(store, run_id, settings.pools)
     interval = heartbeat_interval or settings.run_monitoring.heartbeat_interval_seconds

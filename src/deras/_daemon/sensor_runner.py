@@ -124,7 +124,8 @@ class SensorRunner:
         except Exception as err:
             log.warning("sensor %s failed: %s", sensor.name, err)
             ctx.store.ticks.finish_tick(tick.id, TickStatus.FAILURE, now=now, error=error_text(err))
-        return ctx.store.ticks.get_latest_tick(inst.key)
+        # This tick, not the latest: a daemon may have ticked the same sensor meanwhile.
+        return next((t for t in ctx.store.ticks.get_ticks(inst.key, limit=50) if t.id == tick.id), None)
 
     def _last_run_key(self, inst: Instigator) -> str | None:
         runs = self.ctx.store.get_runs(limit=1, tags={"deras/sensor": inst.name})

@@ -56,6 +56,23 @@ _HEARTBEAT = (
     )
 )
 _STATUS = sa.select(runs.c.status).where(runs.c.run_id == bindparam("run_id"))
+_UNTAKEN = (runs.c.status == bindparam("starting"), runs.c.worker.is_(None))
+_TAKE = (
+    sa.update(runs)
+    .where(runs.c.run_id == bindparam("run_id"), *_UNTAKEN)
+    .values(heartbeat=bindparam("now"), worker=bindparam("worker"))
+)
+_LOCK_UNTAKEN = (
+    sa.select(runs.c.run_id)
+    .where(*_UNTAKEN, runs.c.heartbeat < bindparam("before"))
+    .order_by(runs.c.id)
+    .with_for_update(skip_locked=True)
+)
+_REQUEUE = (
+    sa.update(runs)
+    .where(runs.c.run_id == bindparam("run_id"), *_UNTAKEN)
+    .values(status=bindparam("queued"), heartbeat=sa.null())
+)
 _LOCK_STALE = (
     sa.select(runs.c.status, runs.c.heartbeat)
     .where(runs.c.run_id == bindparam("run_id"))
@@ -128,6 +145,46 @@ class RunQueueStore:
             ):
                 tx.execute(_CLAIM, params)
         return claimed
+
+    def take(self, run_id: str, now: float, worker: dict[str, Any]) -> bool:
+        """A worker takes the ``starting`` run the queue launched to it; False if it may not.
+
+        Only a run no worker has taken yet is taken (compare-and-set on ``worker``), so a run
+        put back in the queue by :meth:`requeue_untaken` is never also executed by a late
+        worker of its first launch.
+        """
+        params = {
+            "run_id": run_id,
+            "starting": RunStatus.STARTING.value,
+            "now": now,
+            "worker": dump_json(worker),
+        }
+        with self._db.write() as tx:
+            return tx.rowcount(_TAKE, params) == 1
+
+    def requeue_untaken(self, before: float) -> list[str]:
+        """Put ``starting`` runs that no worker took since ``before`` back in the queue.
+
+        The run queue claims runs and then launches them; a daemon that dies in between (or a
+        launch that was lost) leaves runs claimed that no process will ever execute. They are
+        queued again, not failed: nothing of them has run. Rows another session holds are
+        skipped (Postgres: SKIP LOCKED). Returns the run ids requeued.
+        """
+        with self._db.write() as tx:
+            found = [
+                row[0]
+                for row in tx.fetchall(
+                    _LOCK_UNTAKEN, {"starting": RunStatus.STARTING.value, "before": before}
+                )
+            ]
+            tx.executemany(
+                _REQUEUE,
+                [
+                    {"run_id": r, "starting": RunStatus.STARTING.value, "queued": RunStatus.QUEUED.value}
+                    for r in found
+                ],
+            )
+        return found
 
     def heartbeat(self, run_id: str, now: float, worker: dict[str, Any] | None = None) -> RunStatus | None:
         """Record that the run's worker is alive; returns the run's status (None: no such run).
