@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from recording_launcher import RecordingLauncher
 
 from deras._core.status import RunStatus, TickStatus
 from deras._daemon.daemon import Daemon
@@ -38,26 +39,6 @@ defs = dg.Definitions(assets=[numbers, boom], jobs=[numbers_job, boom_job], sche
 
 HOUR = 3600.0
 T0 = datetime(2025, 1, 6, tzinfo=UTC).timestamp()
-
-
-class RecordingLauncher:
-    """Stands in for worker processes: records what would have been launched."""
-
-    def __init__(self, slots: int = 100) -> None:
-        self.slots = slots
-        self.launched: list[str] = []
-
-    def capacity(self) -> int:
-        return self.slots - len(self.launched)
-
-    def launch(self, run_id: str) -> None:
-        self.launched.append(run_id)
-
-    def poll(self) -> list[tuple[str, int | None]]:
-        return []
-
-    def shutdown(self) -> None:
-        pass
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +81,7 @@ def test_a_scheduled_run_is_launched_in_the_pass_that_creates_it(make_instance, 
 def test_two_daemons_create_and_launch_each_tick_once(make_instance, write_code):
     loaded = write_code(CODE)
     first_instance, second_instance = make_instance(), make_instance()
-    launchers = [RecordingLauncher(), RecordingLauncher()]
+    launchers = [RecordingLauncher(instance=first_instance), RecordingLauncher(instance=second_instance)]
     daemons = [_daemon(first_instance, loaded, launchers[0]), _daemon(second_instance, loaded, launchers[1])]
     for hour in range(6):
         for daemon in daemons:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from recording_launcher import RecordingLauncher
 
 from deras._core.status import RunStatus, TickStatus
 from deras._daemon.daemon_context import DaemonContext
@@ -36,25 +37,6 @@ defs = dg.Definitions(assets=[a])
 """
 
 BLOCKED = 5.0  # seconds after which a call counts as waiting on the lock
-
-
-class RecordingLauncher:
-    """Stands in for worker processes: records what would have been launched."""
-
-    def __init__(self) -> None:
-        self.launched: list[str] = []
-
-    def capacity(self) -> int:
-        return 100
-
-    def launch(self, run_id: str) -> None:
-        self.launched.append(run_id)
-
-    def poll(self) -> list[tuple[str, int | None]]:
-        return []
-
-    def shutdown(self) -> None:
-        pass
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from recording_launcher import RecordingLauncher
 
 from deras._core.status import RunStatus
 from deras._daemon.daemon_context import DaemonContext
@@ -33,26 +34,6 @@ def one_at_a_time():
 dag = one_at_a_time()
 defs = dg.Definitions(assets=[a, pooled], dags=[dag])
 """
-
-
-class RecordingLauncher:
-    """Stands in for worker processes: records what would have been launched."""
-
-    def __init__(self, slots: int = 100) -> None:
-        self.slots = slots
-        self.launched: list[str] = []
-
-    def capacity(self) -> int:
-        return self.slots - len(self.launched)
-
-    def launch(self, run_id: str) -> None:
-        self.launched.append(run_id)
-
-    def poll(self) -> list[tuple[str, int | None]]:
-        return []
-
-    def shutdown(self) -> None:
-        pass
 
 
 def _setup(make_instance, write_code, config=None):
