@@ -71,6 +71,9 @@ defs = dg.Definitions(
 """
 
 
+WORKER = {"host": "elsewhere", "pid": 1}
+
+
 class RecordingNotifier:
     """Stands in for the notification dispatcher: keeps what it was asked to send."""
 
@@ -134,6 +137,7 @@ def test_a_run_without_heartbeat_past_the_timeout_is_failed(env):
     start = time.time()
     env.monitor.tick(start)
     assert env.instance.store.run_queue.claim([run.run_id], start) == [run.run_id]
+    assert env.instance.store.run_queue.take(run.run_id, start, WORKER)  # its worker started
     env.monitor.tick(start + 4)
     assert env.instance.get_run(run.run_id).status == RunStatus.STARTING
     env.monitor.tick(start + 6)
@@ -142,6 +146,17 @@ def test_a_run_without_heartbeat_past_the_timeout_is_failed(env):
     end = env.instance.get_events(run.run_id)[-1]
     assert end.event_type == EventType.RUN_FAILURE
     assert end.message == "no heartbeat from the run's process for 5 s: it is presumed dead"
+
+
+def test_a_run_launched_but_never_taken_by_a_worker_is_queued_again(env):
+    """The daemon died between claiming the run and handing it to a worker: nothing of it ran."""
+    run = env.queue("plain_job")
+    start = time.time()
+    env.monitor.tick(start)
+    env.instance.store.run_queue.claim([run.run_id], start)
+    env.monitor.tick(start + 6)
+    assert env.instance.get_run(run.run_id).status == RunStatus.QUEUED
+    assert env.instance.get_events(run.run_id) == []
 
 
 def test_a_beating_run_is_left_alone(env):
@@ -224,6 +239,7 @@ def test_a_dead_run_found_on_the_monitors_first_pass_is_still_retried(env):
     run = env.queue("sleepy_job")
     start = time.time()
     env.instance.store.run_queue.claim([run.run_id], start - 60)
+    assert env.instance.store.run_queue.take(run.run_id, start - 60, WORKER)
     env.monitor.tick(start)
     assert env.instance.get_run(run.run_id).status == RunStatus.FAILURE
     env.monitor.tick(start + 1)
