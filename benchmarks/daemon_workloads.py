@@ -277,8 +277,8 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             stop_daemon(proc)
         ticks = sorted(instance.store.ticks.get_ticks("sensor:every_second"), key=lambda t: t.tick_time)
-        rows = []
-        previous = None
+        rows: list[dict[str, Any]] = []
+        previous: Any = None
         for tick in ticks:
             due = None if previous is None else (previous.start_time or 0) + interval
             previous = tick

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import time
 from typing import Any
 
@@ -28,6 +29,9 @@ class RecordingLauncher:
 
     def poll(self) -> list[tuple[str, int | None]]:
         return []
+
+    def wait(self, timeout: float, wake_fd: int | None = None) -> None:
+        select.select([wake_fd] if wake_fd is not None else [], [], [], timeout)
 
     def shutdown(self) -> None:
         pass

@@ -11,7 +11,9 @@ Components never raise out of a pass: a failing component is logged and the othe
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import threading
 import time
@@ -27,6 +29,9 @@ from .schedule_ticker import ScheduleTicker
 from .sensor_runner import SensorRunner
 
 log = logging.getLogger("deras.daemon")
+
+# Seconds between runs of the components that rescan stored state, in the loop.
+_PACE = {"backfills": 0.5, "automation": 0.5, "run_monitor": 0.5}
 
 
 def default_launcher(ctx: DaemonContext) -> RunLauncher:
@@ -76,9 +81,18 @@ class Daemon:
             notify_in_background=True,
         )
         self._stop = threading.Event()
+        self._last_run: dict[str, float] = {}
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
 
-    def tick(self, now: float | None = None) -> None:
-        """One pass of every component at ``now`` (tests pass a fixed clock)."""
+    def tick(self, now: float | None = None, *, paced: bool = False) -> None:
+        """One pass of every component at ``now`` (tests pass a fixed clock).
+
+        ``paced`` (the loop): components that rescan stored state — backfills, automation, the
+        run monitor — run at most every ``_PACE`` seconds, so that the passes a finished run
+        triggers cost two small queries; schedules, sensors and the queue run every pass.
+        """
         now = time.time() if now is None else now
         states = self._states()
         for component, call in (
@@ -89,6 +103,10 @@ class Daemon:
             (self.queue, lambda: self.queue.tick(now)),
             (self.monitor, lambda: self.monitor.tick(now)),
         ):
+            if paced and component.name in _PACE:
+                if now - self._last_run.get(component.name, float("-inf")) < _PACE[component.name]:
+                    continue
+                self._last_run[component.name] = now
             try:
                 call()
             except Exception:
@@ -102,20 +120,27 @@ class Daemon:
             return {}
 
     def run(self, *, max_seconds: float | None = None) -> None:
-        """Tick until stopped (SIGTERM/SIGINT or :meth:`stop`), or for ``max_seconds``."""
+        """Tick until stopped (SIGTERM/SIGINT or :meth:`stop`), or for ``max_seconds``.
+
+        Between passes it waits for whichever comes first: a worker reporting (a run ended, a
+        worker is ready), the next schedule or sensor falling due, :meth:`stop`, or
+        ``interval_seconds`` (for work other processes queue: runs, backfills).
+        """
         interval = self.ctx.settings.daemon.interval_seconds
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         log.info("deras daemon %s started", self.ctx.owner)
         try:
             while not self._stop.is_set():
-                self.tick()
+                self.tick(paced=True)
                 if deadline is not None and time.monotonic() >= deadline:
                     break
-                wake = min(
-                    (t for t in (self.schedules.next_due(), self.sensors.next_due()) if t is not None),
-                    default=time.time() + interval,
-                )
-                self._stop.wait(max(0.0, min(wake - time.time(), interval)))
+                now = time.time()
+                due = [t for t in (self.schedules.next_due(), self.sensors.next_due()) if t is not None]
+                timeout = min([interval, *(t - now for t in due)])
+                if deadline is not None:
+                    timeout = min(timeout, deadline - time.monotonic())
+                self.launcher.wait(max(timeout, 0.0), self._wake_read)
+                self._drain_wake()
         finally:
             self.launcher.shutdown()
             if self.ctx.user_code is not None:
@@ -124,6 +149,15 @@ class Daemon:
 
     def stop(self) -> None:
         self._stop.set()
+        with contextlib.suppress(OSError):  # a full pipe already wakes it
+            os.write(self._wake_write, b"x")  # wakes the loop's wait; safe in a signal handler
+
+    def _drain_wake(self) -> None:
+        try:
+            while os.read(self._wake_read, 512):
+                pass
+        except BlockingIOError:
+            pass
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):

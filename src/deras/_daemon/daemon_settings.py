@@ -8,7 +8,7 @@ pools: {db: 2}                               # slots shared by nodes with pool="
 run_retries: {max_retries: 0}               # the default RunRetryPolicy of jobs and DAGs
 run_monitoring: {heartbeat_interval_seconds: 2, heartbeat_timeout_seconds: 30}
 daemon:
-  interval_seconds: 0.25        # how often the daemon looks for work when idle
+  interval_seconds: 1.0         # idle: how often to look for work other processes queued
   evaluation_timeout_seconds: 60
   max_catchup_ticks: 5          # a schedule whose daemon was down runs at most its latest N missed ticks
   launcher: pool                # pool (warm worker processes) or process (one process per run)
@@ -48,7 +48,7 @@ class RunMonitoringSettings(_Strict):
 
 
 class DaemonLoopSettings(_Strict):
-    interval_seconds: float = Field(default=0.25, gt=0)
+    interval_seconds: float = Field(default=1.0, gt=0)
     evaluation_timeout_seconds: float = Field(default=60.0, gt=0)
     max_catchup_ticks: int = Field(default=5, ge=1)
     launcher: Literal["pool", "process"] = "pool"

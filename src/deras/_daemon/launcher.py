@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import selectors
 import subprocess
 import sys
@@ -35,6 +36,9 @@ class RunLauncher(Protocol):
 
     def poll(self) -> list[tuple[str, int | None]]:
         """Runs whose process ended since the last poll: ``(run_id, exit code or None)``."""
+
+    def wait(self, timeout: float, wake_fd: int | None = None) -> None:
+        """Block until a run may have ended, ``wake_fd`` is readable, or ``timeout`` passes."""
 
     def shutdown(self) -> None:
         """Stop idle workers; runs in progress go on in their processes."""
@@ -78,6 +82,12 @@ class ProcessLauncher:
             del self._procs[rid]
         return ended
 
+    def wait(self, timeout: float, wake_fd: int | None = None) -> None:
+        """Until a run's process may have ended, ``wake_fd`` is readable, or ``timeout``."""
+        fds = [wake_fd] if wake_fd is not None else []
+        step = min(timeout, 0.05) if self._procs else timeout
+        select.select(fds, [], [], max(step, 0.0))
+
     def shutdown(self) -> None:
         self._procs.clear()
 
@@ -88,6 +98,7 @@ class _Worker:
     reader: IO[str]
     run_id: str | None = None
     runs: int = 0
+    ready: bool = False  # it said "ready": deras and the code location are imported
     buffer: str = field(default="")
 
 
@@ -110,18 +121,21 @@ class WarmPoolLauncher:
         self._selector = selectors.DefaultSelector()
         self._ended: list[tuple[str, int | None]] = []
         self._retired: list[subprocess.Popen[str]] = []
+        self._wake_fd: int | None = None
+        self._closed = False
 
     def start(self) -> None:
-        """Start one idle worker ahead of the first run."""
-        if not self._workers:
-            self._spawn()
+        """Start every worker now, so that they are warm when the first runs come."""
+        self._top_up()
 
     def capacity(self) -> int:
-        idle = sum(1 for w in self._workers if w.run_id is None)
-        return idle + self._max - len(self._workers)
+        """Idle workers that are ready: a run handed to a worker still importing would wait."""
+        return sum(1 for w in self._workers if w.run_id is None and w.ready)
 
     def launch(self, run_id: str) -> None:
-        worker = next((w for w in self._workers if w.run_id is None), None) or self._spawn()
+        worker = next((w for w in self._workers if w.run_id is None and w.ready), None)
+        if worker is None:  # the caller ignored capacity(): a cold worker still does the job
+            worker = self._spawn()
         worker.run_id = run_id
         worker.runs += 1
         assert worker.proc.stdin is not None
@@ -130,12 +144,22 @@ class WarmPoolLauncher:
             worker.proc.stdin.flush()
         except OSError:  # it died while idle: poll() reports the run, the monitor fails it
             log.warning("worker %s died before it took run %s", worker.proc.pid, run_id)
-        if all(w.run_id is not None for w in self._workers) and len(self._workers) < self._max:
-            self._spawn()  # keep one warm spare for the next run
+
+    def wait(self, timeout: float, wake_fd: int | None = None) -> None:
+        """Block until a worker has something to say (a run ended, it is ready, it died),
+        ``wake_fd`` is readable, or ``timeout`` passes. Nothing is consumed: poll() does that."""
+        if wake_fd is not None and wake_fd != self._wake_fd:
+            if self._wake_fd is not None:
+                self._selector.unregister(self._wake_fd)
+            self._selector.register(wake_fd, selectors.EVENT_READ, None)
+            self._wake_fd = wake_fd
+        self._selector.select(timeout=max(timeout, 0.0))
 
     def poll(self) -> list[tuple[str, int | None]]:
         for key, _ in self._selector.select(timeout=0):
-            worker: _Worker = key.data
+            worker: _Worker | None = key.data
+            if worker is None:
+                continue  # the wake pipe: its owner drains it
             chunk = os.read(key.fd, 65536).decode()
             if not chunk:
                 continue
@@ -143,7 +167,9 @@ class WarmPoolLauncher:
             *lines, worker.buffer = worker.buffer.split("\n")
             for line in lines:
                 parts = line.split()
-                if len(parts) == 3 and parts[0] == "done" and parts[1] == worker.run_id:
+                if parts == ["ready"]:
+                    worker.ready = True
+                elif len(parts) == 3 and parts[0] == "done" and parts[1] == worker.run_id:
                     self._ended.append((parts[1], 0))
                     worker.run_id = None
         for worker in list(self._workers):
@@ -161,10 +187,17 @@ class WarmPoolLauncher:
                 self._retire(worker)
         # Reap retired workers that have exited, so they do not linger as zombies.
         self._retired = [p for p in self._retired if p.poll() is None]
+        if not self._closed:
+            self._top_up()
         ended, self._ended = self._ended, []
         return ended
 
+    def _top_up(self) -> None:
+        while len(self._workers) < self._max:
+            self._spawn()
+
     def shutdown(self) -> None:
+        self._closed = True
         for worker in list(self._workers):
             if worker.run_id is None:
                 self._retire(worker)

@@ -23,7 +23,7 @@ from .launcher import RunLauncher
 
 log = logging.getLogger("deras.daemon.queue")
 
-_SCAN = 1000  # queued runs looked at per pass; the rest wait for the next one
+_SCAN = 1000  # at most this many queued runs are looked at per pass (fewer with few free workers)
 
 
 class RunQueue:
@@ -42,7 +42,7 @@ class RunQueue:
         if capacity <= 0:
             return []
         store = self.ctx.store
-        queued = store.run_queue.queued_runs(limit=_SCAN)
+        queued = store.run_queue.queued_runs(limit=min(_SCAN, max(100, 10 * capacity)))
         if not queued:
             return []
         chosen = self.select(queued, store.run_queue.active_runs(), capacity)

@@ -227,7 +227,16 @@ def serve(instance: Any, preload: dict[str, str] | None = None) -> None:
             code.definitions(preload)
         except Exception:  # the run that needs it will fail with the error
             log.warning("could not preload %s", preload, exc_info=True)
-    instance.store  # noqa: B018 - open the database before the first run, not during it
+    # Everything a run needs before its first node, imported now rather than during it.
+    try:
+        instance.store  # noqa: B018 - opens the database
+        instance.daemon_settings  # noqa: B018 - pydantic
+        import deras._exec.launch
+        import deras._plan.plan  # noqa: F401
+    except Exception:  # each run will fail with the error; dying here would respawn forever
+        log.warning("worker warm-up failed", exc_info=True)
+
+    replies.write("ready\n")
     for line in sys.stdin:
         run_id = line.strip()
         if not run_id:

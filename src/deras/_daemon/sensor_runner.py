@@ -128,8 +128,12 @@ class SensorRunner:
         return next((t for t in ctx.store.ticks.get_ticks(inst.key, limit=50) if t.id == tick.id), None)
 
     def _last_run_key(self, inst: Instigator) -> str | None:
-        runs = self.ctx.store.get_runs(limit=1, tags={"deras/sensor": inst.name})
-        return runs[0].tags.get("deras/run_key") if runs else None
+        """The run_key of the sensor's newest run: from its last tick that made runs (two
+        indexed reads, not a scan of every run's tags)."""
+        for tick in self.ctx.store.ticks.get_ticks(inst.key, limit=1, status=TickStatus.SUCCESS):
+            run = self.ctx.store.get_run(tick.run_ids[-1]) if tick.run_ids else None
+            return run.tags.get("deras/run_key") if run is not None else None
+        return None
 
     def _apply_partition_requests(self, evaluation: Any) -> None:
         for request in evaluation.dynamic_partitions_requests or ():
