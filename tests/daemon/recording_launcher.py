@@ -30,8 +30,8 @@ class RecordingLauncher:
     def poll(self) -> list[tuple[str, int | None]]:
         return []
 
-    def wait(self, timeout: float, wake_fd: int | None = None) -> None:
-        select.select([wake_fd] if wake_fd is not None else [], [], [], timeout)
+    def wait(self, timeout: float, wake_fd: int | None = None) -> bool:
+        return bool(select.select([wake_fd] if wake_fd is not None else [], [], [], timeout)[0])
 
     def shutdown(self) -> None:
         pass

@@ -194,6 +194,22 @@ def test_bad_partition_key_is_refused_before_anything_is_stored(env):
     assert instance.get_backfills() == []
 
 
+def test_partitions_of_an_unpartitioned_target_are_refused(env, make_instance, write_code):
+    instance, _, _ = env
+    plain = write_code(
+        """
+        import deras as dg
+        @dg.asset
+        def once():
+            return 1
+        defs = dg.Definitions(assets=[once])
+        """
+    )
+    with pytest.raises(DerasError, match="not partitioned"):
+        _launch(instance, plain, "once", partition_range=("2025-01-01", "nonsense"))
+    assert instance.get_backfills() == []
+
+
 def test_backfill_without_a_code_location_is_refused(env):
     instance, loaded, _ = env
     with pytest.raises(DerasError, match="code_location"):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from recording_launcher import RecordingLauncher
+from webhook_server import WebhookServer
 
 from deras._core.status import RunStatus, TickStatus
 from deras._daemon.daemon import Daemon
@@ -143,38 +141,12 @@ def test_a_hung_user_function_does_not_keep_the_daemon_process_alive():
 # ============================================================================================
 
 
-class WebhookServer:
-    """A real HTTP server on 127.0.0.1 recording each POST's JSON body."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.bodies.append(json.loads(body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-
 @pytest.fixture
 def webhook() -> Iterator[WebhookServer]:
     server = WebhookServer()
     server.thread.start()
     yield server
-    server.server.shutdown()
-    server.server.server_close()
+    server.close()
 
 
 def test_a_failed_run_is_posted_to_the_webhook_once(make_instance, write_code, webhook):

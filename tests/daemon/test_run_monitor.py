@@ -317,6 +317,23 @@ def test_a_job_without_a_policy_is_not_retried_unless_deras_yaml_says(env, make_
     assert len(other.retries_of(second.run_id)) == 1
 
 
+def test_a_failed_run_started_in_someones_process_is_not_retried(env, make_instance):
+    """`deras dags trigger` and dg.materialize record no code location a worker could load."""
+    instance = make_instance({"run_retries": {"max_retries": 1}})
+    other = Env(instance, env.loaded)
+    other.monitor.tick(time.time())
+    import deras as dg
+
+    @dg.asset
+    def fails() -> None:
+        raise ValueError("no")
+
+    result = dg.materialize([fails], instance=instance, raise_on_error=False)
+    assert not result.success
+    other.monitor.tick(time.time())
+    assert other.retries_of(result.run_id) == []
+
+
 def test_history_before_the_monitor_first_ran_is_not_retried(env):
     run = env.queue("boom_job")
     assert _execute(env, run.run_id) == RunStatus.FAILURE

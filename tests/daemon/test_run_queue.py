@@ -106,6 +106,15 @@ def test_a_full_pool_keeps_runs_that_need_it_queued(make_instance, write_code):
     assert queue.tick(time.time()) == [pooled.run_id]
 
 
+def test_runs_started_in_one_pass_count_against_their_pool(make_instance, write_code):
+    instance, ctx, factory = _setup(make_instance, write_code, {"pools": {"db": 1}})
+    first, second = (factory.for_assets(["pooled"], key=f"p{i}") for i in range(2))
+    plain = factory.for_assets(["a"], key="a")
+    instance.store.create_runs([first, second, plain])
+    launched = RunQueue(ctx, RecordingLauncher()).tick(time.time())
+    assert launched == [first.run_id, plain.run_id]  # the second would only wait for the slot
+
+
 def test_launcher_capacity_limits_what_is_claimed(make_instance, write_code):
     instance, ctx, factory = _setup(make_instance, write_code)
     instance.store.create_runs([factory.for_assets(["a"], key=f"r{i}") for i in range(4)])

@@ -79,7 +79,9 @@ def _next(inst: Any, now: datetime) -> str | None:
 
 def _preview(inst: Any, now: datetime, n: int) -> list[datetime]:
     if inst.kind == "dag":
-        return list(inst.definition.schedule.preview(n, now))
+        end = inst.definition.end_date  # a DAG's runs stop at its end_date: so do its ticks
+        ticks = list(inst.definition.schedule.preview(n, now))
+        return [t for t in ticks if end is None or t <= end]
     return list(inst.definition.next_tick_times(now, n))
 
 

@@ -37,6 +37,7 @@ class BackfillRunner:
     def __init__(self, ctx: DaemonContext) -> None:
         self.ctx = ctx
         self._layouts: dict[str, Any] = {}
+        self._counts: dict[str, tuple[int, int]] = {}  # backfill -> (runs, finished) last pass
 
     def tick(self, now: float) -> None:
         active = self.ctx.store.backfills.get_backfills(
@@ -54,6 +55,12 @@ class BackfillRunner:
     def advance(self, backfill: BackfillRecord, now: float) -> None:
         store = self.ctx.store
         bid = backfill.backfill_id
+        # Reading every unit and run of a big backfill costs; when no run of it was created
+        # or has finished since the last pass, nothing can have become ready.
+        counts = store.count_backfill_runs(bid)
+        if backfill.status == BackfillStatus.REQUESTED and self._counts.get(bid) == counts:
+            return
+        self._counts[bid] = counts
         units = store.backfills.get_units(bid)
         runs = self._latest_runs(bid)
         self._sync(bid, units, runs)

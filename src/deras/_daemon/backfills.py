@@ -133,10 +133,15 @@ def _asset_keys(
     key_range: tuple[str, str] | None,
 ) -> list[str]:
     pdefs = {graph.nodes[n].partitions_def for n in node_ids if graph.nodes[n].partitions_def is not None}
+    if not pdefs:
+        if keys is not None or key_range is not None:
+            raise DerasError(
+                f"{', '.join(node_ids)[:200]}: not partitioned, so a backfill of it takes no partition "
+                "keys or range; run it once with `deras materialize` instead"
+            )
+        return []
     if keys is not None:
         return list(keys)
-    if not pdefs:
-        return []
     pdef = next(iter(pdefs))
     store = instance.dynamic_partitions_store
     if key_range is not None:

@@ -32,6 +32,7 @@ log = logging.getLogger("deras.daemon")
 
 # Seconds between runs of the components that rescan stored state, in the loop.
 _PACE = {"backfills": 0.5, "automation": 0.5, "run_monitor": 0.5}
+_WATCH = 0.05  # seconds between looks at SQLite's data_version while idle
 
 
 def default_launcher(ctx: DaemonContext) -> RunLauncher:
@@ -139,13 +140,31 @@ class Daemon:
                 timeout = min([interval, *(t - now for t in due)])
                 if deadline is not None:
                     timeout = min(timeout, deadline - time.monotonic())
-                self.launcher.wait(max(timeout, 0.0), self._wake_read)
+                self._wait(max(timeout, 0.0))
                 self._drain_wake()
         finally:
             self.launcher.shutdown()
             if self.ctx.user_code is not None:
                 self.ctx.user_code.shutdown()
             log.info("deras daemon %s stopped", self.ctx.owner)
+
+    def _wait(self, timeout: float) -> None:
+        """Wait for the launcher's workers, :meth:`stop`, ``timeout`` — or, on SQLite, a commit
+        by another process (runs or backfills queued by the CLI), checked every ``_WATCH`` s."""
+        token = self._change_token()
+        if token is None:
+            self.launcher.wait(timeout, self._wake_read)
+            return
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            if self.launcher.wait(min(left, _WATCH), self._wake_read) or self._change_token() != token:
+                return
+
+    def _change_token(self) -> int | None:
+        try:
+            return self.ctx.store.change_token()
+        except Exception:
+            return None
 
     def stop(self) -> None:
         self._stop.set()

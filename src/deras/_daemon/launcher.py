@@ -37,8 +37,9 @@ class RunLauncher(Protocol):
     def poll(self) -> list[tuple[str, int | None]]:
         """Runs whose process ended since the last poll: ``(run_id, exit code or None)``."""
 
-    def wait(self, timeout: float, wake_fd: int | None = None) -> None:
-        """Block until a run may have ended, ``wake_fd`` is readable, or ``timeout`` passes."""
+    def wait(self, timeout: float, wake_fd: int | None = None) -> bool:
+        """Block until a run may have ended, ``wake_fd`` is readable, or ``timeout`` passes;
+        True unless the timeout passed."""
 
     def shutdown(self) -> None:
         """Stop idle workers; runs in progress go on in their processes."""
@@ -82,11 +83,11 @@ class ProcessLauncher:
             del self._procs[rid]
         return ended
 
-    def wait(self, timeout: float, wake_fd: int | None = None) -> None:
+    def wait(self, timeout: float, wake_fd: int | None = None) -> bool:
         """Until a run's process may have ended, ``wake_fd`` is readable, or ``timeout``."""
         fds = [wake_fd] if wake_fd is not None else []
         step = min(timeout, 0.05) if self._procs else timeout
-        select.select(fds, [], [], max(step, 0.0))
+        return bool(select.select(fds, [], [], max(step, 0.0))[0]) or bool(self._procs)
 
     def shutdown(self) -> None:
         self._procs.clear()
@@ -145,15 +146,16 @@ class WarmPoolLauncher:
         except OSError:  # it died while idle: poll() reports the run, the monitor fails it
             log.warning("worker %s died before it took run %s", worker.proc.pid, run_id)
 
-    def wait(self, timeout: float, wake_fd: int | None = None) -> None:
+    def wait(self, timeout: float, wake_fd: int | None = None) -> bool:
         """Block until a worker has something to say (a run ended, it is ready, it died),
-        ``wake_fd`` is readable, or ``timeout`` passes. Nothing is consumed: poll() does that."""
+        ``wake_fd`` is readable, or ``timeout`` passes (False). Nothing is consumed: poll()
+        does that."""
         if wake_fd is not None and wake_fd != self._wake_fd:
             if self._wake_fd is not None:
                 self._selector.unregister(self._wake_fd)
             self._selector.register(wake_fd, selectors.EVENT_READ, None)
             self._wake_fd = wake_fd
-        self._selector.select(timeout=max(timeout, 0.0))
+        return bool(self._selector.select(timeout=max(timeout, 0.0)))
 
     def poll(self) -> list[tuple[str, int | None]]:
         for key, _ in self._selector.select(timeout=0):

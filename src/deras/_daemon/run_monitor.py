@@ -124,7 +124,11 @@ class RunMonitor:
             event = "run_failure"
             policy = self._policy(run)
             attempt = int(run.tags.get(RETRY_TAG, "0"))
-            if policy is not None and policy.max_retries > 0:
+            if policy is not None and policy.max_retries > 0 and not run.code_location:
+                # A run started in someone's process (`deras dags trigger`, dg.materialize)
+                # records no code location a worker could load it from: it cannot be retried.
+                log.warning("run %s failed but recorded no code location: not retried", run.run_id)
+            elif policy is not None and policy.max_retries > 0:
                 if attempt < policy.max_retries:
                     delay = getattr(policy, "delay", None) or 0.0
                     if delay > 0:

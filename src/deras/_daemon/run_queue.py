@@ -2,8 +2,11 @@
 
 Limits: ``max_concurrent_runs``; ``tag_concurrency_limits`` (per tag value, or per each value
 of a key); a DAG's ``max_active_runs``; pools (a run waits in the queue while a pool one of
-its nodes needs is full, rather than holding a worker while it waits for a slot). A run that
-does not fit stays queued and does not block lower-priority runs that do fit.
+its nodes needs has no free slot — counting the runs started in the same pass — rather than
+holding a worker while it waits for one). A run that does not fit stays queued and does not
+block lower-priority runs that do fit. The limits are checked by the daemon that claims: two
+daemons deciding at the same instant may together exceed a run limit (pool slots, claimed
+per node in the database, cannot be exceeded).
 
 Claiming is one transaction that moves runs from queued to starting only if they are still
 queued (row locks with SKIP LOCKED on Postgres), so two daemons never launch a run twice.
@@ -71,15 +74,18 @@ class RunQueue:
         dag_counts: Counter[str] = Counter()
         for run in active:
             self._count(run, tag_counts, dag_counts)
-        full_pools = self._full_pools()
+        pools = self._pool_room()
         chosen: list[RunRecord] = []
         for run in queued:
             if len(chosen) >= room:
                 break
-            if self._blocked(run, tag_counts, dag_counts, full_pools):
+            needs = self._pools_of(run, pools)
+            if self._blocked(run, tag_counts, dag_counts) or any(pools[p] <= 0 for p in needs):
                 continue
             chosen.append(run)
             self._count(run, tag_counts, dag_counts)
+            for pool in needs:  # a run chosen now will want its slot: the next one waits
+                pools[pool] -= 1
         return chosen
 
     @staticmethod
@@ -91,11 +97,7 @@ class RunQueue:
             dags[dag_id] += 1
 
     def _blocked(
-        self,
-        run: RunRecord,
-        tag_counts: Counter[tuple[str, str]],
-        dag_counts: Counter[str],
-        full_pools: set[str],
+        self, run: RunRecord, tag_counts: Counter[tuple[str, str]], dag_counts: Counter[str]
     ) -> bool:
         for limit in self.ctx.settings.tag_concurrency_limits:
             value = run.tags.get(limit.key)
@@ -108,18 +110,23 @@ class RunQueue:
             dag = self._dags().get(dag_id)
             if dag is not None and dag_counts[dag_id] >= dag.max_active_runs:
                 return True
-        if full_pools:
-            nodes = self.ctx.definitions.asset_graph.nodes
-            if any(getattr(nodes.get(n), "pool", None) in full_pools for n in run.selection or ()):
-                return True
         return False
+
+    def _pools_of(self, run: RunRecord, pools: dict[str, int]) -> set[str]:
+        """The configured pools some node of the run uses."""
+        if not pools:
+            return set()
+        nodes = self.ctx.definitions.asset_graph.nodes
+        found = {getattr(nodes.get(n), "pool", None) for n in run.selection or ()}
+        return {p for p in found if p in pools}
 
     def _dags(self) -> dict[str, Any]:
         return {d.dag_id: d for d in self.ctx.definitions.dags}
 
-    def _full_pools(self) -> set[str]:
+    def _pool_room(self) -> dict[str, int]:
+        """Free slots per configured pool, as the slots table has them now."""
         limits = self.ctx.settings.pools
         if not limits:
-            return set()
+            return {}
         usage = self.ctx.store.slots.usage()
-        return {pool for pool, n in limits.items() if usage.get(pool, 0) >= n}
+        return {pool: n - usage.get(pool, 0) for pool, n in limits.items()}

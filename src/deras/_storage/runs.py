@@ -243,6 +243,16 @@ class RunStore:
         with self._db.read() as conn:
             return [run_record(row) for row in conn.execute(query)]
 
+    def count_backfill_runs(self, backfill_id: str) -> tuple[int, int]:
+        """``(runs, finished runs)`` of a backfill, from the index: a cheap "anything new?"."""
+        finished = [s.value for s in FINISHED_RUN_STATUSES]
+        query = sa.select(sa.func.count(), sa.func.count(sa.case((runs.c.status.in_(finished), 1)))).where(
+            runs.c.backfill_id == backfill_id
+        )
+        with self._db.read() as conn:
+            total, done = conn.execute(query).one()
+        return int(total), int(done)
+
     def get_runs(
         self,
         limit: int | None = None,

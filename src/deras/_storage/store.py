@@ -7,6 +7,7 @@ store rather than methods of it: each is a small interface of its own.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -49,6 +50,7 @@ class MetadataStore:
         self._runs = RunStore(self._db)
         self._events = EventStore(self._db)
         self._assets = AssetStore(self._db)
+        self._watch: Any = None  # the connection change_token() reads
         self._run_queue = RunQueueStore(self._db, self._events)
         self._ticks = TickStore(self._db)
         self._backfills = BackfillStore(self._db, self._runs)
@@ -95,7 +97,24 @@ class MetadataStore:
 
     def dispose(self) -> None:
         """Close every pooled connection (an in-memory database is lost)."""
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         self._db.engine.dispose()
+
+    def change_token(self) -> int | None:
+        """A number that changes whenever another connection commits; None where unknown.
+
+        SQLite's ``PRAGMA data_version`` on one long-lived connection: reading it costs
+        microseconds and no I/O, so the daemon can notice runs queued by other processes
+        within milliseconds instead of polling the runs table. Postgres: None (the daemon
+        falls back to its idle interval).
+        """
+        if not self._db.is_sqlite or is_memory_sqlite(self._db.engine.url):
+            return None
+        if self._watch is None:
+            self._watch = self._db.engine.raw_connection()
+        return int(self._watch.cursor().execute("PRAGMA data_version").fetchone()[0])
 
     def _ensure_schema(self) -> None:
         revisions = self._schema_revisions()
@@ -171,6 +190,10 @@ class MetadataStore:
 
     def get_run_by_idempotency_key(self, key: str) -> RunRecord | None:
         return self._runs.get_run_by_idempotency_key(key)
+
+    def count_backfill_runs(self, backfill_id: str) -> tuple[int, int]:
+        """``(runs, finished runs)`` of a backfill (retries included)."""
+        return self._runs.count_backfill_runs(backfill_id)
 
     def get_runs_finished_after(self, end_time: float, limit: int | None = None) -> list[RunRecord]:
         """Finished runs that ended after ``end_time``, by end time then creation order.
