@@ -223,11 +223,6 @@ def scenario(make_instance: Any, write_code: Any, tmp_path: Path) -> Scenario:
     return Scenario(make_instance(CONFIG), write_code(CODE), tmp_path)
 
 
-def sqlite_only(db_url: str) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("SQLite covers this one; Postgres runs the 'tick created' and 'run created' points")
-
-
 # -- schedules ----------------------------------------------------------------------------------
 
 
@@ -240,8 +235,6 @@ def sqlite_only(db_url: str) -> None:
     ],
 )
 def test_schedule_ticks_run_once_each_after_a_crash(scenario: Scenario, point: str, db_url: str) -> None:
-    if point == "run launched":
-        sqlite_only(db_url)
     scenario.start_schedule()
     scenario.crash_at(point)
 
@@ -268,8 +261,6 @@ def test_schedule_ticks_run_once_each_after_a_crash(scenario: Scenario, point: s
 @pytest.mark.parametrize("point", ["tick created", "run created", "cursor saved", "run launched"])
 def test_sensor_run_keys_run_once_each_after_a_crash(scenario: Scenario, point: str, db_url: str) -> None:
     """One run per pass here, so "run launched" strands nothing (see the schedule's case)."""
-    if point in ("cursor saved", "run launched"):
-        sqlite_only(db_url)
     scenario.start_sensor()
     scenario.crash_at(point)
 
@@ -294,7 +285,6 @@ def test_sensor_run_keys_run_once_each_after_a_crash(scenario: Scenario, point: 
 
 @pytest.mark.parametrize("point", ["backfill batch written", "run launched"])
 def test_backfill_partitions_run_once_each_after_a_crash(scenario: Scenario, point: str, db_url: str) -> None:
-    sqlite_only(db_url)
     scenario.launch_backfill()
     scenario.crash_at(point)
     bid = scenario.backfill_id
@@ -317,7 +307,6 @@ def test_backfill_partitions_run_once_each_after_a_crash(scenario: Scenario, poi
 
 def test_run_worker_killed_after_start_is_failed_then_retried_once(scenario: Scenario, db_url: str) -> None:
     """A worker that dies once it has started a run: the monitor fails the run, its retry runs."""
-    sqlite_only(db_url)
     loaded, instance = scenario.loaded, scenario.instance
     run = RunFactory(loaded.definitions, loaded.location, instance).for_request(
         dg.RunRequest(), default_job="retried_job", key="by-hand", origin={}

@@ -179,3 +179,20 @@ def test_run_worker_command_executes_a_queued_run(make_instance, write_code):
     assert done.returncode == 0, done.stderr
     assert f"run {run.run_id} success" in done.stdout
     assert instance.get_run(run.run_id).status == RunStatus.SUCCESS
+
+
+def test_the_heartbeat_names_the_node_being_run(make_instance, write_code):
+    instance = make_instance()
+    loaded = write_code(CODE)
+    run = _queue(instance, loaded, ["slow_1", "slow_2"])
+    worker = threading.Thread(
+        target=execute_stored_run, args=(instance, run.run_id), kwargs={"heartbeat_interval": 0.05}
+    )
+    worker.start()
+    seen = set()
+    deadline = time.time() + 10
+    while worker.is_alive() and time.time() < deadline:
+        seen.add((instance.get_run(run.run_id).worker or {}).get("node"))
+        time.sleep(0.02)
+    worker.join(10)
+    assert {"slow_1", "slow_2"} <= seen

@@ -83,7 +83,9 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(self._interval):
             try:
-                status = self._store.run_queue.heartbeat(self._run_id, time.time(), self._worker)
+                # The node it is on: the attempt this beat vouches for.
+                worker = {**self._worker, "node": self._control.current_node}
+                status = self._store.run_queue.heartbeat(self._run_id, time.time(), worker)
             except Exception:  # a blip of the database must not kill the run; the next beat retries
                 log.warning("heartbeat of run %s failed", self._run_id, exc_info=True)
                 continue

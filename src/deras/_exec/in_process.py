@@ -119,27 +119,8 @@ class InProcessExecutor:
                         data,
                     )
                     events.transition()
-                elif node.pool is not None:
-                    if control.acquire(node.pool, nid):
-                        try:
-                            state.outcomes[nid] = run_node(state, node)
-                        finally:
-                            control.release(node.pool, nid)
-                    else:  # canceled while waiting for a slot
-                        state.outcomes[nid] = NodeStatus.SKIPPED
-                        state.skip_reasons[nid] = _CANCELED
-                        state.move(nid, TaskInstanceState.SKIPPED)
-                        events.add(
-                            run.run_id,
-                            EventType.STEP_SKIPPED,
-                            nid,
-                            0,
-                            f"skipped: {_CANCELED}",
-                            "WARNING",
-                            {"reason": _CANCELED},
-                        )
                 else:
-                    state.outcomes[nid] = run_node(state, node)
+                    state.outcomes[nid] = self._run_node(state, node, control)
                     if state.outcomes[nid] == NodeStatus.FAILED and node.kind == NodeKind.CHECK:
                         assert node.check is not None
                         state.failed_checks[nid] = f"check {node.check.check_name} on {node.check.asset_key}"
@@ -240,6 +221,32 @@ class InProcessExecutor:
                 f"trigger rule {node.trigger_rule}: upstream {culprit} is {state.outcomes[culprit]}",
             )
         raise AssertionError(f"{node.id}: its upstream finished, yet its trigger rule says {decision}")
+
+    @staticmethod
+    def _run_node(state: RunState, node: Node, control: RunControl) -> NodeStatus:
+        """Run ``node``, holding a slot of its pool while it runs; skipped if canceled waiting."""
+        control.starting(node.id)
+        if node.pool is None:
+            return run_node(state, node)
+        if not control.acquire(node.pool, node.id):
+            state.skip_reasons[node.id] = _CANCELED
+            state.move(node.id, TaskInstanceState.SKIPPED)
+            attempt = state.first_attempts.get(node.id, 0)
+            data = {"reason": _CANCELED}
+            state.events.add(
+                state.run_id,
+                EventType.STEP_SKIPPED,
+                node.id,
+                attempt,
+                f"skipped: {_CANCELED}",
+                "WARNING",
+                data,
+            )
+            return NodeStatus.SKIPPED
+        try:
+            return run_node(state, node)
+        finally:
+            control.release(node.pool, node.id)
 
     @staticmethod
     def _canceled(state: RunState, control: RunControl) -> tuple[NodeStatus, str] | None:

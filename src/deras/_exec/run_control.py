@@ -23,6 +23,11 @@ _SLOT_POLL_SECONDS = 0.1
 class RunControl:
     """No cancellation and no pools: what an in-process run without a daemon gets."""
 
+    current_node: str | None = None
+
+    def starting(self, node: str) -> None:
+        """The executor is about to run ``node``."""
+
     def canceled(self) -> bool:
         return False
 
@@ -47,6 +52,9 @@ class StoredRunControl(RunControl):
         self._limits = dict(pool_limits)
         self._cancel = threading.Event()
         self._warned: set[str] = set()
+
+    def starting(self, node: str) -> None:
+        self.current_node = node  # the run's heartbeat reports the node it is on
 
     def request_cancel(self) -> None:
         self._cancel.set()

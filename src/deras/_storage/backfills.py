@@ -75,6 +75,7 @@ class BackfillStore:
             with self._db.write() as tx:
                 tx.execute(_INSERT_BACKFILL, _backfill_row(record))
                 tx.executemany(_INSERT_UNIT, rows)
+                tx.announce_work()
         except self._db.integrity_error as e:
             raise DerasError(
                 f"cannot create backfill {record.backfill_id!r}: a backfill with this id already "
@@ -126,6 +127,8 @@ class BackfillStore:
                 "error": error,
             }
             tx.execute(_SET_STATUS, params)
+            if status == BackfillStatus.CANCELING:
+                tx.announce_work()
         return True
 
     def get_units(

@@ -29,6 +29,8 @@ from sqlalchemy.sql.dml import Insert
 from .engine import is_memory_sqlite, writer
 
 Params = Mapping[str, Any]
+WORK_CHANNEL = "deras_work"
+"""The Postgres LISTEN/NOTIFY channel on which writers of new work wake daemons."""
 StatementBuilder = Callable[[Callable[[sa.Table], Any]], sa.Executable]
 """Builds a statement given the dialect's ``insert`` (which has ``on_conflict_do_*``)."""
 
@@ -90,6 +92,15 @@ class WriteTransaction:
 
     def fetchall(self, statement: sa.Executable | StatementBuilder, params: Params) -> list[Any]:
         return list(self.execute(statement, params).fetchall())
+
+    def announce_work(self) -> None:
+        """Tell waiting daemons, at commit, that there is new work (runs, a backfill, a cancel).
+
+        Postgres: ``NOTIFY deras_work`` (delivered only if the transaction commits). SQLite needs
+        nothing: daemons there watch ``PRAGMA data_version``.
+        """
+        if self._db.is_postgres:
+            self.cursor.execute(f"NOTIFY {WORK_CHANNEL}")
 
     def insert_ids(self, statement: sa.Insert, rows: Sequence[Params]) -> list[int]:
         """Insert ``rows`` and return their autoincrement ids, in the order of ``rows``."""

@@ -51,6 +51,7 @@ class MetadataStore:
         self._events = EventStore(self._db)
         self._assets = AssetStore(self._db)
         self._watch: Any = None  # the connection change_token() reads
+        self._notices = 0
         self._run_queue = RunQueueStore(self._db, self._events)
         self._ticks = TickStore(self._db)
         self._backfills = BackfillStore(self._db, self._runs)
@@ -103,18 +104,30 @@ class MetadataStore:
         self._db.engine.dispose()
 
     def change_token(self) -> int | None:
-        """A number that changes whenever another connection commits; None where unknown.
+        """A number that changes when another connection may have added work; None if unknown.
 
-        SQLite's ``PRAGMA data_version`` on one long-lived connection: reading it costs
-        microseconds and no I/O, so the daemon can notice runs queued by other processes
-        within milliseconds instead of polling the runs table. Postgres: None (the daemon
-        falls back to its idle interval).
+        SQLite: ``PRAGMA data_version`` on one long-lived connection — it changes with every
+        commit by another connection, and reading it costs microseconds and no I/O. Postgres: a
+        count of ``NOTIFY deras_work`` messages (sent at commit by whoever queues runs, creates
+        a backfill or cancels), read without blocking from a connection that LISTENs. The daemon
+        polls this while idle, so runs queued by other processes start within milliseconds.
         """
-        if not self._db.is_sqlite or is_memory_sqlite(self._db.engine.url):
+        if is_memory_sqlite(self._db.engine.url):
             return None
+        if self._db.is_sqlite:
+            if self._watch is None:
+                self._watch = self._db.engine.raw_connection()
+            return int(self._watch.cursor().execute("PRAGMA data_version").fetchone()[0])
         if self._watch is None:
-            self._watch = self._db.engine.raw_connection()
-        return int(self._watch.cursor().execute("PRAGMA data_version").fetchone()[0])
+            import psycopg
+
+            from .database import WORK_CHANNEL
+
+            url = self._db.engine.url.set(drivername="postgresql")
+            self._watch = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+            self._watch.execute(f"LISTEN {WORK_CHANNEL}")
+        self._notices += sum(1 for _ in self._watch.notifies(timeout=0))
+        return self._notices
 
     def _ensure_schema(self) -> None:
         revisions = self._schema_revisions()
@@ -186,6 +199,8 @@ class MetadataStore:
         """
         with self._db.write() as tx:
             inserted, _ = self._runs.insert_runs(tx, runs)
+            if inserted:
+                tx.announce_work()
         return inserted
 
     def get_run_by_idempotency_key(self, key: str) -> RunRecord | None:
