@@ -83,6 +83,8 @@ class Daemon:
         )
         self._stop = threading.Event()
         self._last_run: dict[str, float] = {}
+        self._dirty: set[str] = set()  # paced components that should look again soon
+        self._wake_at = float("inf")  # when the loop must pass again for them
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
@@ -96,6 +98,8 @@ class Daemon:
         """
         now = time.time() if now is None else now
         states = self._states()
+        ended_before = self.queue.ended_count
+        self._wake_at = float("inf")
         for component, call in (
             (self.schedules, lambda: self.schedules.tick(now, states)),
             (self.sensors, lambda: self.sensors.tick(now, states)),
@@ -105,13 +109,22 @@ class Daemon:
             (self.monitor, lambda: self.monitor.tick(now)),
         ):
             if paced and component.name in _PACE:
-                if now - self._last_run.get(component.name, float("-inf")) < _PACE[component.name]:
+                due = self._last_run.get(component.name, float("-inf")) + _PACE[component.name]
+                if now < due:
+                    if component.name in self._dirty:  # runs ended since it last looked
+                        self._wake_at = min(self._wake_at, due)
                     continue
                 self._last_run[component.name] = now
+                self._dirty.discard(component.name)
             try:
                 call()
             except Exception:
                 log.exception("daemon component %s failed; going on", component.name)
+        if self.queue.ended_count != ended_before:
+            # Runs ended: the paced components have news (a backfill unit done, a retry due).
+            self._dirty.update(_PACE)
+            for name, pace in _PACE.items():
+                self._wake_at = min(self._wake_at, self._last_run.get(name, now) + pace)
 
     def _states(self) -> dict[str, Any]:
         try:
@@ -137,7 +150,7 @@ class Daemon:
                     break
                 now = time.time()
                 due = [t for t in (self.schedules.next_due(), self.sensors.next_due()) if t is not None]
-                timeout = min([interval, *(t - now for t in due)])
+                timeout = min([interval, self._wake_at - now, *(t - now for t in due)])
                 if deadline is not None:
                     timeout = min(timeout, deadline - time.monotonic())
                 self._wait(max(timeout, 0.0))
@@ -157,7 +170,10 @@ class Daemon:
             return
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
-            if self.launcher.wait(min(left, _WATCH), self._wake_read) or self._change_token() != token:
+            if self.launcher.wait(min(left, _WATCH), self._wake_read):
+                return
+            if self._change_token() != token:
+                self._last_run.pop("backfills", None)  # a new backfill (or cancel): look now
                 return
 
     def _change_token(self) -> int | None:

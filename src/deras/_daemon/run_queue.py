@@ -37,10 +37,13 @@ class RunQueue:
         self.launcher = launcher
         self.ended: list[tuple[str, int | None]] = []  # processes that ended, for the run monitor
         self.launched = 0
+        self.ended_count = 0  # runs whose process reported their end, ever
 
     def tick(self, now: float) -> list[str]:
         """Launch what fits; returns the run ids launched."""
-        self.ended.extend(self.launcher.poll())
+        polled = self.launcher.poll()
+        self.ended.extend(polled)
+        self.ended_count += len(polled)
         capacity = self.launcher.capacity()
         if capacity <= 0:
             return []

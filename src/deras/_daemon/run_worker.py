@@ -128,7 +128,7 @@ def execute_stored_run(
     settings = instance.daemon_settings
     control = StoredRunControl(store, run_id, settings.pools)
     interval = heartbeat_interval or settings.run_monitoring.heartbeat_interval_seconds
-    store.run_queue.heartbeat(run_id, time.time(), worker_identity())
+    # claim() or take() stamped the first heartbeat: one transaction fewer per run.
     crash_point("run worker started")
     try:
         with Heartbeat(store, run_id, control, interval):
@@ -139,7 +139,8 @@ def execute_stored_run(
                 _fail_before_start(store, run, err)
                 status = RunStatus.FAILURE
     finally:
-        store.slots.release_run(run_id)
+        if control.claimed_slots:  # normally released node by node; this is the safety net
+            store.slots.release_run(run_id)
     return status
 
 

@@ -52,6 +52,7 @@ class StoredRunControl(RunControl):
         self._limits = dict(pool_limits)
         self._cancel = threading.Event()
         self._warned: set[str] = set()
+        self.claimed_slots = False
 
     def starting(self, node: str) -> None:
         self.current_node = node  # the run's heartbeat reports the node it is on
@@ -71,6 +72,7 @@ class StoredRunControl(RunControl):
             return True
         while not self._cancel.is_set():
             if self._store.slots.claim(pool, limit, self._run_id, node, time.time()):
+                self.claimed_slots = True
                 return True
             self._cancel.wait(_SLOT_POLL_SECONDS)
         return False
