@@ -36,13 +36,14 @@ def a():
 defs = dg.Definitions(assets=[a])
 """
 
+# Row locks with SKIP LOCKED are Postgres's (SQLite serialises writers): Postgres only.
+pytestmark = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+
 BLOCKED = 5.0  # seconds after which a call counts as waiting on the lock
 
 
 @pytest.fixture
 def ctx(make_instance: Any, write_code: Any, db_url: str) -> DaemonContext:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("row locks with SKIP LOCKED are Postgres's; SQLite serialises writers instead")
     loaded = write_code(CODE)
     return DaemonContext(make_instance(), loaded.definitions, loaded.location)
 

@@ -52,6 +52,9 @@ defs = dg.Definitions(
 )
 """
 
+# Two daemons at once need Postgres (SQLite serialises writers by design).
+pytestmark = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+
 CONFIG = {
     "max_concurrent_runs": 50,
     "daemon": {"max_catchup_ticks": CATCHUP, "interval_seconds": 0.1, "workers": 3},
@@ -60,8 +63,6 @@ CONFIG = {
 
 @pytest.fixture
 def pg_instance(make_instance: Any, db_url: str) -> Any:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("two daemons need Postgres (SQLite serialises writers by design)")
     return make_instance(CONFIG)
 
 

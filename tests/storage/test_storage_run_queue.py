@@ -105,9 +105,8 @@ def test_concurrent_claimers_claim_each_run_exactly_once(store: MetadataStore) -
         }
 
 
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # row locks are Postgres's
 def test_claim_skips_a_run_locked_by_another_session_without_waiting(store: MetadataStore) -> None:
-    if not store.url.startswith("postgresql"):
-        pytest.skip("row locks are Postgres's: SQLite serialises writers with BEGIN IMMEDIATE")
     _queue(store, "locked", "free")
     engine = sa.create_engine(store.url, poolclass=sa.NullPool)
     try:

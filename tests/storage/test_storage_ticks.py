@@ -103,10 +103,9 @@ def test_concurrent_claimers_win_each_tick_exactly_once(store: MetadataStore) ->
     assert owners == {**dict.fromkeys(won["a"], "a"), **dict.fromkeys(won["b"], "b")}
 
 
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # row locks are Postgres's
 def test_claim_tick_skips_a_tick_locked_by_another_session_without_waiting(store: MetadataStore) -> None:
     """Postgres: a row held ``FOR UPDATE`` elsewhere is skipped (SKIP LOCKED), not waited on."""
-    if not store.url.startswith("postgresql"):
-        pytest.skip("row locks are Postgres's: SQLite serialises writers with BEGIN IMMEDIATE")
     crashed = store.ticks.claim_tick(SCHEDULE, T0, "daemon-a", now=T0, lease_seconds=LEASE)
     assert crashed is not None
     engine = sa.create_engine(store.url, poolclass=sa.NullPool)
