@@ -218,3 +218,17 @@ def test_instigator_status_and_cursor_are_upserted_separately(store: MetadataSto
         "dag:etl": InstigatorState("dag:etl", None, "2024-01-01", T0 + 2),
         "sensor:s": InstigatorState("sensor:s", None, None, T0 + 3),
     }
+
+
+def test_a_started_tick_of_a_dead_owner_is_taken_over_under_its_live_lease(store: MetadataStore) -> None:
+    held = store.ticks.claim_tick(SCHEDULE, T0, "daemon-a", now=T0, lease_seconds=LEASE)
+    assert held is not None
+    assert store.ticks.claim_tick(SCHEDULE, T0, "daemon-b", now=T0 + 1, lease_seconds=LEASE) is None
+    assert (
+        store.ticks.claim_tick(SCHEDULE, T0, "daemon-b", now=T0 + 1, lease_seconds=LEASE, dead_owner="other")
+        is None
+    )
+    taken = store.ticks.claim_tick(
+        SCHEDULE, T0, "daemon-b", now=T0 + 1, lease_seconds=LEASE, dead_owner="daemon-a"
+    )
+    assert taken is not None and taken.id == held.id and taken.owner == "daemon-b"

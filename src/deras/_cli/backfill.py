@@ -79,8 +79,13 @@ def launch(
 @click.option("--json", "as_json", is_flag=True)
 def list_backfills(limit: int, as_json: bool) -> None:
     """Recent backfills, newest first (reads $DERAS_HOME only)."""
+    from .._daemon.backfills import BackfillView
+
     instance = DerasInstance.get()
-    views = [instance.get_backfill(b.backfill_id) for b in instance.get_backfills(limit=limit)]
+    views = [
+        BackfillView.summary(b, instance.store.backfills.unit_counts(b.backfill_id))
+        for b in instance.get_backfills(limit=limit)
+    ]
     if as_json:
         click.echo(json.dumps([v.to_json() for v in views]))
         return

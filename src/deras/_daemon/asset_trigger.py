@@ -23,9 +23,9 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from .._core.keys import AssetKey
 from .._core.status import RunStatus
 from .daemon_context import DaemonContext
-from .schedule_ticker import create_runs
 
 log = logging.getLogger("deras.daemon.automation")
 
@@ -73,7 +73,7 @@ class AssetTrigger:
             runs += self._eager_runs(new, now)
         runs += self._cron_runs(memo, now, before, new)
         if runs:
-            create_runs(self.ctx, runs)
+            self.ctx.create_runs(runs)
         if new or runs or state is None or memo.get("changed"):
             memo.pop("changed", None)
             store.ticks.set_cursor(STATE, json.dumps(memo), now)
@@ -112,7 +112,7 @@ class AssetTrigger:
         for m in new:
             newest[(m.asset_key, m.partition)] = m.event_id
         for (key, partition), event_id in newest.items():
-            source = graph.asset_nodes.get(_asset_key(key))
+            source = graph.asset_nodes.get(AssetKey.from_user_string(key))
             if source is None:
                 continue
             for nid in graph.downstream.get(source, []):
@@ -201,9 +201,3 @@ class AssetTrigger:
                 entry["pending"] = False
                 memo["changed"] = True
         return runs
-
-
-def _asset_key(text: str) -> Any:
-    from .._core.keys import AssetKey
-
-    return AssetKey.coerce(text) if "/" not in text else AssetKey(text.split("/"))

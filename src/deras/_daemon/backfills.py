@@ -179,6 +179,12 @@ class BackfillView:
 
     record: BackfillRecord
     units: list[BackfillUnit]
+    unit_counts: dict[str, int] | None = None  # a summary (listings) carries counts, not units
+
+    @classmethod
+    def summary(cls, record: BackfillRecord, counts: dict[Any, int]) -> BackfillView:
+        """A view for listings: counts from one aggregate query instead of every unit."""
+        return cls(record, [], {str(k): v for k, v in counts.items()})
 
     @property
     def backfill_id(self) -> str:
@@ -209,6 +215,8 @@ class BackfillView:
 
     @property
     def counts(self) -> dict[str, int]:
+        if self.unit_counts is not None:
+            return dict(self.unit_counts)
         out = {str(s): 0 for s in UnitStatus}
         for unit in self.units:
             out[str(unit.status)] += 1

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .run_factory import RunFactory
+from .run_factory import TICK_TAG, RunFactory
 from .user_code import UserCodeRunner
 
 
@@ -70,10 +70,28 @@ class DaemonContext:
             return tick
         for started in ticks.get_ticks(instigator, limit=5, status="started"):
             if started.tick_time == tick_time and owner_is_dead(started.owner):
-                # Its lease has not run out, but its owner is gone: claim as if it had.
-                late = max(now, (started.lease_until or now) + 1e-3)
-                return ticks.claim_tick(instigator, tick_time, self.owner, late, self.lease_seconds)
+                return ticks.claim_tick(
+                    instigator, tick_time, self.owner, now, self.lease_seconds, dead_owner=started.owner
+                )
         return None
+
+    def create_runs(self, runs: list[Any], tick_id: int | None = None) -> list[str]:
+        """Insert ``runs`` (a key that exists is not created again) and return the tick's run ids.
+
+        Those are the runs created now, plus existing ones with the same key that this tick
+        itself created before a crash (with ``tick_id``: tagged with it; without, any).
+        """
+        created = {r.idempotency_key: r.run_id for r in self.store.create_runs(runs)}
+        ids = []
+        for run in runs:
+            run_id = created.get(run.idempotency_key)
+            if run_id is None:
+                existing = self.store.get_run_by_idempotency_key(run.idempotency_key)
+                if existing is not None and (tick_id is None or existing.tags.get(TICK_TAG) == str(tick_id)):
+                    run_id = existing.run_id
+            if run_id is not None:
+                ids.append(run_id)
+        return ids
 
 
 def error_text(err: BaseException) -> str:

@@ -21,6 +21,8 @@ BACKFILL_PRIORITY = -10
 """Backfill runs queue behind scheduled and sensor runs (priority 0) unless tagged otherwise."""
 
 PRIORITY_TAG = "deras/priority"
+TICK_TAG = "deras/tick_id"
+"""On the runs a sensor tick created: which tick, so a tick redone after a crash knows its own."""
 
 
 def new_run_id() -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
 
 from .._core.records import RunRecord
 from .crash_points import crash_point
@@ -38,6 +37,7 @@ class RunQueue:
         self.ended: list[tuple[str, int | None]] = []  # processes that ended, for the run monitor
         self.launched = 0
         self.ended_count = 0  # runs whose process reported their end, ever
+        self._dags = {d.dag_id: d for d in ctx.definitions.dags}
 
     def tick(self, now: float) -> list[str]:
         """Launch what fits; returns the run ids launched."""
@@ -110,7 +110,7 @@ class RunQueue:
                 return True
         dag_id = run.tags.get("deras/dag_id")
         if dag_id:
-            dag = self._dags().get(dag_id)
+            dag = self._dags.get(dag_id)
             if dag is not None and dag_counts[dag_id] >= dag.max_active_runs:
                 return True
         return False
@@ -122,9 +122,6 @@ class RunQueue:
         nodes = self.ctx.definitions.asset_graph.nodes
         found = {getattr(nodes.get(n), "pool", None) for n in run.selection or ()}
         return {p for p in found if p in pools}
-
-    def _dags(self) -> dict[str, Any]:
-        return {d.dag_id: d for d in self.ctx.definitions.dags}
 
     def _pool_room(self) -> dict[str, int]:
         """Free slots per configured pool, as the slots table has them now."""

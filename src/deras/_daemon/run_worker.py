@@ -171,19 +171,13 @@ def _execute(instance: Any, run: RunRecord, definitions: Any, control: StoredRun
         stored = instance.get_run(dag_run.run_id)
         return stored.status if stored is not None else RunStatus.FAILURE
     from .._exec.launch import execute_run
-    from .._plan.plan import plan_run
+    from .._plan.plan import plan_run, run_partition_keys
 
     graph = definitions.asset_graph
     missing = [n for n in run.selection or [] if n not in graph.nodes]
     if missing:
         raise DerasError(f"run {run.run_id}: {missing} no longer exist in its code location")
-    keys: list[str] | None = [run.partition_key] if run.partition_key else None
-    if run.partition_range and not keys:
-        first, last = run.partition_range
-        pdef = next(
-            graph.nodes[n].partitions_def for n in run.selection or [] if graph.nodes[n].partitions_def
-        )
-        keys = pdef.get_partition_keys_in_range(first, last)
+    keys = run_partition_keys(graph, run.selection or [], run.partition_key, run.partition_range)
     plan = plan_run(
         graph,
         node_ids=run.selection or [],

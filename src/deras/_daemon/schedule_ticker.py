@@ -18,13 +18,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._core.status import RunStatus, TickStatus
+from .._defs.wall_clock import tz_for
 from .crash_points import crash_point
 from .daemon_context import DaemonContext, error_text
 from .instigators import Instigator, instigators
 
 log = logging.getLogger("deras.daemon.schedules")
-
-TICK_TAG = "deras/tick_id"
 
 
 def _at(ts: float) -> datetime:
@@ -100,7 +99,7 @@ class ScheduleTicker:
         crash_point("tick created")
         schedule = inst.definition
         try:
-            local = when.astimezone(_zone(schedule.execution_timezone))
+            local = when.astimezone(tz_for(schedule.execution_timezone))
             context = ScheduleEvaluationContext(scheduled_execution_time=local, instance=ctx.instance)
             evaluation = ctx.user_code.call(  # type: ignore[union-attr]
                 f"schedule {schedule.name}", schedule.evaluate_tick, context
@@ -122,7 +121,7 @@ class ScheduleTicker:
                 )
                 for i, request in enumerate(requests)
             ]
-            run_ids = create_runs(ctx, runs)
+            run_ids = ctx.create_runs(runs)
             crash_point("run created")
             ctx.store.ticks.finish_tick(tick.id, TickStatus.SUCCESS, now=now, run_ids=run_ids)
         except Exception as err:
@@ -148,7 +147,7 @@ class ScheduleTicker:
                     key=f"{inst.key}:{run.logical_date.timestamp():.6f}",
                     now=now,
                 )
-                run_ids = create_runs(self.ctx, [record])
+                run_ids = self.ctx.create_runs([record])
                 crash_point("run created")
                 self.ctx.store.ticks.finish_tick(tick.id, TickStatus.SUCCESS, now=now, run_ids=run_ids)
             except Exception as err:
@@ -162,28 +161,3 @@ class ScheduleTicker:
         else:
             upcoming = dag.schedule.next_logical_date(_at(now))
             self._next_due[inst.key] = upcoming.timestamp() if upcoming else float("inf")
-
-
-def create_runs(ctx: DaemonContext, runs: list[Any], tick_id: int | None = None) -> list[str]:
-    """Insert ``runs`` (a key that exists is not created again) and return the tick's run ids.
-
-    Those are the runs created now, plus existing ones with the same key that this tick itself
-    created before a crash (with ``tick_id``: tagged with it; without, any).
-    """
-    created = {r.idempotency_key: r.run_id for r in ctx.store.create_runs(runs)}
-    ids = []
-    for run in runs:
-        run_id = created.get(run.idempotency_key)
-        if run_id is None:
-            existing = ctx.store.get_run_by_idempotency_key(run.idempotency_key)
-            if existing is not None and (tick_id is None or existing.tags.get(TICK_TAG) == str(tick_id)):
-                run_id = existing.run_id
-        if run_id is not None:
-            ids.append(run_id)
-    return ids
-
-
-def _zone(name: str) -> Any:
-    from .._defs.wall_clock import tz_for
-
-    return tz_for(name)

@@ -18,7 +18,7 @@ from .._core.status import TickStatus
 from .crash_points import crash_point
 from .daemon_context import DaemonContext, error_text
 from .instigators import Instigator, find_instigator, instigators
-from .schedule_ticker import TICK_TAG, create_runs
+from .run_factory import TICK_TAG
 
 log = logging.getLogger("deras.daemon.sensors")
 
@@ -109,7 +109,7 @@ class SensorRunner:
                 )
                 for i, request in enumerate(requests)
             ]
-            run_ids = create_runs(ctx, runs, tick.id) if runs else []
+            run_ids = ctx.create_runs(runs, tick.id) if runs else []
             crash_point("run created")
             status = TickStatus.SUCCESS if run_ids else TickStatus.SKIPPED
             reason = None
@@ -136,9 +136,11 @@ class SensorRunner:
         return None
 
     def _apply_partition_requests(self, evaluation: Any) -> None:
+        from .._defs.run_request import DeleteDynamicPartitionsRequest
+
         for request in evaluation.dynamic_partitions_requests or ():
             name = request.partitions_def_name
-            if type(request).__name__.startswith("Delete"):
+            if isinstance(request, DeleteDynamicPartitionsRequest):
                 for key in request.partition_keys:
                     self.ctx.instance.delete_dynamic_partition(name, key)
             else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._core.errors import DerasError
-from .._plan.plan import plan_from_failure, plan_run
+from .._plan.plan import plan_from_failure, plan_run, run_partition_keys
 from .launch import execute_run
 from .result import ExecutionResult
 
@@ -46,11 +46,7 @@ def reexecute_run(
         node_ids = plan_from_failure(graph, parent_nodes, instance.store.get_node_outcomes(run_id))
     else:
         node_ids = parent_nodes
-    keys = [parent.partition_key] if parent.partition_key else None
-    if parent.partition_range and not keys:
-        first, last = parent.partition_range
-        pdef = next(graph.nodes[n].partitions_def for n in parent_nodes if graph.nodes[n].partitions_def)
-        keys = pdef.get_partition_keys_in_range(first, last)
+    keys = run_partition_keys(graph, parent_nodes, parent.partition_key, parent.partition_range)
     plan = plan_run(
         graph,
         node_ids=node_ids,

@@ -40,6 +40,20 @@ class RunPlan:
         return RunPlan(self.graph, self.node_ids, self.partitions_def, keys)
 
 
+def run_partition_keys(
+    graph: Graph, node_ids: Iterable[str], partition_key: str | None, partition_range: Sequence[str] | None
+) -> list[str] | None:
+    """The partition keys a recorded run covered: its key, or its ``(first, last)`` range spelled
+    out by the partitions definition of its nodes; None for an unpartitioned run."""
+    if partition_key:
+        return [partition_key]
+    if not partition_range:
+        return None
+    first, last = partition_range
+    pdef = next(graph.nodes[n].partitions_def for n in node_ids if graph.nodes[n].partitions_def)
+    return list(pdef.get_partition_keys_in_range(first, last))
+
+
 def plan_run(
     graph: Graph,
     selection: Any = None,

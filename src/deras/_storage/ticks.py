@@ -99,13 +99,21 @@ class TickStore:
         self._db = db
 
     def claim_tick(
-        self, instigator: str, tick_time: float, owner: str, now: float, lease_seconds: float
+        self,
+        instigator: str,
+        tick_time: float,
+        owner: str,
+        now: float,
+        lease_seconds: float,
+        *,
+        dead_owner: str | None = None,
     ) -> TickRecord | None:
         """Start the tick ``(instigator, tick_time)`` for ``owner``; None if someone else has it.
 
         An existing tick is returned only if it is still ``started`` and its lease expired
-        (its owner crashed): ``owner`` takes it over with a new lease. A finished tick, or one
-        under a live lease, is never returned, so a tick's work is done once.
+        (its owner crashed), or its owner is ``dead_owner`` (known dead: a process of this
+        host that is gone): ``owner`` takes it over with a new lease. A finished tick, or one
+        under a live owner's lease, is never returned, so a tick's work is done once.
         """
         key = {"instigator": instigator, "tick_time": tick_time}
         lease_until = now + lease_seconds
@@ -118,7 +126,8 @@ class TickStore:
                 return None  # locked by another session taking it over
             tick = _tick_record(rows[0])
             expired = tick.lease_until is None or tick.lease_until <= now
-            if tick.status is not TickStatus.STARTED or not expired:
+            abandoned = dead_owner is not None and tick.owner == dead_owner
+            if tick.status is not TickStatus.STARTED or not (expired or abandoned):
                 return None
             tx.execute(_TAKE_OVER, {"id": tick.id, "owner": owner, "lease_until": lease_until})
         tick.owner, tick.lease_until = owner, lease_until
