@@ -6,7 +6,9 @@ Add a section of your own below rather than growing someone else's.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,47 @@ import pytest
 
 if TYPE_CHECKING:
     from deras._storage import MetadataStore
+
+# ============================================================================================
+# lanes: `postgres` and `slow` markers (CI runs everything; see docs/internals.md "Tests")
+# ============================================================================================
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what needs the Postgres server, and tests that run the CLI in a fresh process."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        fixtures = getattr(item, "fixturenames", ())
+        if (callspec is not None and callspec.params.get("db_url") == "postgres") or (
+            "postgres_session_url" in fixtures
+        ):
+            item.add_marker(pytest.mark.postgres)
+        if "deras" in fixtures:  # tests/cli's fixture: the real command in a new process
+            item.add_marker(pytest.mark.slow)
+
+
+# ============================================================================================
+# time: `no_hang`, the only way a test bounds how long something takes
+# ============================================================================================
+
+
+@contextmanager
+def _no_hang(seconds: float) -> Iterator[None]:
+    started = time.monotonic()
+    yield
+    took = time.monotonic() - started
+    assert took < seconds, f"took {took:.1f} s, past the {seconds:g} s bound: it hung"
+
+
+@pytest.fixture
+def no_hang() -> Callable[[float], AbstractContextManager[None]]:
+    """``with no_hang(seconds):`` fails the test if the block took longer than ``seconds``.
+
+    It catches a hang, not slowness: give it ten times (or more) what the block needs on a
+    busy laptop. Speed is measured in benchmarks/, never asserted by tests.
+    """
+    return _no_hang
+
 
 # ============================================================================================
 # storage: `db_url` (SQLite file, then Postgres) and `store` (a MetadataStore on it)

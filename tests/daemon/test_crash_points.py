@@ -25,6 +25,8 @@ from deras._core.status import BackfillStatus, RunStatus, TickStatus
 from deras._daemon.launcher import worker_env
 from deras._daemon.run_factory import RunFactory
 
+pytestmark = pytest.mark.slow  # daemon processes killed and restarted
+
 CODE = """
 import deras as dg
 

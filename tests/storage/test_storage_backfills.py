@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from deras._core.errors import DerasError
@@ -65,14 +63,10 @@ def test_create_backfill_with_a_taken_id_raises(store: MetadataStore) -> None:
     assert len(store.backfills.get_units("bf")) == 2
 
 
-def test_create_backfill_of_ten_thousand_units_is_fast(store: MetadataStore) -> None:
-    units = _units(10_000)
-    started = time.perf_counter()
-    store.backfills.create_backfill(_backfill(num_units=10_000), units)
-    elapsed = time.perf_counter() - started
+def test_create_backfill_stores_ten_thousand_units_in_one_call(store: MetadataStore) -> None:
+    # How fast: benchmarks/ ("10,000-partition backfill created and queued").
+    store.backfills.create_backfill(_backfill(num_units=10_000), _units(10_000))
     assert store.backfills.unit_counts("bf")[UnitStatus.PENDING] == 10_000
-    if store.url.startswith("sqlite"):
-        assert elapsed < 0.5, f"{elapsed:.3f} s"
 
 
 def test_get_backfills_lists_newest_first_with_limit_and_status(store: MetadataStore) -> None:
@@ -188,17 +182,13 @@ def test_queue_units_points_a_pending_unit_at_the_run_holding_its_key(store: Met
     ]
 
 
-def test_queue_units_of_ten_thousand_is_fast(store: MetadataStore) -> None:
+def test_queue_units_queues_ten_thousand_units_in_one_call(store: MetadataStore) -> None:
+    # How fast: benchmarks/ ("10,000-partition backfill created and queued").
     units = _units(10_000)
     store.backfills.create_backfill(_backfill(num_units=10_000), units)
-    batch = [(unit, _run_for(unit)) for unit in units]
-    started = time.perf_counter()
-    inserted = store.backfills.queue_units("bf", batch)
-    elapsed = time.perf_counter() - started
+    inserted = store.backfills.queue_units("bf", [(unit, _run_for(unit)) for unit in units])
     assert len(inserted) == 10_000
     assert store.backfills.unit_counts("bf")[UnitStatus.QUEUED] == 10_000
-    if store.url.startswith("sqlite"):
-        assert elapsed < 1.0, f"{elapsed:.3f} s"
 
 
 def test_set_unit_status_moves_the_given_units(store: MetadataStore) -> None:

@@ -7,6 +7,8 @@ import threading
 import traceback
 from typing import Any
 
+import pytest
+
 from deras._core.events import EventRecord, EventType, PartitionSpan
 from deras._core.records import RunRecord
 from deras._core.status import NodeStatus, PartitionState
@@ -81,6 +83,7 @@ def _assert_nothing_lost(store: MetadataStore, workers: int, batches: int) -> No
     assert status[PartitionState.MATERIALIZED].ranges == [(0, workers * batches)]
 
 
+@pytest.mark.slow
 def test_two_processes_writing_at_once_lose_nothing(store: MetadataStore) -> None:
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
@@ -118,6 +121,7 @@ def test_concurrent_partition_status_writers_lose_no_ranges(store: MetadataStore
     _assert_nothing_lost(store, workers=2, batches=100)
 
 
+@pytest.mark.slow
 def test_processes_opening_a_new_database_together_create_the_schema_once(empty_db_url: str) -> None:
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(3)

@@ -71,15 +71,12 @@ def test_create_runs_sets_create_time_to_now_when_zero(store: MetadataStore) -> 
     assert before <= created.create_time <= time.time()
 
 
-def test_create_runs_of_ten_thousand_queued_runs_is_fast(store: MetadataStore) -> None:
+def test_create_runs_creates_ten_thousand_queued_runs_in_one_call(store: MetadataStore) -> None:
+    # How fast: benchmarks/ ("10,000-partition backfill created and queued").
     runs = [_run(f"r{i:05d}", f"backfill:bf:{i}", tags={"deras/backfill": "bf"}) for i in range(10_000)]
-    started = time.perf_counter()
     created = store.create_runs(runs)
-    elapsed = time.perf_counter() - started
     assert len(created) == 10_000
     assert len(store.run_queue.queued_runs()) == 10_000
-    if store.url.startswith("sqlite"):
-        assert elapsed < 1.0, f"{elapsed:.3f} s"
 
 
 def test_concurrent_creators_of_the_same_keys_create_each_run_once(store: MetadataStore) -> None:
