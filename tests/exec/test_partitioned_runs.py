@@ -131,7 +131,8 @@ def test_static_and_multi_partitions_run() -> None:
     assert result.asset_value("sales") == key
 
 
-BY_DAY_REGION = dg.MultiPartitionsDefinition({"date": DAILY, "region": dg.StaticPartitionsDefinition(["eu", "us"])})
+REGIONS = dg.StaticPartitionsDefinition(["eu", "us"])
+BY_DAY_REGION = dg.MultiPartitionsDefinition({"date": DAILY, "region": REGIONS})
 
 
 class KeyRecordingIO(dg.IOManager):
