@@ -11,6 +11,7 @@ from .._graph.node import CheckTarget, Node, NodeInput, NodeKind, NodeOutput
 from .asset import AssetsDefinition
 from .check import AssetChecksDefinition
 from .resource_refs import is_resource_annotation
+from .return_type import return_type_of
 
 DEFAULT_IO_MANAGER = "io_manager"
 
@@ -92,6 +93,7 @@ class AssetLowering:
             group=spec.group_name,
             stores_output=not a.params.returns_none,
             automation_condition=a.automation_condition,
+            return_type=return_type_of(a.fn) if a.fn is not None else None,
         )
         for s in a.specs:
             if s.io_manager_key != DEFAULT_IO_MANAGER and s.io_manager_key not in self.resource_keys:
