@@ -25,6 +25,8 @@ from .results import MaterializeResult, Output
 # PEP 484's numeric tower, also numpy's scalars (numpy.int64 is no int, but it is Integral).
 _WIDER = {int: numbers.Integral, float: numbers.Real, complex: numbers.Complex}
 _UNIONS = (typing.Union, types.UnionType)
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
+_MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +57,41 @@ class ReturnType:
         )
 
 
-def return_type_of(fn: Callable[..., Any]) -> ReturnType | None:
-    """The check for ``fn``'s return annotation, or None when there is nothing to check."""
+def return_type_of(
+    fn: Callable[..., Any], memo: dict[Any, ReturnType | None] | None = None
+) -> ReturnType | None:
+    """The check for ``fn``'s return annotation, or None when there is nothing to check.
+
+    ``memo`` (one per ``Definitions`` build) resolves each annotation once per module, so ten
+    thousand ``-> int`` assets cost one resolution.
+    """
     try:
-        annotation = (getattr(fn, "__annotations__", None) or {}).get("return", inspect.Parameter.empty)
-    except Exception:  # lazily evaluated annotations (PEP 649) may raise
+        annotation = fn.__annotations__.get("return", _MISSING)
+    except Exception:  # no annotations (a callable object); lazily evaluated ones (PEP 649) may raise
         return None
-    if annotation is inspect.Parameter.empty or inspect.isgeneratorfunction(fn):
+    if annotation is _MISSING:
         return None
+    code = getattr(fn, "__code__", None)
+    if code is not None and code.co_flags & _GENERATOR_FLAGS:
+        return None
+    namespace = getattr(fn, "__globals__", {})
+    key = (annotation, id(namespace)) if isinstance(annotation, str) else annotation
+    if memo is None:
+        return _resolve(annotation, namespace)
+    try:
+        return memo[key]
+    except KeyError:
+        found = memo[key] = _resolve(annotation, namespace)
+        return found
+    except TypeError:  # an unhashable annotation
+        return _resolve(annotation, namespace)
+
+
+def _resolve(annotation: Any, namespace: dict[str, Any]) -> ReturnType | None:
     text = annotation if isinstance(annotation, str) else describe(annotation)
     if isinstance(annotation, str):
         try:
-            annotation = eval(_compiled(annotation), getattr(fn, "__globals__", {}))
+            annotation = eval(_compiled(annotation), namespace)
         except Exception:  # a name only imported under TYPE_CHECKING, a typo: not checked
             return None
     classes = _classes(annotation)
@@ -75,7 +100,6 @@ def return_type_of(fn: Callable[..., Any]) -> ReturnType | None:
 
 @lru_cache(maxsize=1024)
 def _compiled(text: str) -> types.CodeType:
-    # One compile per distinct annotation text: ten thousand "-> int" assets compile it once.
     return compile(text, "<return annotation>", "eval")
 
 
