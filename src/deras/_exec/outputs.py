@@ -35,7 +35,7 @@ def asset_outputs(node: Node, result: Any) -> list[AssetOutput]:
     before anything is stored or handed downstream.
     """
     if node.return_type is not None:
-        node.return_type.check(f"asset '{node.id}'", result)
+        node.return_type.check(node.id, result)
     outs = {o.name: o for o in node.outputs}
     by_key = {o.asset_key: o for o in node.outputs}
     items: list[Any]
