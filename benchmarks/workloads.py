@@ -61,7 +61,11 @@ def _middle(dg: Any, i: int) -> Any:
 
 
 def load(n: int) -> None:
-    """W3: 100 layers of n/100 nodes, each depending on 2 nodes of the layer above; plan, no run."""
+    """W3: 100 layers of n/100 nodes, each depending on 2 nodes of the layer above.
+
+    Define them, build ``Definitions`` with a job of every asset (validation and the graph),
+    and plan a run of that job; nothing runs.
+    """
     import deras as dg
     from deras._plan.plan import plan_run
 
@@ -69,12 +73,9 @@ def load(n: int) -> None:
     assets: list[Any] = []
     for layer in range(100):
         for j in range(width):
-            if layer == 0:
-                assets.append(dg.AssetSpec(f"l0_{j}") if False else _leaf(dg, j))
-            else:
-                assets.append(_inner(dg, layer, j, width))
-    defs = dg.Definitions(assets=assets)
-    plan = plan_run(defs.asset_graph)
+            assets.append(_leaf(dg, j) if layer == 0 else _inner(dg, layer, j, width))
+    defs = dg.Definitions(assets=assets, jobs=[dg.define_asset_job("everything", selection="*")])
+    plan = plan_run(defs.asset_graph, node_ids=defs.get_job("everything").node_ids)
     assert len(plan.node_ids) == n
 
 

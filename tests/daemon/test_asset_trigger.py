@@ -56,9 +56,16 @@ with dg.DAG("on_both", schedule=[dg.AssetKey("raw"), dg.AssetKey("other_raw")],
             start_date=datetime(2025, 1, 1)) as on_both:
     dg.EmptyOperator(task_id="noop")
 
+with dg.DAG("ended_on_raw", schedule=[dg.AssetKey("raw")], start_date=datetime(2025, 1, 1),
+            end_date=datetime(2025, 1, 3)) as ended_on_raw:
+    dg.EmptyOperator(task_id="noop")
+
+with dg.DAG("later_on_raw", schedule=[dg.AssetKey("raw")], start_date=datetime(2025, 2, 1)) as later_on_raw:
+    dg.EmptyOperator(task_id="noop")
+
 defs = dg.Definitions(
     assets=[raw, other_raw, slow_input, cleaned, joined, hourly_summary, daily_raw, daily_clean],
-    dags=[on_raw, on_both],
+    dags=[on_raw, on_both, ended_on_raw, later_on_raw],
 )
 """
 
@@ -133,6 +140,14 @@ def test_a_dag_on_two_assets_waits_for_both(env):
     _materialize(instance, loaded, "other_raw")
     trigger.tick(T0 + 4)
     assert len(_dag_runs(instance, "on_both")) == 1  # raw has not been materialized again
+
+
+def test_a_dag_on_an_asset_is_not_triggered_outside_its_start_and_end_dates(env):
+    instance, loaded, trigger = env  # T0 is 2025-01-06: after one DAG's end, before another's start
+    _materialize(instance, loaded, "raw")
+    trigger.tick(T0 + 1)
+    assert len(_dag_runs(instance, "on_raw")) == 1
+    assert _dag_runs(instance, "ended_on_raw") == [] and _dag_runs(instance, "later_on_raw") == []
 
 
 def test_a_restarted_trigger_remembers_what_a_dag_waits_for(env, make_instance):

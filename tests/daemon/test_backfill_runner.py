@@ -40,7 +40,12 @@ def etl():
     t()
 
 etl_dag = etl()
-defs = dg.Definitions(assets=[sales, trend, ranged], dags=[etl_dag],
+
+with dg.DAG("ends", schedule="@daily", start_date=__import__("datetime").datetime(2025, 1, 2),
+            end_date=__import__("datetime").datetime(2025, 1, 3)) as ends:
+    dg.EmptyOperator(task_id="noop")
+
+defs = dg.Definitions(assets=[sales, trend, ranged], dags=[etl_dag, ends],
                       jobs=[dg.define_asset_job("sales_job", selection=["sales"], partitions_def=days)])
 """
 
@@ -161,6 +166,27 @@ def test_dag_backfill_queues_one_backfill_dag_run_per_logical_date(env):
     _execute_queued(instance)
     runner.tick(time.time())
     assert instance.get_backfill(bid).status == BackfillStatus.COMPLETED
+
+
+def test_dag_backfill_runs_only_the_dates_between_start_date_and_end_date(env):
+    instance, loaded, runner = env
+    bid = _launch(instance, loaded, "ends", partition_range=("2025-01-01", "2025-01-05"))
+    assert list(instance.get_backfill(bid).partition_status) == [
+        "2025-01-02T00:00:00+00:00",
+        "2025-01-03T00:00:00+00:00",
+    ]
+    runner.tick(time.time())
+    runs = instance.store.run_queue.queued_runs()
+    assert sorted(r.tags["deras/logical_date"][:10] for r in runs) == ["2025-01-02", "2025-01-03"]
+
+
+def test_dag_backfill_outside_start_date_and_end_date_is_refused(env):
+    instance, loaded, _ = env
+    with pytest.raises(DerasError, match="none of its logical dates"):
+        _launch(instance, loaded, "ends", partition_range=("2025-01-04", "2025-01-09"))
+    with pytest.raises(DerasError, match="2025-01-04T00:00:00\\+00:00: it is after its end_date"):
+        _launch(instance, loaded, "ends", partition_keys=["2025-01-03", "2025-01-04"])
+    assert instance.get_backfills() == []
 
 
 def test_cancel_cancels_queued_runs_and_pending_partitions(env):

@@ -384,11 +384,12 @@ def test_jakarta_0230_is_1930_utc_the_day_before(make_instance):
 # ============================================================================================
 
 
-def _daily_dag(catchup: bool, max_active_runs: int = 16) -> dg.DAG:
+def _daily_dag(catchup: bool, max_active_runs: int = 16, end_date: datetime | None = None) -> dg.DAG:
     with dg.DAG(
         f"daily_{catchup}",
         schedule="@daily",
         start_date=datetime(2025, 1, 1),
+        end_date=end_date,
         catchup=catchup,
         max_active_runs=max_active_runs,
     ) as dag:
@@ -413,6 +414,29 @@ def test_a_dag_with_catchup_queues_every_missed_interval(make_instance):
     assert [r.tags["deras/logical_date"][:10] for r in runs] == [f"2025-01-0{d}" for d in range(1, 6)]
     assert {(r.status, r.tags["deras/run_type"]) for r in runs} == {(RunStatus.QUEUED, "scheduled")}
     assert len(_ticks(instance, "dag:daily_True")) == 5
+
+
+@pytest.mark.parametrize("catchup", [True, False])
+def test_a_dag_gets_no_scheduled_run_past_its_end_date(make_instance, catchup):
+    instance = make_instance()
+    ticker = _ticker(instance, _defs(dags=(_daily_dag(catchup, end_date=datetime(2025, 1, 3)),)))
+    ticker.tick(NOW_JAN_6)
+    dates = [r.tags["deras/logical_date"][:10] for r in _dag_runs(instance, f"daily_{catchup}")]
+    assert dates == (["2025-01-01", "2025-01-02", "2025-01-03"] if catchup else [])
+
+
+def test_a_schedule_of_a_dag_past_its_end_date_fails_its_tick_saying_why(make_instance):
+    with dg.DAG(
+        "ended", schedule=None, start_date=datetime(2025, 1, 1), end_date=datetime(2025, 1, 5)
+    ) as dag:
+        dg.EmptyOperator(task_id="noop")
+    hourly_dag = dg.ScheduleDefinition(name="ended_hourly", job=dag, cron_schedule="0 * * * *")
+    instance = make_instance()
+    _start(instance, "schedule:ended_hourly", T0)
+    _ticker(instance, _defs(hourly_dag, dags=(dag,))).tick(T0 + HOUR + 5)
+    (tick,) = _ticks(instance, "schedule:ended_hourly")
+    assert tick.status == TickStatus.FAILURE and "after its end_date 2025-01-05" in tick.error
+    assert _dag_runs(instance, "ended") == []
 
 
 def test_dag_catchup_is_limited_by_max_active_runs(make_instance):

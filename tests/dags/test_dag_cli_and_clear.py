@@ -129,6 +129,42 @@ def test_cli_backfill_runs_each_logical_date_in_order(tmp_path: Path, dags_folde
     assert len(json.loads(_deras(tmp_path, "runs", "list", "--json").stdout)) == 4
 
 
+ENDS = """
+from datetime import datetime
+import deras as dg
+
+with dg.DAG("ends", schedule="@daily", start_date=datetime(2025, 3, 1),
+            end_date=datetime(2025, 3, 6)) as ends:
+    dg.EmptyOperator(task_id="noop")
+"""
+
+
+@pytest.mark.slow
+def test_cli_backfill_runs_nothing_past_end_date_and_says_so(tmp_path: Path) -> None:
+    code = tmp_path / "ends.py"
+    code.write_text(ENDS)
+    proc = _deras(
+        tmp_path, "dags", "backfill", "ends", "-f", str(code), "-s", "2025-03-05", "-e", "2025-03-08"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split()[0] for line in proc.stdout.splitlines()[:2]] == [
+        "2025-03-05T00:00:00+00:00",
+        "2025-03-06T00:00:00+00:00",
+    ]
+    assert "backfill of 2 run(s)" in proc.stdout
+    assert "2 logical date(s) outside the DAG's window" in proc.stderr and "2025-03-07" in proc.stderr
+    runs = json.loads(_deras(tmp_path, "runs", "list", "--json").stdout)
+    assert sorted(r["tags"]["deras/logical_date"][:10] for r in runs) == ["2025-03-05", "2025-03-06"]
+
+    after = _deras(
+        tmp_path, "dags", "backfill", "ends", "-f", str(code), "-s", "2025-03-07", "-e", "2025-03-08"
+    )
+    assert after.returncode == 1 and "none of its logical dates" in after.stderr
+    trigger = _deras(tmp_path, "dags", "trigger", "ends", "-f", str(code), "--logical-date", "2025-03-07")
+    assert trigger.returncode == 1 and "after its end_date 2025-03-06T00:00:00+00:00" in trigger.stderr
+    assert len(json.loads(_deras(tmp_path, "runs", "list", "--json").stdout)) == 2
+
+
 def test_cli_clear_reruns_the_task_with_the_next_try_number(tmp_path: Path, dags_folder: Path) -> None:
     failed = _deras(
         tmp_path, "dags", "trigger", "etl", "-d", str(dags_folder), "--json", env={"BREAK_LOAD": "1"}

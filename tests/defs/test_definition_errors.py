@@ -145,3 +145,27 @@ def test_definitions_decorator_requires_definitions_return() -> None:
 
     with pytest.raises(dg.DefinitionError, match="returned int"):
         defs()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_building_definitions_leaves_garbage_collection_as_it_found_it(enabled: bool) -> None:
+    import gc
+
+    @dg.asset
+    def good() -> int:
+        return 1
+
+    @dg.asset
+    def bad(missing: int) -> int:
+        return missing
+
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        dg.Definitions(assets=[good])
+        assert gc.isenabled() is enabled
+        with pytest.raises(dg.DefinitionError):
+            dg.Definitions(assets=[good, bad])
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

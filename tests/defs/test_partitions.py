@@ -230,6 +230,21 @@ def test_unknown_multi_key_error_names_the_bad_dimension() -> None:
         BY_DATE_REGION.validate_partition_key("eu")
 
 
+def test_multi_keys_parse_from_text_into_multi_partition_keys() -> None:
+    key = BY_DATE_REGION.parse_partition_key("2025-01-02|us")
+    assert isinstance(key, MultiPartitionKey)
+    assert (key, key.keys_by_dimension) == ("2025-01-02|us", {"date": "2025-01-02", "region": "us"})
+    assert BY_DATE_REGION.parse_partition_key(key) is key
+    assert type(REGIONS.parse_partition_key("us")) is str
+
+
+def test_parsing_a_bad_multi_key_names_the_valid_form() -> None:
+    with pytest.raises(PartitionKeyError, match=re.escape("'date|region' keys such as '2025-01-01|eu'")):
+        BY_DATE_REGION.parse_partition_key("2025-01-02")
+    with pytest.raises(PartitionKeyError, match="dimension 'region'"):
+        BY_DATE_REGION.parse_partition_key("2025-01-02|mars")
+
+
 def test_multi_key_with_other_dimension_names_is_not_a_key() -> None:
     other = MultiPartitionKey({"day": "2025-01-01", "region": "eu"})
     assert not BY_DATE_REGION.has_partition_key(other)

@@ -131,6 +131,65 @@ def test_static_and_multi_partitions_run() -> None:
     assert result.asset_value("sales") == key
 
 
+REGIONS = dg.StaticPartitionsDefinition(["eu", "us"])
+BY_DAY_REGION = dg.MultiPartitionsDefinition({"date": DAILY, "region": REGIONS})
+
+
+class KeyRecordingIO(dg.IOManager):
+    """Keeps values in memory and the partition keys its contexts carried."""
+
+    def __init__(self) -> None:
+        self.values: dict[object, object] = {}
+        self.keys: list[object] = []
+
+    def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+        self.keys.append(context.partition_key)
+        self.values[context.partition_key] = obj
+
+    def load_input(self, context: dg.InputContext) -> object:
+        self.keys.append(context.partition_key)
+        return self.values[context.partition_key]
+
+
+@dg.asset(partitions_def=BY_DAY_REGION, io_manager_key="recording")
+def regional(context: dg.AssetExecutionContext) -> str:
+    return context.partition_key.keys_by_dimension["region"]
+
+
+@dg.asset(partitions_def=BY_DAY_REGION, io_manager_key="recording")
+def regional_upper(context: dg.AssetExecutionContext, regional: str) -> str:
+    return regional.upper() + context.partition_key.keys_by_dimension["date"]
+
+
+def test_a_multi_partition_key_given_as_text_reaches_user_code_as_a_multi_partition_key() -> None:
+    io = KeyRecordingIO()
+    result = dg.materialize(
+        [regional, regional_upper], partition_key="2025-01-02|us", resources={"recording": io}
+    )
+    assert len(io.keys) == 3  # two outputs, one input
+    assert all(isinstance(k, dg.MultiPartitionKey) and k == "2025-01-02|us" for k in io.keys)
+    assert result.asset_value("regional_upper") == "US2025-01-02"
+
+
+def test_re_executing_a_multi_partition_run_hands_user_code_a_multi_partition_key() -> None:
+    attempts: list[object] = []
+
+    @dg.asset(partitions_def=BY_DAY_REGION)
+    def flaky(context: dg.AssetExecutionContext) -> str:
+        attempts.append(context.partition_key)
+        if len(attempts) == 1:
+            raise ValueError("first time fails")
+        return context.partition_key.keys_by_dimension["date"]
+
+    instance = dg.DerasInstance.ephemeral()
+    defs = dg.Definitions(assets=[flaky])
+    first = dg.materialize([flaky], partition_key="2025-01-03|eu", instance=instance, raise_on_error=False)
+    assert not first.success
+    again = instance.reexecute(first.run_id, definitions=defs)
+    assert again.success and again.asset_value("flaky") == "2025-01-03"
+    assert all(isinstance(k, dg.MultiPartitionKey) for k in attempts)
+
+
 def test_dynamic_partitions_come_from_the_instance() -> None:
     files = dg.DynamicPartitionsDefinition(name="files")
 

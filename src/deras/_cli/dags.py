@@ -61,20 +61,6 @@ def _get_dag(bag: Any, dag_id: str) -> Any:
     return bag.dags[dag_id]
 
 
-def logical_dates_between(schedule: Any, first: datetime, last: datetime) -> list[datetime]:
-    """The schedule's logical dates from ``first`` to ``last``, both included."""
-    from datetime import timedelta
-
-    if not schedule.is_periodic:
-        return []
-    dates: list[datetime] = []
-    current = schedule.next_logical_date(first - timedelta(microseconds=1))
-    while current is not None and current <= last:
-        dates.append(current)
-        current = schedule.next_logical_date(current)
-    return dates
-
-
 def _dates_with_runs(dag: Any) -> set[float]:
     """Logical dates (as instants) that already have a successful or unfinished run."""
     runs = DerasInstance.get().get_runs(tags={"deras/dag_id": dag.dag_id})
@@ -263,15 +249,28 @@ def backfill_dag(
     """Run the DAG for every scheduled logical date from START to END, oldest first."""
     dag = _load_dag(dag_id, folder, file, module)
     from .._dags.dag_run import in_dag_timezone
+    from .._dags.run_window import describe_window, scheduled_dates
 
     first, last = _parse_date(start), _parse_date(end)
     assert first is not None and last is not None
     first, last = in_dag_timezone(dag, first), in_dag_timezone(dag, last)
-    dates = logical_dates_between(dag.schedule, first, last)
+    dates, outside = scheduled_dates(dag, first, last)
+    if outside and not dates:
+        fail(
+            f"DAG '{dag_id}' runs {describe_window(dag)} (start_date to end_date): none of its logical "
+            f"dates from {start} to {end} lies in that window, so nothing ran"
+        )
     if not dates:
         fail(
             f"DAG '{dag_id}' has no scheduled logical dates from {start} to {end} "
             f"(schedule: {dag.schedule_arg})"
+        )
+    if outside:  # nothing runs outside start_date..end_date; say so rather than drop them quietly
+        shown = ", ".join(d.isoformat() for d in outside[:3]) + (", ..." if len(outside) > 3 else "")
+        click.echo(
+            f"{len(outside)} logical date(s) outside the DAG's window ({describe_window(dag)}) "
+            f"not run: {shown}",
+            err=True,
         )
     done = _dates_with_runs(dag)
     skipped = [d for d in dates if d.timestamp() in done]
@@ -290,7 +289,13 @@ def backfill_dag(
         failed += run.state != "success"
     if as_json:
         click.echo(
-            json.dumps({"runs": [_run_json(r) for r in results], "skipped": [d.isoformat() for d in skipped]})
+            json.dumps(
+                {
+                    "runs": [_run_json(r) for r in results],
+                    "skipped": [d.isoformat() for d in skipped],
+                    "outside_window": [d.isoformat() for d in outside],
+                }
+            )
         )
     else:
         click.echo(f"backfill of {len(dates)} run(s): {len(dates) - failed} succeeded, {failed} failed")

@@ -17,15 +17,26 @@ class AssetKey:
     __slots__ = ("_str", "path")
 
     def __init__(self, path: str | Sequence[str]) -> None:
-        parts = (path,) if isinstance(path, str) else tuple(path)
+        if isinstance(path, str):  # the common case, checked without a generator
+            if not path or "/" in path:
+                raise ValueError(f"invalid asset key {path!r}: parts must be non-empty strings without '/'")
+            self.path: tuple[str, ...] = (path,)
+            self._str = path
+            return
+        parts = tuple(path)
         if not parts or any(not isinstance(p, str) or not p or "/" in p for p in parts):
             raise ValueError(f"invalid asset key {path!r}: parts must be non-empty strings without '/'")
-        self.path: tuple[str, ...] = parts
+        self.path = parts
         self._str = "/".join(parts)
 
     @classmethod
     def from_user_string(cls, s: str) -> AssetKey:
-        return cls(s.split("/"))
+        if not s or s[0] == "/" or s[-1] == "/" or "//" in s:
+            return cls(s.split("/"))  # raises, naming the bad parts
+        key = cls.__new__(cls)
+        key.path = tuple(s.split("/"))
+        key._str = s
+        return key
 
     @classmethod
     def coerce(cls, value: AssetKey | str | Sequence[str]) -> AssetKey:

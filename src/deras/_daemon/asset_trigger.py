@@ -25,6 +25,7 @@ from typing import Any
 
 from .._core.keys import AssetKey
 from .._core.status import RunStatus
+from .._dags.run_window import outside_window
 from .daemon_context import DaemonContext
 
 log = logging.getLogger("deras.daemon.automation")
@@ -82,7 +83,10 @@ class AssetTrigger:
     def _dag_runs(self, new: list[Any], memo: dict[str, Any], now: float) -> list[Any]:
         runs = []
         updated = {m.asset_key for m in new}
+        moment = datetime.fromtimestamp(now, UTC)
         for dag in self._dags:
+            if outside_window(dag, moment) is not None:  # not started yet, or ended
+                continue
             wanted = {str(k) for k in dag.schedule.asset_keys}
             pending = set(memo["dags"].get(dag.dag_id, [])) | (wanted & updated)
             if pending >= wanted:
@@ -90,7 +94,7 @@ class AssetTrigger:
                 runs.append(
                     self.ctx.factory.for_dag(
                         dag,
-                        logical_date=datetime.fromtimestamp(now, UTC),
+                        logical_date=moment,
                         run_type="asset_triggered",
                         key=key,
                         tags={"deras/triggered_by": ",".join(sorted(wanted))},

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from .._core.errors import DerasError
@@ -153,20 +153,29 @@ def _asset_keys(
 
 
 def _dag_dates(dag: Any, keys: Sequence[str] | None, key_range: tuple[str, str] | None) -> list[str]:
+    """The logical dates of a DAG backfill: the dates given (each must lie in the DAG's window),
+    or the scheduled dates of the range that lie in it."""
     from .._dags.dag_run import in_dag_timezone
+    from .._dags.run_window import check_in_window, describe_window, scheduled_dates
 
     if keys is not None:
-        return [in_dag_timezone(dag, datetime.fromisoformat(k)).isoformat() for k in keys]
+        dates = [in_dag_timezone(dag, datetime.fromisoformat(k)) for k in keys]
+        for date in dates:
+            check_in_window(dag, date)
+        return [d.isoformat() for d in dates]
     if key_range is None:
         raise DerasError(f"a backfill of DAG '{dag.dag_id}' needs a date range (start, end) or dates")
     start, end = (in_dag_timezone(dag, datetime.fromisoformat(k)) for k in key_range)
     if not dag.schedule.is_periodic:
         raise DerasError(f"DAG '{dag.dag_id}' has no periodic schedule to backfill")
-    dates, current = [], dag.schedule.next_logical_date(start - _TINY)
-    while current is not None and current <= end:
-        dates.append(current.isoformat())
-        current = dag.schedule.next_logical_date(current)
-    return dates
+    inside, outside = scheduled_dates(dag, start, end)
+    if outside and not inside:
+        raise DerasError(
+            f"DAG '{dag.dag_id}' runs {describe_window(dag)} (start_date to end_date): none of its "
+            f"logical dates from {start.isoformat()} to {end.isoformat()} lies in that window, so "
+            "nothing would run"
+        )
+    return [d.isoformat() for d in inside]
 
 
 @dataclass(frozen=True)
@@ -243,4 +252,3 @@ class BackfillView:
 
 
 _BAD = ("failure", "skipped", "canceled")
-_TINY = timedelta(microseconds=1)

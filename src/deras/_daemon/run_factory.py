@@ -84,6 +84,11 @@ class RunFactory:
         target = self.job_target(job_name)
         if hasattr(target, "dag_id"):
             conf = dict(request.run_config or {})
+            if tick_time is not None:
+                from .._dags.dag_run import in_dag_timezone
+                from .._dags.run_window import check_in_window
+
+                check_in_window(target, in_dag_timezone(target, tick_time))
             return self.for_dag(
                 target,
                 logical_date=tick_time,

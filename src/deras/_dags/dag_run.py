@@ -122,6 +122,9 @@ def run_dag(
     if logical_date is None:
         logical_date = dag.schedule.infer_logical_date(now)
     logical_date = in_dag_timezone(dag, logical_date)
+    from .run_window import check_in_window
+
+    check_in_window(dag, logical_date)  # every DAG run executes here: nothing runs outside it
     start, end = dag.schedule.data_interval(logical_date)
     timeout = dag.dagrun_timeout.total_seconds() if dag.dagrun_timeout is not None else None
     info = DagRunInfo(dag.dag_id, logical_date, start, end, run_type, dict(conf or {}), params, timeout)

@@ -69,8 +69,15 @@ class AssetsDefinition:
 
             check_automation_condition(automation_condition, f"asset '{op_name}'")
         self.automation_condition = automation_condition
-        self.source = source or (SourceInfo.of(fn) if fn else SourceInfo("<spec>", 0, op_name))
+        self._source = source  # found on first use: only error messages and listings read it
         self.params = params or (read_params(fn) if fn else Params((), None, False, False))
+
+    @property
+    def source(self) -> SourceInfo:
+        """Where the definition was written (its function's file and line)."""
+        if self._source is None:
+            self._source = SourceInfo.of(self.fn) if self.fn else SourceInfo("<spec>", 0, self.op_name)
+        return self._source
 
     @property
     def is_external(self) -> bool:

@@ -8,9 +8,10 @@ from typing import Any
 
 from .._core.keys import AssetKey
 from .._graph.node import CheckTarget, Node, NodeInput, NodeKind, NodeOutput
-from .asset import AssetsDefinition
+from .asset import AssetOutSpec, AssetsDefinition
 from .check import AssetChecksDefinition
 from .resource_refs import is_resource_annotation
+from .return_type import ReturnType, return_type_of
 
 DEFAULT_IO_MANAGER = "io_manager"
 
@@ -32,14 +33,18 @@ class AssetLowering:
         self.problems: list[str] = []
         self.by_key: dict[AssetKey, AssetsDefinition] = {}
         self.by_name: dict[str, list[AssetKey]] = {}
+        # asset key -> (its definition, producing node id or None if external, its output spec)
+        self.producer_of: dict[AssetKey, tuple[AssetsDefinition, str | None, AssetOutSpec]] = {}
+        self.return_types: dict[Any, ReturnType | None] = {}  # resolved annotations, see return_type_of
 
     def lower(self) -> list[Node]:
         self._index()
         # A definition that lost a duplicate-key contest is reported already: not lowered again.
+        by_key = self.by_key
         nodes = [
             self._asset_node(a)
             for a in self.assets
-            if not a.is_external and all(self.by_key.get(k) is a for k in a.keys)
+            if a.fn is not None and all(by_key.get(s.key) is a for s in a.specs)
         ]
         node_by_asset = {k: n for n in nodes for k in n.asset_keys}
         check_nodes = [self._check_node(c, node_by_asset) for c in self._unique_checks()]
@@ -48,17 +53,25 @@ class AssetLowering:
 
     # -- indexing ---------------------------------------------------------------------------
     def _index(self) -> None:
+        by_key, by_name, producer_of = self.by_key, self.by_name, self.producer_of
         for a in self.assets:
-            for key in a.keys:
-                other = self.by_key.get(key)
+            node_id = None if a.is_external else a.node_id
+            for spec in a.specs:
+                key = spec.key
+                other = by_key.get(key)
                 if other is not None:
                     self.problems.append(
                         f"asset key '{key}' is defined twice: by {other.source} and by {a.source}. "
                         "Fix: rename one of them (name= or key_prefix=) or remove the duplicate."
                     )
                     continue
-                self.by_key[key] = a
-                self.by_name.setdefault(key.name, []).append(key)
+                by_key[key] = a
+                producer_of[key] = (a, node_id, spec)
+                names = by_name.get(key.name)
+                if names is None:
+                    by_name[key.name] = [key]
+                else:
+                    names.append(key)
 
     def _unique_checks(self) -> list[AssetChecksDefinition]:
         seen: dict[str, AssetChecksDefinition] = {}
@@ -76,13 +89,16 @@ class AssetLowering:
     # -- assets -----------------------------------------------------------------------------
     def _asset_node(self, a: AssetsDefinition) -> Node:
         spec = a.specs[0]
+        params = a.params
+        fn = a.fn
+        assert fn is not None  # AssetSpecs (external assets) are not lowered to nodes
         node = Node(
             id=a.node_id,
             kind=NodeKind.ASSET,
-            fn=a.fn,
+            fn=fn,
             definition=a,
             outputs=[NodeOutput(s.output_name, s.key, s.io_manager_key) for s in a.specs],
-            context_param=a.params.context,
+            context_param=params.context,
             partitions_def=a.partitions_def,
             backfill_policy=a.backfill_policy,
             retry_policy=a.retry_policy,
@@ -90,8 +106,9 @@ class AssetLowering:
             pool=a.pool,
             tags=dict(spec.tags),
             group=spec.group_name,
-            stores_output=not a.params.returns_none,
+            stores_output=not params.returns_none,
             automation_condition=a.automation_condition,
+            return_type=return_type_of(fn, self.return_types),
         )
         for s in a.specs:
             if s.io_manager_key != DEFAULT_IO_MANAGER and s.io_manager_key not in self.resource_keys:
@@ -99,21 +116,20 @@ class AssetLowering:
                     f"asset '{s.key}' ({a.source}) uses io_manager_key='{s.io_manager_key}', but no "
                     f"resource has that key. Fix: add resources={{'{s.io_manager_key}': ...}} to Definitions."
                 )
-        prefix = a.keys[0].path[:-1]
-        what = f"asset '{a.node_id}'"
-        params = list(a.params.names)
-        if a.params.var_keyword:  # ``def join(**values)`` receives every ins= entry
-            params.extend(name for name in a.ins if name not in params)
-        for param in params:
-            self._resolve_param(a, node, param, prefix, what, a.ins)
+        prefix = spec.key.path[:-1]
+        names: tuple[str, ...] = params.names
+        if params.var_keyword:  # ``def join(**values)`` receives every ins= entry
+            names += tuple(name for name in a.ins if name not in names)
+        for param in names:
+            self._resolve_param(a, node, param, prefix, a.ins)
         for name in a.ins:
-            if name not in a.params.names and not a.params.var_keyword:
+            if name not in params.names and not params.var_keyword:
                 self.problems.append(
-                    f"{what} ({a.source}) declares ins['{name}'] but the function has no parameter "
+                    f"{_what(a)} ({a.source}) declares ins['{name}'] but the function has no parameter "
                     f"'{name}'. Fix: add the parameter or remove the entry."
                 )
         for dep in a.deps:
-            self._resolve_dep(node, dep, what, a)
+            self._resolve_dep(node, dep, a)
         return node
 
     def _resolve_param(
@@ -122,30 +138,29 @@ class AssetLowering:
         node: Node,
         param: str,
         prefix: tuple[str, ...],
-        what: str,
         ins: Mapping[str, Any],
     ) -> None:
-        annotation = (getattr(definition.fn, "__annotations__", None) or {}).get(param)
-        if param in ins:
-            spec = ins[param]
+        spec = ins.get(param)
+        if spec is not None:
             if spec.key is not None:
                 key = AssetKey.coerce(spec.key)
             else:
                 key = AssetKey(param).with_prefix(spec.key_prefix) if spec.key_prefix else AssetKey(param)
-            if key not in self.by_key:
+            if key not in self.producer_of:
                 self.problems.append(
-                    f"{what} ({definition.source}): ins['{param}'] names asset '{key}', which no asset "
-                    "defines. Fix: define it, or declare it with dg.AssetSpec(...) in "
+                    f"{_what(definition)} ({definition.source}): ins['{param}'] names asset '{key}', which "
+                    "no asset defines. Fix: define it, or declare it with dg.AssetSpec(...) in "
                     "Definitions(assets=[...])."
                 )
                 return
             self._add_input(node, param, key, spec.partition_mapping)
             return
+        annotation = (getattr(definition.fn, "__annotations__", None) or {}).get(param)
         if definition.fn is not None and is_resource_annotation(definition.fn, annotation):
             if param not in self.resource_keys:
                 self.problems.append(
-                    f"{what} ({definition.source}) needs resource '{param}', which Definitions does not "
-                    f"provide. Fix: add resources={{'{param}': ...}} to Definitions."
+                    f"{_what(definition)} ({definition.source}) needs resource '{param}', which Definitions "
+                    f"does not provide. Fix: add resources={{'{param}': ...}} to Definitions."
                 )
             node.resources[param] = param
             return
@@ -160,23 +175,21 @@ class AssetLowering:
         if len(candidates) == 1:
             self._add_input(node, param, candidates[0], None)
             return
-        self.problems.append(self._unknown_param(definition, param, what))
+        self.problems.append(self._unknown_param(definition, param))
 
-    def _unknown_param(self, definition: Any, param: str, what: str) -> str:
+    def _unknown_param(self, definition: Any, param: str) -> str:
         names = [k.to_user_string() for k in self.by_key] + sorted(self.resource_keys)
         close = difflib.get_close_matches(param, names, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         return (
-            f"{what} ({definition.source}) has parameter '{param}', which is neither an asset, a "
-            f"resource nor 'context'.{hint} Fix: rename it to an upstream asset's name, add "
+            f"{_what(definition)} ({definition.source}) has parameter '{param}', which is neither an "
+            f"asset, a resource nor 'context'.{hint} Fix: rename it to an upstream asset's name, add "
             f"resources={{'{param}': ...}} to Definitions, or map it with "
             f"ins={{'{param}': dg.AssetIn(key=...)}}."
         )
 
     def _add_input(self, node: Node, param: str, key: AssetKey, mapping: Any) -> None:
-        producer = self.by_key[key]
-        node_id = None if producer.is_external else producer.node_id
-        spec = next(s for s in producer.specs if s.key == key)
+        producer, node_id, spec = self.producer_of[key]
         node.inputs.append(
             NodeInput(
                 param, node_id, key, mapping, spec.output_name, producer.partitions_def, spec.io_manager_key
@@ -199,7 +212,7 @@ class AssetLowering:
                 "that fits both partitions definitions."
             )
 
-    def _resolve_dep(self, node: Node, dep: Any, what: str, definition: AssetsDefinition) -> None:
+    def _resolve_dep(self, node: Node, dep: Any, definition: AssetsDefinition) -> None:
         dep_node = getattr(dep, "graph_node_id", None)
         if isinstance(dep_node, str):  # a DAG task (``deps=[etl.get_task("load")]``)
             node.deps.append(dep_node)
@@ -213,8 +226,9 @@ class AssetLowering:
                 continue
             if producer is None:
                 self.problems.append(
-                    f"{what} ({definition.source}) lists deps=['{key}'], which no asset defines. Fix: define "
-                    f"it, or declare it external with dg.AssetSpec('{key}') in Definitions(assets=[...])."
+                    f"{_what(definition)} ({definition.source}) lists deps=['{key}'], which no asset "
+                    f"defines. Fix: define it, or declare it external with dg.AssetSpec('{key}') in "
+                    "Definitions(assets=[...])."
                 )
             elif not producer.is_external:
                 node.deps.append(producer.node_id)
@@ -240,12 +254,11 @@ class AssetLowering:
             partitions_def=target.partitions_def if target else None,
             group=target.group if target else None,
         )
-        what = f"check '{c.name}'"
         for param in c.params.names:
             if param in (c.asset_key.name, c.asset_key.to_user_string()) and param not in c.ins:
                 self._add_input(node, param, c.asset_key, None)
             else:
-                self._resolve_param(c, node, param, c.asset_key.path[:-1], what, c.ins)
+                self._resolve_param(c, node, param, c.asset_key.path[:-1], c.ins)
         if target is not None and target.id not in node.upstream_ids:
             node.deps.append(target.id)
         return node
@@ -266,3 +279,10 @@ class AssetLowering:
             for up in dict.fromkeys(n.upstream_ids):
                 for check_id in by_target.get(up, ()):
                     n.deps.append(check_id)
+
+
+def _what(definition: AssetsDefinition | AssetChecksDefinition) -> str:
+    """How problems name a definition: built only when there is a problem to report."""
+    if isinstance(definition, AssetChecksDefinition):
+        return f"check '{definition.name}'"
+    return f"asset '{definition.node_id}'"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +17,19 @@ from .asset import AssetsDefinition, flatten
 from .asset_lowering import AssetLowering
 from .check import AssetChecksDefinition
 from .job import AssetJob
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: building allocates many objects and frees none, so
+    the collector's repeated full passes over a growing heap would be a third of the build."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Definitions:
@@ -67,13 +82,21 @@ class Definitions:
         self.executor = executor
         problems.extend(self._check_schedules_and_sensors())
 
+        self.graph: Graph | None = None
+        with gc_paused():
+            problems.extend(self._build_graph())
+        if problems:
+            raise DefinitionError(problems)
+        self._assets_by_key = {k: a for a in self.assets for k in a.keys}
+
+    def _build_graph(self) -> list[str]:
+        """Lower assets, checks and DAG tasks to one graph, validate it, resolve jobs."""
         task_nodes: list[Node] = [n for dag in self.dags for n in dag.graph_nodes()]  # the same nodes
         # An asset may depend on what a DAG task produces (its outlets): one lineage graph.
         outlets = {key: n.id for n in task_nodes for key in n.asset_keys}
         lowering = AssetLowering(self.assets, self.asset_checks, self.resources, outlets)
         nodes: list[Node] = lowering.lower() + task_nodes
-        problems.extend(lowering.problems)
-        self.graph: Graph | None = None
+        problems = list(lowering.problems)
         try:
             self.graph = Graph(nodes)
         except DefinitionError as err:
@@ -81,9 +104,7 @@ class Definitions:
         if self.graph is not None:
             problems.extend(self._resolve_jobs())
             problems.extend(self._check_targets())
-        if problems:
-            raise DefinitionError(problems)
-        self._assets_by_key = {k: a for a in self.assets for k in a.keys}
+        return problems
 
     @property
     def asset_graph(self) -> Graph:

@@ -144,6 +144,25 @@ class MultiPartitionsDefinition(PartitionsDefinition):
             for d, k in zip(self._dims.values(), parts, strict=True)
         )
 
+    def parse_partition_key(
+        self,
+        key: str,
+        current_time: datetime | None = None,
+        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+    ) -> MultiPartitionKey:
+        """The ``MultiPartitionKey`` of ``key`` (``'2025-01-02|us'`` or a ``MultiPartitionKey``).
+
+        >>> MultiPartitionsDefinition({
+        ...     "size": StaticPartitionsDefinition(["S", "L"]),
+        ...     "region": StaticPartitionsDefinition(["eu", "us"]),
+        ... }).parse_partition_key("us|L").keys_by_dimension
+        {'region': 'us', 'size': 'L'}
+        """
+        self.validate_partition_key(key, current_time, dynamic_partitions_store)
+        if isinstance(key, MultiPartitionKey):
+            return key
+        return MultiPartitionKey(dict(zip(self._dims, key.split("|"), strict=True)))
+
     def _split(self, key: object) -> list[str] | None:
         if not isinstance(key, str):
             return None

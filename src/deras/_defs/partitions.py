@@ -92,6 +92,23 @@ class PartitionsDefinition(ABC):
             expected = self._describe_valid_keys(key, current_time, dynamic_partitions_store)
             raise PartitionKeyError(f"partition key {key!r} is not in {self!r}: {expected}")
 
+    def parse_partition_key(
+        self,
+        key: str,
+        current_time: datetime | None = None,
+        dynamic_partitions_store: DynamicPartitionsStore | None = None,
+    ) -> str:
+        """``key`` as this definition hands it to user code, after ``validate_partition_key``.
+
+        Keys arrive as plain strings from the CLI, stored runs and backfill units; a
+        ``MultiPartitionsDefinition`` turns them into ``MultiPartitionKey``, the others keep them.
+
+        >>> StaticPartitionsDefinition(["eu", "us"]).parse_partition_key("us")
+        'us'
+        """
+        self.validate_partition_key(key, current_time, dynamic_partitions_store)
+        return key
+
     def get_first_partition_key(
         self,
         current_time: datetime | None = None,

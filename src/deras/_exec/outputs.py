@@ -29,7 +29,13 @@ class AssetOutput:
 
 
 def asset_outputs(node: Node, result: Any) -> list[AssetOutput]:
-    """Map a return value (plain, tuple, ``Output``, ``MaterializeResult``, generator) to outputs."""
+    """Map a return value (plain, tuple, ``Output``, ``MaterializeResult``, generator) to outputs.
+
+    A value that does not match the function's return annotation raises ``TypeError`` here,
+    before anything is stored or handed downstream.
+    """
+    if node.return_type is not None:
+        node.return_type.check(node.id, result)
     outs = {o.name: o for o in node.outputs}
     by_key = {o.asset_key: o for o in node.outputs}
     items: list[Any]

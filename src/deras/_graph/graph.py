@@ -28,22 +28,28 @@ class Graph:
             self.nodes[node.id] = node
         self.asset_nodes: dict[AssetKey, str] = {}
         self.checks_by_asset: dict[AssetKey, list[str]] = {}
-        for node in self.nodes.values():
-            for key in node.asset_keys:
-                self.asset_nodes[key] = node.id
+        by_id = self.nodes
+        asset_nodes = self.asset_nodes
+        upstream: dict[str, list[str]] = {}
+        downstream: dict[str, list[str]] = {nid: [] for nid in by_id}
+        for nid, node in by_id.items():
+            for out in node.outputs:
+                if out.asset_key is not None:
+                    asset_nodes[out.asset_key] = nid
             if node.check is not None:
-                self.checks_by_asset.setdefault(node.check.asset_key, []).append(node.id)
-        self.upstream: dict[str, list[str]] = {}
-        self.downstream: dict[str, list[str]] = {nid: [] for nid in self.nodes}
-        for node in self.nodes.values():
-            ups = list(dict.fromkeys(node.upstream_ids))  # dedupe, keep order
-            missing = [u for u in ups if u not in self.nodes]
+                self.checks_by_asset.setdefault(node.check.asset_key, []).append(nid)
+            ups = node.upstream_ids
+            if len(ups) > 1:
+                ups = list(dict.fromkeys(ups))  # dedupe, keep order
+            missing = [u for u in ups if u not in by_id]
             if missing:
-                problems.append(f"node '{node.id}' depends on unknown node(s) {missing}")
-                ups = [u for u in ups if u in self.nodes]
-            self.upstream[node.id] = ups
+                problems.append(f"node '{nid}' depends on unknown node(s) {missing}")
+                ups = [u for u in ups if u in by_id]
+            upstream[nid] = ups
             for u in ups:
-                self.downstream[u].append(node.id)
+                downstream[u].append(nid)
+        self.upstream = upstream
+        self.downstream = downstream
         if problems:
             raise DefinitionError(problems)
         self.order = self._topological_order()

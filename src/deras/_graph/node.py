@@ -76,6 +76,8 @@ class Node:
     trigger_rule: str = "all_success"
     stores_output: bool = True
     automation_condition: Any = None  # an AutomationCondition of an asset, read by the daemon
+    # What an asset's returned value must be (its resolved return annotation); None: unchecked
+    return_type: Any = None
     # on_failure / on_success / on_retry -> callable(context=...); a raising one is only logged
     callbacks: dict[str, Callable[..., Any]] = field(default_factory=dict)
 

@@ -177,7 +177,9 @@ def _nodes_for_keys(graph: Graph, keys: list[AssetKey]) -> set[str]:
 
 def with_checks(graph: Graph, node_ids: set[str]) -> set[str]:
     """Keep checks only when their asset is selected, and add every check of selected assets."""
-    out = {nid for nid in node_ids if graph.nodes[nid].kind == NodeKind.ASSET}
-    for nid in list(out):
-        out.update(graph.checks_of(nid))
+    nodes = graph.nodes
+    out = {nid for nid in node_ids if nodes[nid].kind == NodeKind.ASSET}
+    if graph.checks_by_asset:
+        for nid in list(out):
+            out.update(graph.checks_of(nid))
     return out

@@ -85,8 +85,9 @@ def plan_run(
                 f"asset(s) {', '.join(names)} are partitioned: give a partition, e.g. "
                 f"partition_key={first!r} (CLI: --partition {first})."
             )
-        for key in keys:
-            _validate_key(pdef, key, dynamic_partitions_store)
+        # Parsed here, the one funnel of every run: CLI, API, stored runs (schedules, sensors,
+        # backfill units), re-execution; user code gets the definition's key type.
+        keys = [pdef.parse_partition_key(k, dynamic_partitions_store=dynamic_partitions_store) for k in keys]
     return RunPlan(graph, ordered, pdef, keys)
 
 
@@ -110,10 +111,6 @@ def _run_partitions_def(graph: Graph, ordered: list[str]) -> Any:
             f"({described}). Fix: select assets that share one partitions definition per run."
         )
     return next(iter(defs), None)
-
-
-def _validate_key(pdef: Any, key: str, store: Any) -> None:
-    pdef.validate_partition_key(key, dynamic_partitions_store=store)  # the error names the key
 
 
 def _example_key(pdef: Any, store: Any) -> str:
