@@ -3,7 +3,8 @@
 The three snippets below are the seed notes' code, unchanged but for `import deras as dg`.
 Run it:  deras materialize -f examples/share_prices/definitions.py
 Set SHARE_PRICES_CSV to another file (e.g. data/share_prices_with_zero.csv) to see the
-blocking check stop `duckdb_table`.
+blocking check stop `duckdb_table`. The DuckDB file is $DERAS_HOME/prices.duckdb
+(SHARE_PRICES_DUCKDB names another).
 """
 
 import csv
@@ -72,7 +73,10 @@ def not_empty(
 
 
 def get_resources():
-    database = os.environ.get("SHARE_PRICES_DUCKDB", str(HERE / "data" / "prices.duckdb"))
+    # The table is generated: it lives with deras's own files in $DERAS_HOME (./.deras by
+    # default), not next to this file, so the example folder stays as it was checked out.
+    home = Path(os.environ.get("DERAS_HOME", ".deras")).absolute()
+    database = os.environ.get("SHARE_PRICES_DUCKDB", str(home / "prices.duckdb"))
     return {"database": DuckDBResource(database=database)}
 
 
