@@ -3,8 +3,7 @@
 The three snippets below are the seed notes' code, unchanged but for `import deras as dg`.
 Run it:  deras materialize -f examples/share_prices/definitions.py
 Set SHARE_PRICES_CSV to another file (e.g. data/share_prices_with_zero.csv) to see the
-blocking check stop `duckdb_table`. The DuckDB file is $DERAS_HOME/prices.duckdb
-(SHARE_PRICES_DUCKDB names another).
+blocking check stop `duckdb_table`.
 """
 
 import csv

@@ -85,7 +85,7 @@ def show_run(run_id: str, as_json: bool) -> None:
         err = f"  {a.error}" if a.error else ""
         number = _try_number(a)
         tried = f"try {number}" if number else ""  # a node skipped before it ran had no try
-        click.echo(f"  {a.node:<40} {tried:<6} {a.status.value:<15} {took:>7}{err}")
+        click.echo(f"  {a.node:<40} {tried:<5}  {a.status.value:<13} {took}{err}")
     for c in checks:
         verdict = "passed" if c.passed else f"FAILED ({c.severity})"
         click.echo(f"check {c.check_name} on {c.asset_key}: {verdict}")
