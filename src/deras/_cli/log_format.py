@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 FORMATS = ("text", "json")
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -30,9 +31,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def log_to_stderr(level: int = logging.INFO, fmt: str = "text") -> None:
-    """Send every ``deras.*`` record at ``level`` or above to stderr, one line each."""
-    handler = logging.StreamHandler(sys.stderr)
+def log_to_stderr(level: int = logging.INFO, fmt: str = "text", stream: TextIO | None = None) -> None:
+    """Send every ``deras.*`` record at ``level`` or above to stderr (or ``stream``), one line each."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT))
     root = logging.getLogger("deras")
     for old in list(root.handlers):
