@@ -90,24 +90,6 @@ def test_runs_list_piped_to_another_program_keeps_whole_rows(deras, tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_a_node_skipped_before_it_ran_shows_no_try_number(deras) -> None:  # type: ignore[no-untyped-def]
-    proc = deras(
-        "materialize",
-        "-f",
-        str(EXAMPLE),
-        "--json",
-        env={"SHARE_PRICES_CSV": "data/share_prices_with_zero.csv"},
-    )
-    run_id = json.loads(proc.stdout)["run_id"]
-    lines = {line.split()[0]: line for line in deras("runs", "show", run_id).stdout.splitlines()[2:]}
-    assert "try 1" in lines["import_file:not_empty"]
-    assert "skipped" in lines["duckdb_table"] and "try" not in lines["duckdb_table"]
-    shown = json.loads(deras("runs", "show", run_id, "--json").stdout)
-    tries = {a["node"]: a["try_number"] for a in shown["attempts"]}
-    assert tries == {"import_file": 1, "import_file:not_empty": 1, "duckdb_table": None}
-
-
-@pytest.mark.slow
 def test_the_readme_first_command_leaves_the_example_folder_as_checked_out(tmp_path: Path) -> None:
     """It runs from the checkout with no DERAS_HOME: what it makes goes to ./.deras, nothing to
     examples/ (a tutorial reader copies that folder and must get the seed's files only)."""
