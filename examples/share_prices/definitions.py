@@ -72,7 +72,10 @@ def not_empty(
 
 
 def get_resources():
-    database = os.environ.get("SHARE_PRICES_DUCKDB", str(HERE / "data" / "prices.duckdb"))
+    # The table is generated: it lives with deras's own files in $DERAS_HOME (./.deras by
+    # default), not next to this file, so the example folder stays as it was checked out.
+    home = Path(os.environ.get("DERAS_HOME", ".deras")).absolute()
+    database = os.environ.get("SHARE_PRICES_DUCKDB", str(home / "prices.duckdb"))
     return {"database": DuckDBResource(database=database)}
 
 

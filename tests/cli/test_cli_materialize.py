@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import EXAMPLE
 
 
@@ -96,14 +98,6 @@ def test_check_prints_graph_and_exits_1_on_definition_error(deras, tmp_path: Pat
     assert "Traceback" not in proc.stderr
 
 
-def test_import_error_in_code_shows_traceback_and_exits_1(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    broken = tmp_path / "syntax.py"
-    broken.write_text("import deras as dg\nraise RuntimeError('cannot import me')\n")
-    proc = deras("check", "-f", str(broken))
-    assert proc.returncode == 1
-    assert "RuntimeError: cannot import me" in proc.stderr and "raised an error" in proc.stderr
-
-
 def test_db_upgrade_creates_the_schema(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     proc = deras("db", "upgrade")
     assert proc.returncode == 0, proc.stderr
@@ -112,7 +106,8 @@ def test_db_upgrade_creates_the_schema(deras, tmp_path: Path) -> None:  # type: 
     assert deras("db", "upgrade").returncode == 0
 
 
-def test_runs_show_prints_failed_check_metadata_and_accepts_id_prefix(deras) -> None:  # type: ignore[no-untyped-def]
+def _zero_price_run(deras) -> str:  # type: ignore[no-untyped-def]
+    """The id of a run of the example whose blocking check failed (so duckdb_table was skipped)."""
     proc = deras(
         "materialize",
         "-f",
@@ -120,7 +115,11 @@ def test_runs_show_prints_failed_check_metadata_and_accepts_id_prefix(deras) -> 
         "--json",
         env={"SHARE_PRICES_CSV": "data/share_prices_with_zero.csv"},
     )
-    run_id = json.loads(proc.stdout)["run_id"]
+    return str(json.loads(proc.stdout)["run_id"])
+
+
+def test_runs_show_prints_failed_check_metadata_and_accepts_id_prefix(deras) -> None:  # type: ignore[no-untyped-def]
+    run_id = _zero_price_run(deras)
     shown = deras("runs", "show", run_id[:8])
     assert shown.returncode == 0, shown.stderr
     assert f"run {run_id}" in shown.stdout
@@ -246,3 +245,14 @@ def test_two_processes_materializing_into_one_home_both_succeed(tmp_path: Path, 
             text=True,
         )
         assert len(json.loads(shown.stdout)["attempts"]) == 300
+
+
+@pytest.mark.slow
+def test_a_node_skipped_before_it_ran_shows_no_try_number(deras) -> None:  # type: ignore[no-untyped-def]
+    run_id = _zero_price_run(deras)
+    lines = {line.split()[0]: line for line in deras("runs", "show", run_id).stdout.splitlines()[2:]}
+    assert "try 1" in lines["import_file:not_empty"]
+    assert "skipped" in lines["duckdb_table"] and "try" not in lines["duckdb_table"]
+    shown = json.loads(deras("runs", "show", run_id, "--json").stdout)
+    tries = {a["node"]: a["try_number"] for a in shown["attempts"]}
+    assert tries == {"import_file": 1, "import_file:not_empty": 1, "duckdb_table": None}

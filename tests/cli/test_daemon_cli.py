@@ -370,3 +370,43 @@ def test_run_worker_without_a_run_id_exits_1(deras: Deras) -> None:
     assert proc.returncode == 1 and "give a RUN_ID" in proc.stderr
     proc = deras("run-worker", "no-such-run")
     assert proc.returncode == 1 and "no run with id no-such-run" in proc.stderr
+
+
+@pytest.mark.slow
+def test_daemon_log_format_json_writes_one_json_object_per_line(
+    code: str, instance: Any, tmp_path: Path
+) -> None:
+    for sensor in ("sensor:files", "sensor:broken"):
+        instance.store.ticks.set_status(sensor, "running", time.time())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DERAS_")}
+    env["DERAS_HOME"] = str(tmp_path / "home")
+    log_path = tmp_path / "daemon.log"
+    with log_path.open("wb") as log:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "deras", "daemon", "run", "-f", code, "--log-format", "json"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    try:
+        deadline = time.monotonic() + 60  # only to catch a hang
+        while '"event": "run_ended"' not in log_path.read_text():
+            assert daemon.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.05)
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(20) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+    (run,) = instance.get_runs()
+    events = {(line.get("event"), line.get("instigator"), line.get("result")) for line in lines}
+    assert {
+        ("daemon_config", None, None),
+        ("tick", "sensor:files", "success"),
+        ("tick", "sensor:broken", "failure"),
+        ("run_launched", None, None),
+        ("run_ended", None, None),
+    } <= events
+    assert {line["run_id"] for line in lines if line.get("event") == "run_ended"} == {run.run_id}
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)

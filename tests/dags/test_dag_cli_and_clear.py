@@ -312,7 +312,8 @@ def test_cli_json_output_of_test_backfill_and_clear(tmp_path: Path, dags_folder:
 
 
 def test_clearing_a_task_that_ends_skipped_records_a_new_try(instance: Any) -> None:
-    """A cleared task whose upstream now fails is recorded as its next try, not over the old one."""
+    """A cleared task whose upstream now fails is recorded as its next attempt, not over the old
+    one; it never ran again, so (as in Airflow) its try_number stays the tries it made: 1."""
     state = {"fail_b": False}
 
     def b() -> int:
@@ -330,4 +331,24 @@ def test_clearing_a_task_that_ends_skipped_records_a_new_try(instance: Any) -> N
     again = clear_task_instances(d, instance, run.run_id, ["b"], downstream=True)
     assert again.state == "failed"
     c = again.get_task_instance("c")
-    assert (c.state, c.try_number) == ("upstream_failed", 2)
+    assert (c.state, c.try_number) == ("upstream_failed", 1)
+    attempts = instance.get_attempts(run.run_id, node="skipclear.c")
+    assert [(a.attempt, str(a.status)) for a in attempts] == [(0, "success"), (1, "upstream_failed")]
+
+
+@pytest.mark.slow
+def test_cli_dags_test_shows_no_try_for_a_task_that_never_ran(tmp_path: Path) -> None:
+    code = tmp_path / "flow.py"
+    code.write_text(
+        "import deras as dg\n\n"
+        "with dg.DAG('flow') as flow:\n"
+        "    def boom():\n"
+        "        raise RuntimeError('boom')\n"
+        "    bad = dg.PythonOperator(task_id='bad', python_callable=boom)\n"
+        "    after = dg.EmptyOperator(task_id='after')\n"
+        "    bad >> after\n"
+    )
+    proc = _deras(tmp_path, "dags", "test", "flow", "2025-01-01", "-f", str(code))
+    assert proc.returncode == 1
+    lines = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines()[1:]}
+    assert lines == {"bad": ["failed", "try", "1"], "after": ["upstream_failed"]}

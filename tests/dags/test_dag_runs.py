@@ -81,6 +81,34 @@ def test_skip_task_skips_and_downstream_follows_trigger_rules() -> None:
     assert run.state == "success"
 
 
+def test_a_task_skipped_before_it_ran_has_try_number_0_and_one_that_raised_skiptask_1() -> None:
+    """As in Airflow: try_number counts the tries made. ``check`` ran and skipped itself;
+    ``process`` (its downstream) and ``after`` (upstream failed) never ran."""
+    with dg.DAG("tries") as d:
+
+        def nothing_new() -> None:
+            raise dg.SkipTask("no new files")
+
+        def boom() -> None:
+            raise RuntimeError("boom")
+
+        check = dg.PythonOperator(task_id="check", python_callable=nothing_new)
+        process = dg.EmptyOperator(task_id="process")
+        bad = dg.PythonOperator(task_id="bad", python_callable=boom)
+        after = dg.EmptyOperator(task_id="after")
+        check >> process
+        bad >> after
+    run = d.test(logical_date=DAY)
+    tries = {ti.task_id: (ti.state, ti.try_number) for ti in run.task_instances}
+    assert tries == {
+        "check": ("skipped", 1),
+        "process": ("skipped", 0),
+        "bad": ("failed", 1),
+        "after": ("upstream_failed", 0),
+    }
+    assert all(ti.start_date is not None for ti in run.task_instances)  # Airflow stamps skips too
+
+
 def test_branch_follows_the_returned_task_ids() -> None:
     @dg.dag
     def branching() -> None:

@@ -145,10 +145,10 @@ def test_step_retry_marks_attempt_up_for_retry_with_error(run_store: MetadataSto
     ]
 
 
-def test_step_skipped_inserts_a_skipped_attempt_with_reason(run_store: MetadataStore) -> None:
+def test_a_skip_before_the_node_ran_is_an_attempt_that_never_started(run_store: MetadataStore) -> None:
     run_store.store_events([_ev(EventType.STEP_SKIPPED, "b", None, t=5.0, reason="upstream a failed")])
     assert run_store.get_attempts(RUN) == [
-        AttemptRecord(RUN, "b", 0, NodeStatus.SKIPPED, 5.0, 5.0, error="upstream a failed")
+        AttemptRecord(RUN, "b", 0, NodeStatus.SKIPPED, None, 5.0, error="upstream a failed")
     ]
 
 

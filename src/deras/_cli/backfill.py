@@ -12,6 +12,7 @@ from .._core.errors import DerasError
 from .._core.status import BackfillStatus
 from .._instance.instance import DerasInstance
 from .code import code_options, fail, load_code
+from .tables import print_table
 
 
 @click.group("backfill")
@@ -89,7 +90,6 @@ def list_backfills(limit: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([v.to_json() for v in views]))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table()
@@ -107,7 +107,7 @@ def list_backfills(limit: int, as_json: bool) -> None:
             str(counts["failure"] + counts["skipped"]),
             datetime.fromtimestamp(v.record.create_time, UTC).strftime("%Y-%m-%d %H:%M:%S"),
         )
-    Console().print(table)
+    print_table(table)
 
 
 @backfill_group.command("show")

@@ -5,22 +5,46 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .._core.errors import DerasError
+from .._defs.load_error import describe_load_error
 from .._defs.loader import LoadedCode, load_definitions
+
+_VERBOSE = "deras.verbose"
 
 
 def code_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = verbose_option(fn)
     fn = click.option("-m", "--module", "module", help="Python module holding the definitions.")(fn)
     return click.option(
         "-f", "--file", "file", type=click.Path(dir_okay=False), help="Python file holding the definitions."
     )(fn)
+
+
+def verbose_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``-v/--verbose``, kept in the click context (every command that loads code has it)."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.meta[_VERBOSE] = True
+
+    return click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        callback=remember,
+        help="Show whole tracebacks, deras's own frames included (and, for the daemon, debug logs).",
+    )(fn)
+
+
+def is_verbose() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(_VERBOSE))
 
 
 def load_code(file: str | None, module: str | None) -> LoadedCode:
@@ -33,12 +57,10 @@ def load_code(file: str | None, module: str | None) -> LoadedCode:
         fail("no code to load: pass -f FILE or -m MODULE (or set code_location in deras.yaml)")
     try:
         return load_definitions(file=file, module=module)
-    except DerasError as err:
-        fail(str(err))
-    except Exception:
-        click.echo(traceback.format_exc(), err=True)
-        fail(f"importing {file or module} raised an error (traceback above)")
-    raise AssertionError("unreachable")
+    except Exception as err:  # the user's code: a syntax error, an import error, anything it raises
+        what = Path(file).name if file else str(module)
+        click.echo(describe_load_error(err, what, verbose=is_verbose()), err=True)
+        sys.exit(1)
 
 
 def _location_from_yaml() -> dict[str, str]:
@@ -55,6 +77,8 @@ def _location_from_yaml() -> dict[str, str]:
 
 
 def _route_loader_logs() -> None:
+    if logging.getLogger("deras").handlers:
+        return  # the command set up its own log (the daemon): the loader's lines go there
     logger = logging.getLogger("deras.loader")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)

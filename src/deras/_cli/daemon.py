@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 
 import click
 
 from .._instance.instance import DerasInstance
-from .code import code_options, fail, load_code
-
-
-def _log_to_stderr(level: int = logging.INFO) -> None:
-    root = logging.getLogger("deras")
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-        root.setLevel(level)
+from .code import code_options, fail, is_verbose, load_code
+from .log_format import FORMATS, log_to_stderr
 
 
 @click.group("daemon")
@@ -29,19 +22,36 @@ def daemon_group() -> None:
 @daemon_group.command("run")
 @code_options
 @click.option("--max-seconds", type=float, default=None, help="Stop after this long (for scripts and tests).")
-def daemon_run(file: str | None, module: str | None, max_seconds: float | None) -> None:
-    """Run the daemon in the foreground until SIGTERM or Ctrl-C."""
+@click.option(
+    "--log-format",
+    type=click.Choice(FORMATS),
+    default="text",
+    envvar="DERAS_LOG_FORMAT",
+    show_default=True,
+    help="How to write the log on stderr: text, or one JSON object per line (for log shippers).",
+)
+def daemon_run(file: str | None, module: str | None, max_seconds: float | None, log_format: str) -> None:
+    """Run the daemon in the foreground until SIGTERM or Ctrl-C.
+
+    It logs one line per tick evaluated, run launched or ended, backfill step, takeover and
+    recovery, and nothing while idle; --verbose adds repeated skips and debug lines.
+    """
     from .._daemon.daemon import Daemon
 
-    _log_to_stderr()
+    log_to_stderr(logging.DEBUG if is_verbose() else logging.INFO, log_format)
+    os.environ["DERAS_LOG_FORMAT"] = log_format  # its run workers log the same way
     loaded = load_code(file, module)
     instance = DerasInstance.get()
     daemon = Daemon(instance, loaded.definitions, loaded.location)
     daemon.install_signal_handlers()
-    click.echo(
-        f"deras daemon: {instance.home} ({len(loaded.definitions.schedules)} schedules, "
-        f"{len(loaded.definitions.sensors)} sensors, {len(loaded.definitions.dags)} DAGs)",
-        err=True,
+    defs = loaded.definitions
+    logging.getLogger("deras.daemon").info(
+        "deras daemon: %s (%d schedules, %d sensors, %d DAGs)",
+        instance.home,
+        len(defs.schedules),
+        len(defs.sensors),
+        len(defs.dags),
+        extra={"deras": {"event": "daemon_config", "home": str(instance.home)}},
     )
     daemon.run(max_seconds=max_seconds)
 
@@ -55,7 +65,7 @@ def run_worker_command(run_id: str | None, serve: bool, preload: str | None) -> 
     from .._daemon.run_worker import execute_stored_run
     from .._daemon.run_worker import serve as serve_runs
 
-    _log_to_stderr(logging.WARNING)
+    log_to_stderr(logging.WARNING, os.environ.get("DERAS_LOG_FORMAT", "text"))
     instance = DerasInstance.get()
     if serve:
         serve_runs(instance, json.loads(preload) if preload else None)

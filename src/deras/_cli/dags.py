@@ -10,10 +10,11 @@ from typing import Any
 import click
 
 from .._instance.instance import DerasInstance
-from .code import fail
+from .code import fail, is_verbose, verbose_option
 
 
 def dag_source_options(fn: Any) -> Any:
+    fn = verbose_option(fn)
     fn = click.option("-m", "--module", "module", help="Python module holding DAGs.")(fn)
     fn = click.option(
         "-f", "--file", "file", type=click.Path(dir_okay=False), help="A Python file holding DAGs."
@@ -55,10 +56,21 @@ def _load_dag(dag_id: str, folder: str | None, file: str | None, module: str | N
 
 def _get_dag(bag: Any, dag_id: str) -> Any:
     if dag_id not in bag.dags:
-        for path, tb in bag.import_errors.items():
-            click.echo(f"import error in {path}:\n{tb}", err=True)
+        _echo_import_errors(bag)
         fail(f"no DAG '{dag_id}' (DAGs: {sorted(bag.dags)})")
     return bag.dags[dag_id]
+
+
+def _import_errors(bag: Any) -> dict[str, str]:
+    """Each file that failed to import: its code's traceback, or every frame with --verbose."""
+    if is_verbose():
+        return {path: bag.import_tracebacks.get(path, text) for path, text in bag.import_errors.items()}
+    return dict(bag.import_errors)
+
+
+def _echo_import_errors(bag: Any) -> None:
+    for path, text in _import_errors(bag).items():
+        click.echo(f"\nimport error in {path}:\n{text}", err=True)
 
 
 def _dates_with_runs(dag: Any) -> set[float]:
@@ -124,7 +136,8 @@ def _report(run: Any) -> None:
     click.echo(f"DAG run {run.run_id} {run.dag_id} @ {run.logical_date.isoformat()}: {run.state}")
     for ti in sorted(run.task_instances, key=lambda t: t.start_date or datetime.max.replace(tzinfo=UTC)):
         name = ti.task_id + (f"[{ti.map_index}]" if ti.map_index >= 0 else "")
-        click.echo(f"  {name:<32} {ti.state:<16} try {ti.try_number}")
+        tried = f"try {ti.try_number}" if ti.try_number else ""  # a task skipped before it ran: none
+        click.echo(f"  {name:<32} {ti.state:<16} {tried}".rstrip())
 
 
 @click.group("dags")
@@ -149,12 +162,11 @@ def list_dags(folder: str | None, file: str | None, module: str | None, as_json:
         for d in bag.dags.values()
     ]
     if as_json:
-        click.echo(json.dumps({"dags": rows, "import_errors": bag.import_errors}))
+        click.echo(json.dumps({"dags": rows, "import_errors": _import_errors(bag)}))
     else:
         for row in sorted(rows, key=lambda r: r["dag_id"]):
             click.echo(f"{row['dag_id']:<30} {row['schedule']:<16} {row['tasks']:>4} tasks  {row['file']}")
-        for path, tb in bag.import_errors.items():
-            click.echo(f"\nimport error in {path}:\n{tb}", err=True)
+        _echo_import_errors(bag)
     if bag.import_errors:
         sys.exit(1)
 

@@ -99,13 +99,23 @@ def materialize_command(
             run, plans, instance, f"{target} {base.partition_keys[0]}…{base.partition_keys[-1]}", show
         )
     if as_json:
-        payload = [{"run_id": r.run_id, "status": str(r.status)} for r in results]
+        payload = [_result_json(r, p) for r, p in zip(results, plans, strict=True)]
         click.echo(json.dumps(payload[0] if len(payload) == 1 else payload))
     else:
-        for result in results:
-            _print_result(result)
+        for result, plan in zip(results, plans, strict=True):
+            _print_result(result, plan)
     if any(not r.success for r in results):
         sys.exit(1)
+
+
+def _result_json(result: Any, plan: RunPlan) -> dict[str, Any]:
+    """``{run_id, status}``, and which partition(s) the run was for."""
+    data: dict[str, Any] = {"run_id": result.run_id, "status": str(result.status)}
+    if plan.partition_key is not None:
+        data["partition_key"] = plan.partition_key
+    elif plan.partition_range is not None:
+        data["partition_range"] = list(plan.partition_range)
+    return data
 
 
 def _run_many(run: Any, plans: list[RunPlan], instance: Any, label: str, show: bool) -> list[Any]:
@@ -127,8 +137,9 @@ def _run_many(run: Any, plans: list[RunPlan], instance: Any, label: str, show: b
     return results
 
 
-def _print_result(result: Any) -> None:
-    click.echo(f"run {result.run_id} {result.status}")
+def _print_result(result: Any, plan: RunPlan) -> None:
+    part = plan.partition_key or "…".join(plan.partition_range or ())
+    click.echo(f"run {result.run_id} {result.status}" + (f" ({part})" if part else ""))
     for event in result.failure_events():
         click.echo(f"  ✗ {event.node}: {event.data.get('error')}", err=True)
     skipped = [n for n, s in result.node_statuses.items() if s.value == "skipped"]

@@ -12,6 +12,9 @@ import click
 from .._core.status import RunStatus
 from .._instance.instance import DerasInstance
 from .code import code_options, fail, load_code
+from .tables import print_table
+
+_LOGICAL_DATE_TAG = "deras/logical_date"
 
 
 @click.group("runs")
@@ -27,19 +30,21 @@ def list_runs(limit: int, status: str | None, as_json: bool) -> None:
     """The most recent runs, newest first."""
     runs = DerasInstance.get().get_runs(limit=limit, status=RunStatus(status) if status else None)
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in runs]))
+        click.echo(json.dumps([_run_json(r) for r in runs]))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table()
     table.add_column("run id", no_wrap=True, min_width=36)  # whole, so it can be copied
-    for name in ("status", "target", "partition", "started", "duration"):
+    for name in ("status", "target", "partition / date", "started", "duration"):
         table.add_column(name)
     for r in runs:
-        part = r.partition_key or ("…".join(r.partition_range) if r.partition_range else "")
-        table.add_row(r.run_id, _status(r.status), r.target, part, _when(r.start_time), _duration(r))
-    Console().print(table)
+        table.add_row(r.run_id, _status(r.status), r.target, r.scope, _when(r.start_time), _duration(r))
+    print_table(table)
+
+
+def _run_json(run: Any) -> dict[str, Any]:
+    return {**run.to_json(), "logical_date": run.tags.get(_LOGICAL_DATE_TAG)}
 
 
 @runs_group.command("show")
@@ -52,11 +57,12 @@ def show_run(run_id: str, as_json: bool) -> None:
     attempts = instance.get_attempts(run.run_id)
     checks = instance.get_check_results(run_id=run.run_id)
     if as_json:
-        data = run.to_json()
+        data = _run_json(run)
         data["attempts"] = [
             {
                 "node": a.node,
                 "attempt": a.attempt,
+                "try_number": _try_number(a),
                 "status": str(a.status),
                 "start_time": a.start_time,
                 "end_time": a.end_time,
@@ -68,14 +74,18 @@ def show_run(run_id: str, as_json: bool) -> None:
         return
     click.echo(f"run {run.run_id}  {run.status}  {run.target}")
     if run.partition_key or run.partition_range:
-        click.echo(f"partition: {run.partition_key or '…'.join(run.partition_range or ())}")
+        click.echo(f"partition: {run.scope}")
+    elif _LOGICAL_DATE_TAG in run.tags:
+        click.echo(f"logical date: {run.scope}")
     if run.parent_run_id:
         click.echo(f"parent run: {run.parent_run_id}")
     click.echo(f"started {_when(run.start_time)}, took {_duration(run)}")
     for a in attempts:
         took = f"{(a.end_time - a.start_time):.3f}s" if a.end_time and a.start_time else "-"
         err = f"  {a.error}" if a.error else ""
-        click.echo(f"  {a.node:<40} try {a.attempt + 1}  {a.status.value:<13} {took}{err}")
+        number = _try_number(a)
+        tried = f"try {number}" if number else ""  # a node skipped before it ran had no try
+        click.echo(f"  {a.node:<40} {tried:<5}  {a.status.value:<13} {took}{err}")
     for c in checks:
         verdict = "passed" if c.passed else f"FAILED ({c.severity})"
         click.echo(f"check {c.check_name} on {c.asset_key}: {verdict}")
@@ -170,6 +180,11 @@ def _get(instance: DerasInstance, run_id: str) -> Any:
         fail(f"run id prefix {run_id} is ambiguous: {', '.join(r.run_id for r in matches[:5])}")
     fail(f"no run with id {run_id}")
     return None
+
+
+def _try_number(attempt: Any) -> int | None:
+    """1 for the first try; None for a node that was skipped before it started."""
+    return attempt.attempt + 1 if attempt.start_time is not None else None
 
 
 def _status(status: RunStatus) -> str:

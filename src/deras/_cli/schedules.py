@@ -12,6 +12,7 @@ import click
 
 from .._instance.instance import DerasInstance
 from .code import code_options, fail, load_code
+from .tables import print_table
 
 
 @click.group("schedule")
@@ -89,7 +90,6 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table()
@@ -105,7 +105,7 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
             r["next_tick"] or "",
             f"{last['time']} {last['status']}" if last else "",
         )
-    Console().print(table)
+    print_table(table)
 
 
 def _set_status(name: str, status: str, kinds: tuple[Any, ...], file: str | None, module: str | None) -> None:

@@ -43,6 +43,16 @@ class RunRecord:
     heartbeat: float | None = None
     worker: dict[str, Any] | None = None
 
+    @property
+    def scope(self) -> str:
+        """What the run was for: its partition, its range (``first…last``), or a DAG run's
+        logical date; empty for a run of everything."""
+        if self.partition_key:
+            return self.partition_key
+        if self.partition_range:
+            return "…".join(self.partition_range)
+        return self.tags.get("deras/logical_date", "")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
@@ -64,7 +74,11 @@ class RunRecord:
 
 @dataclass(slots=True)
 class AttemptRecord:
-    """One attempt of one node in one run (attempt 0 is the first try)."""
+    """One attempt of one node in one run (attempt 0 is the first try).
+
+    ``start_time`` is None for an attempt that never started: a node skipped before it ran
+    (an upstream failed, a blocking check, a branch, a cancel) has a row but had no try.
+    """
 
     run_id: str
     node: str

@@ -38,6 +38,7 @@ class BackfillRunner:
         self.ctx = ctx
         self._layouts: dict[str, Any] = {}
         self._counts: dict[str, tuple[int, int]] = {}  # backfill -> (runs, finished) last pass
+        self._logged: dict[str, tuple[int, int]] = {}  # backfill -> (done, failed) last logged
 
     def tick(self, now: float) -> None:
         active = self.ctx.store.backfills.get_backfills(
@@ -80,14 +81,18 @@ class BackfillRunner:
                 batch = [by_key[k] for k in ready[start : start + size]]
                 store.backfills.queue_units(bid, [(u, self._run_for(backfill, u, now)) for u in batch])
                 crash_point("backfill batch written")
+            self._log_progress(bid, statuses, queued=len(ready))
             return
+        self._log_progress(bid, statuses, queued=0)
         if all(UnitStatus(s).is_finished for s in statuses.values()):
             ok = all(s == UnitStatus.SUCCESS.value for s in statuses.values())
-            store.backfills.set_status(
+            status = BackfillStatus.COMPLETED if ok else BackfillStatus.COMPLETED_WITH_FAILURES
+            store.backfills.set_status(bid, status, now=now, expected=[BackfillStatus.REQUESTED])
+            log.info(
+                "backfill %s %s",
                 bid,
-                BackfillStatus.COMPLETED if ok else BackfillStatus.COMPLETED_WITH_FAILURES,
-                now=now,
-                expected=[BackfillStatus.REQUESTED],
+                status,
+                extra={"deras": {"event": "backfill_ended", "backfill_id": bid}},
             )
 
     # -- units and their runs -------------------------------------------------------------
@@ -203,3 +208,35 @@ class BackfillRunner:
             store.backfills.set_status(
                 backfill.backfill_id, BackfillStatus.CANCELED, now=now, expected=[BackfillStatus.CANCELING]
             )
+            log.info(
+                "backfill %s canceled",
+                backfill.backfill_id,
+                extra={"deras": {"event": "backfill_ended", "backfill_id": backfill.backfill_id}},
+            )
+
+    def _log_progress(self, backfill_id: str, statuses: dict[Any, str], *, queued: int) -> None:
+        """A line when the backfill moved: units done or failed, or runs queued."""
+        units = [UnitStatus(s) for s in statuses.values()]
+        done = sum(u.is_finished for u in units)
+        failed = sum(u in (UnitStatus.FAILURE, UnitStatus.SKIPPED, UnitStatus.CANCELED) for u in units)
+        if queued == 0 and self._logged.get(backfill_id) == (done, failed):
+            return
+        self._logged[backfill_id] = (done, failed)
+        log.info(
+            "backfill %s: %d of %d unit(s) done, %d failed%s",
+            backfill_id,
+            done,
+            len(units),
+            failed,
+            f"; {queued} run(s) queued" if queued else "",
+            extra={
+                "deras": {
+                    "event": "backfill_progress",
+                    "backfill_id": backfill_id,
+                    "units": len(units),
+                    "done": done,
+                    "failed": failed,
+                    "queued": queued,
+                }
+            },
+        )

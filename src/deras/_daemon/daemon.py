@@ -142,7 +142,8 @@ class Daemon:
         """
         interval = self.ctx.settings.daemon.interval_seconds
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
-        log.info("deras daemon %s started", self.ctx.owner)
+        owner = self.ctx.owner
+        log.info("deras daemon %s started", owner, extra=_facts("daemon_started", owner))
         try:
             while not self._stop.is_set():
                 self.tick(paced=True)
@@ -159,7 +160,7 @@ class Daemon:
             self.launcher.shutdown()
             if self.ctx.user_code is not None:
                 self.ctx.user_code.shutdown()
-            log.info("deras daemon %s stopped", self.ctx.owner)
+            log.info("deras daemon %s stopped", owner, extra=_facts("daemon_stopped", owner))
 
     def _wait(self, timeout: float) -> None:
         """Wait for the launcher's workers, :meth:`stop`, ``timeout`` — or, on SQLite, a commit
@@ -197,3 +198,7 @@ class Daemon:
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop())
+
+
+def _facts(event: str, owner: str) -> dict[str, Any]:
+    return {"deras": {"event": event, "daemon": owner}}

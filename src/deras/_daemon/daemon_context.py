@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import traceback
@@ -11,6 +12,8 @@ from typing import Any
 
 from .run_factory import TICK_TAG, RunFactory
 from .user_code import UserCodeRunner
+
+log = logging.getLogger("deras.daemon")
 
 
 def daemon_owner() -> str:
@@ -67,12 +70,18 @@ class DaemonContext:
         ticks = self.store.ticks
         tick = ticks.claim_tick(instigator, tick_time, self.owner, now, self.lease_seconds)
         if tick is not None:
+            # A new tick starts now; one started earlier was another daemon's, its lease run out.
+            if tick.start_time is not None and tick.start_time < now:
+                _log_takeover(instigator, tick, "its daemon's lease ran out")
             return tick
         for started in ticks.get_ticks(instigator, limit=5, status="started"):
             if started.tick_time == tick_time and owner_is_dead(started.owner):
-                return ticks.claim_tick(
+                tick = ticks.claim_tick(
                     instigator, tick_time, self.owner, now, self.lease_seconds, dead_owner=started.owner
                 )
+                if tick is not None:
+                    _log_takeover(instigator, tick, f"its daemon {started.owner} is gone")
+                return tick
         return None
 
     def create_runs(self, runs: list[Any], tick_id: int | None = None) -> list[str]:
@@ -92,6 +101,16 @@ class DaemonContext:
             if run_id is not None:
                 ids.append(run_id)
         return ids
+
+
+def _log_takeover(instigator: str, tick: Any, why: str) -> None:
+    log.warning(
+        "took over the unfinished tick %s of %s (%s): evaluating it again",
+        tick.id,
+        instigator,
+        why,
+        extra={"deras": {"event": "takeover", "instigator": instigator, "tick_id": tick.id}},
+    )
 
 
 def error_text(err: BaseException) -> str:

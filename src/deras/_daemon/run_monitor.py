@@ -103,6 +103,13 @@ class RunMonitor:
         for run in finished:
             if run.run_id in seen:
                 continue
+            log.info(
+                "run %s ended %s (%s)",
+                run.run_id,
+                run.status,
+                f"{run.target} {run.scope}".strip(),
+                extra={"deras": {"event": "run_ended", "run_id": run.run_id, "status": str(run.status)}},
+            )
             try:
                 self._handle(run, now, delayed)
             except Exception:

@@ -55,6 +55,7 @@ class RunQueue:
         if not chosen:
             return []
         claimed = store.run_queue.claim([r.run_id for r in chosen], now)
+        by_id = {r.run_id: r for r in chosen}
         for run_id in claimed:
             try:
                 self.launcher.launch(run_id)
@@ -63,6 +64,13 @@ class RunQueue:
                 self.ended.append((run_id, None))
                 continue
             crash_point("run launched")
+            run = by_id[run_id]
+            log.info(
+                "launched run %s (%s)",
+                run_id,
+                f"{run.target} {run.scope}".strip(),
+                extra={"deras": {"event": "run_launched", "run_id": run_id, "target": run.target}},
+            )
         self.launched += len(claimed)
         return claimed
 

@@ -22,6 +22,7 @@ from .._defs.wall_clock import tz_for
 from .crash_points import crash_point
 from .daemon_context import DaemonContext, error_text
 from .instigators import Instigator, instigators
+from .tick_log import TickLog
 
 log = logging.getLogger("deras.daemon.schedules")
 
@@ -36,6 +37,7 @@ class ScheduleTicker:
     def __init__(self, ctx: DaemonContext) -> None:
         self.ctx = ctx
         self._next_due: dict[str, float] = {}  # skip the database until a schedule is due
+        self._tick_log = TickLog(log)
 
     def tick(self, now: float, states: dict[str, Any] | None = None) -> None:
         states = self.ctx.store.ticks.get_states() if states is None else states
@@ -108,6 +110,7 @@ class ScheduleTicker:
             if not requests:
                 reason = evaluation.skip_reason or "the schedule requested no run"
                 ctx.store.ticks.finish_tick(tick.id, TickStatus.SKIPPED, now=now, skip_reason=reason)
+                self._tick_log.skipped(inst.key, local, reason)
                 return
             origin = {"deras/schedule": schedule.name, "deras/tick_time": local.isoformat()}
             runs = [
@@ -124,8 +127,9 @@ class ScheduleTicker:
             run_ids = ctx.create_runs(runs)
             crash_point("run created")
             ctx.store.ticks.finish_tick(tick.id, TickStatus.SUCCESS, now=now, run_ids=run_ids)
+            self._tick_log.requested(inst.key, local, run_ids)
         except Exception as err:
-            log.warning("schedule %s tick %s failed: %s", schedule.name, when, err)
+            self._tick_log.failed(inst.key, when, err)
             ctx.store.ticks.finish_tick(tick.id, TickStatus.FAILURE, now=now, error=error_text(err))
 
     # -- DAGs -----------------------------------------------------------------------------
@@ -150,7 +154,9 @@ class ScheduleTicker:
                 run_ids = self.ctx.create_runs([record])
                 crash_point("run created")
                 self.ctx.store.ticks.finish_tick(tick.id, TickStatus.SUCCESS, now=now, run_ids=run_ids)
+                self._tick_log.requested(inst.key, run.logical_date, run_ids)
             except Exception as err:
+                self._tick_log.failed(inst.key, run.logical_date, err)
                 self.ctx.store.ticks.finish_tick(tick.id, TickStatus.FAILURE, now=now, error=error_text(err))
         active = self.ctx.store.get_runs(
             status=[RunStatus.QUEUED, RunStatus.STARTING, RunStatus.STARTED],

@@ -19,6 +19,7 @@ from .crash_points import crash_point
 from .daemon_context import DaemonContext, error_text
 from .instigators import Instigator, find_instigator, instigators
 from .run_factory import TICK_TAG
+from .tick_log import TickLog
 
 log = logging.getLogger("deras.daemon.sensors")
 
@@ -29,6 +30,7 @@ class SensorRunner:
     def __init__(self, ctx: DaemonContext) -> None:
         self.ctx = ctx
         self._next_due: dict[str, float] = {}
+        self._tick_log = TickLog(log)
 
     def tick(self, now: float, states: dict[str, Any] | None = None) -> None:
         states = self.ctx.store.ticks.get_states() if states is None else states
@@ -121,8 +123,12 @@ class SensorRunner:
                 tick.id, status, now=now, run_ids=run_ids, skip_reason=reason, cursor=evaluation.cursor
             )
             crash_point("cursor saved")
+            if reason is None:
+                self._tick_log.requested(inst.key, None, run_ids)
+            else:
+                self._tick_log.skipped(inst.key, None, reason)
         except Exception as err:
-            log.warning("sensor %s failed: %s", sensor.name, err)
+            self._tick_log.failed(inst.key, None, err)
             ctx.store.ticks.finish_tick(tick.id, TickStatus.FAILURE, now=now, error=error_text(err))
         # This tick, not the latest: a daemon may have ticked the same sensor meanwhile.
         return next((t for t in ctx.store.ticks.get_ticks(inst.key, limit=50) if t.id == tick.id), None)

@@ -66,9 +66,17 @@ class DagRun:
             if not node.startswith(prefix):
                 continue
             task_id, map_index = _split_map_index(node[len(prefix) :])
+            # As in Airflow, try_number counts the tries made: a task skipped before it ran
+            # (upstream failed, a branch) had none, so it keeps the count it had (0 at first).
+            ran = a.start_time is not None
             out.append(
                 TaskInstance(
-                    task_id, _ti_state(a.status), a.attempt + 1, _dt(a.start_time), _dt(a.end_time), map_index
+                    task_id,
+                    _ti_state(a.status),
+                    a.attempt + 1 if ran else a.attempt,
+                    _dt(a.start_time if ran else a.end_time),
+                    _dt(a.end_time),
+                    map_index,
                 )
             )
         return out

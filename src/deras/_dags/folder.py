@@ -18,7 +18,8 @@ class DagBag:
     """
 
     dags: dict[str, Any] = field(default_factory=dict)
-    import_errors: dict[str, str] = field(default_factory=dict)  # file -> traceback
+    import_errors: dict[str, str] = field(default_factory=dict)  # file -> traceback of its code
+    import_tracebacks: dict[str, str] = field(default_factory=dict)  # file -> whole traceback
     files: dict[str, str] = field(default_factory=dict)  # dag_id -> file
 
     def get_dag(self, dag_id: str) -> Any:
@@ -50,16 +51,18 @@ def collect_file(bag: DagBag, path: Path) -> None:
 
 def collect_module(bag: DagBag, name: str) -> None:
     """The DAGs of an importable module (the current directory is on the import path)."""
-    import importlib
     import os
     import sys
 
+    from .._defs.loader import import_module
+
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    _collect(bag, lambda: importlib.import_module(name), name)
+    _collect(bag, lambda: import_module(name), name)
 
 
 def _collect(bag: DagBag, load: Any, origin: str) -> None:
+    from .._defs.load_error import user_traceback
     from .dag import DAG
 
     try:
@@ -67,7 +70,8 @@ def _collect(bag: DagBag, load: Any, origin: str) -> None:
     except BaseException as err:  # SystemExit in a DAG file is still that file's error
         if isinstance(err, KeyboardInterrupt):
             raise
-        bag.import_errors[origin] = traceback.format_exc()
+        bag.import_errors[origin] = user_traceback(err)  # deras's own frames say nothing here
+        bag.import_tracebacks[origin] = traceback.format_exc()
         return
     from .._defs.definitions import Definitions
 

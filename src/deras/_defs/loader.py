@@ -48,7 +48,7 @@ def load_definitions(
         assert module is not None
         if os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())
-        mod = importlib.import_module(module)
+        mod = import_module(module)
         location = {"module": module, "working_dir": os.getcwd()}
     return LoadedCode(definitions_from_module(mod), location, mod)
 
@@ -101,6 +101,20 @@ def _with_module_checks(defs: Definitions, values: list[Any]) -> Definitions:
         dags=defs.dags,
         executor=defs.executor,
     )
+
+
+def import_module(name: str) -> ModuleType:
+    """``importlib.import_module``, with a clear error when the module itself is not found
+    (a module it imports that is missing stays the user's error, with its traceback)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name is None or not (name == err.name or name.startswith(err.name + ".")):
+            raise
+        raise DerasError(
+            f"no module named {name!r} (the import path has the current directory, {os.getcwd()}): "
+            "run deras from the folder that holds it, or pass -f FILE"
+        ) from None
 
 
 def import_file(path: Path) -> ModuleType:

@@ -123,8 +123,8 @@ class RunChanges:
             # A node not run because an upstream failed is skipped as "upstream_failed".
             upstream_failed = event.data.get("status") == NodeStatus.UPSTREAM_FAILED.value
             row["status"] = (NodeStatus.UPSTREAM_FAILED if upstream_failed else NodeStatus.SKIPPED).value
-            if row["start_time"] is None:
-                row["start_time"] = event.timestamp
+            # No start time unless the attempt started (a task that raised SkipTask): a node
+            # skipped before it ran had no try, and shows none.
             row["end_time"] = event.timestamp
             row["error"] = event.data.get(DATA_REASON)
         else:
