@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+from typing import TextIO
 
 import click
 
@@ -12,10 +14,10 @@ from .._instance.instance import DerasInstance
 from .code import code_options, fail, load_code
 
 
-def _log_to_stderr(level: int = logging.INFO) -> None:
+def _log_to_stderr(level: int = logging.INFO, stream: TextIO | None = None) -> None:
     root = logging.getLogger("deras")
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = logging.StreamHandler(stream or sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(level)
@@ -55,7 +57,9 @@ def run_worker_command(run_id: str | None, serve: bool, preload: str | None) -> 
     from .._daemon.run_worker import execute_stored_run
     from .._daemon.run_worker import serve as serve_runs
 
-    _log_to_stderr(logging.WARNING)
+    # On a copy of stderr: while a node runs, fd 2 is its captured output, and the worker's
+    # own warnings (a failed heartbeat) belong in the daemon's log, not in the node's.
+    _log_to_stderr(logging.WARNING, os.fdopen(os.dup(2), "w", buffering=1))
     instance = DerasInstance.get()
     if serve:
         serve_runs(instance, json.loads(preload) if preload else None)

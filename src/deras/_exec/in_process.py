@@ -12,7 +12,7 @@ from .._core.status import NodeStatus, RunStatus
 from .._core.task_state import TaskInstanceState
 from .._graph.node import Node, NodeKind
 from .._plan.plan import RunPlan
-from .capture import AttemptLogHandler, run_logger
+from .capture import AttemptLogHandler, capture_output, run_logger
 from .event_writer import EventWriter
 from .run_control import RunControl
 from .run_resources import RunResources
@@ -73,6 +73,7 @@ class InProcessExecutor:
         control = control or _NO_CONTROL
         owns_writer = writer is None
         events = writer or EventWriter(instance.store, background=not instance.is_ephemeral)
+        events.log_dir = instance.home / "logs" if instance.home is not None else None
         if resume is None and not stored:
             events.begin_run(run)
         handler = AttemptLogHandler(events, run.run_id)
@@ -135,11 +136,11 @@ class InProcessExecutor:
                 level="ERROR",
                 data={"error": repr(err), "traceback": traceback.format_exc()},
             )
-            state.resources.teardown(log)
+            self._teardown(state)
             events.close()  # stores this run's end even when the writer is shared
             raise
         handler.node = None
-        state.resources.teardown(log)
+        self._teardown(state)
         events.write_files()  # inline: every value's file exists (or failed) before the verdict
         self._apply_storage_failures(state)
         run_status, message, run_data = self._verdict(state)
@@ -160,6 +161,15 @@ class InProcessExecutor:
             events.transition()
         run.end_time = time.time()
         return state
+
+    @staticmethod
+    def _teardown(state: RunState) -> None:
+        """Tear the run's resources down; what teardown code prints is the run's output."""
+        if not state.resources.has_teardown:
+            state.resources.teardown(state.log)  # nothing to run: no capture to set up
+            return
+        with capture_output(state.events, state.run_id, None, None, state.echo_output):
+            state.resources.teardown(state.log)
 
     @staticmethod
     def _verdict(state: RunState) -> tuple[RunStatus, str, dict[str, Any]]:
