@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from .._core.events import EventType
 from .event_writer import EventWriter
-from .fd_capture import AttemptCapture
+from .fd_capture import AttemptCapture, RunFds
 
 
 class AttemptLogHandler(logging.Handler):
@@ -43,7 +43,12 @@ def run_logger(handler: AttemptLogHandler) -> logging.Logger:
 
 @contextmanager
 def capture_output(
-    events: EventWriter, run_id: str, node: str | None, attempt: int | None, echo: bool
+    events: EventWriter,
+    run_id: str,
+    node: str | None,
+    attempt: int | None,
+    echo: bool,
+    run_fds: RunFds | None = None,
 ) -> Iterator[None]:
     """Record what the block writes to stdout and stderr as LOG events (levels STDOUT / STDERR).
 
@@ -51,7 +56,7 @@ def capture_output(
     processes are included. The events are masked like every other (``EventWriter.add``);
     with ``echo`` the output also reaches the terminal as it comes, masked the same way.
     """
-    capture = AttemptCapture(echo=echo, secrets=events.secrets)
+    capture = AttemptCapture(echo=echo, secrets=events.secrets, run_fds=run_fds)
     try:
         with capture:
             yield

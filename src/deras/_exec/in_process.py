@@ -14,6 +14,7 @@ from .._graph.node import Node, NodeKind
 from .._plan.plan import RunPlan
 from .capture import AttemptLogHandler, capture_output, run_logger
 from .event_writer import EventWriter
+from .fd_capture import RunFds
 from .run_control import RunControl
 from .run_resources import RunResources
 from .run_state import RunState
@@ -87,6 +88,7 @@ class InProcessExecutor:
             log_handler=handler,
             log=log,
             echo_output=echo_output,
+            run_fds=RunFds(),
             dag_run=dag_run,
         )
         if resume is not None:  # a cleared run: the other nodes' outcomes stand
@@ -164,12 +166,17 @@ class InProcessExecutor:
 
     @staticmethod
     def _teardown(state: RunState) -> None:
-        """Tear the run's resources down; what teardown code prints is the run's output."""
-        if not state.resources.has_teardown:
-            state.resources.teardown(state.log)  # nothing to run: no capture to set up
-            return
-        with capture_output(state.events, state.run_id, None, None, state.echo_output):
-            state.resources.teardown(state.log)
+        """Tear the run's resources down (what teardown code prints is the run's output); the
+        last capture of the run, so its copies of fds 1 and 2 are closed after it."""
+        try:
+            if not state.resources.has_teardown:
+                state.resources.teardown(state.log)  # nothing to run: no capture to set up
+                return
+            with capture_output(state.events, state.run_id, None, None, state.echo_output, state.run_fds):
+                state.resources.teardown(state.log)
+        finally:
+            if state.run_fds is not None:
+                state.run_fds.close()
 
     @staticmethod
     def _verdict(state: RunState) -> tuple[RunStatus, str, dict[str, Any]]:

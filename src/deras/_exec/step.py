@@ -169,7 +169,7 @@ def _task_attempt(
     handler = state.log_handler
     handler.node, handler.attempt = name, attempt
     with (
-        capture_output(state.events, state.run_id, name, attempt, state.echo_output),
+        capture_output(state.events, state.run_id, name, attempt, state.echo_output, state.run_fds),
         deadline(node.timeout, f"task {node.id}"),
     ):
         run_task_attempt(state, node, attempt, map_index, context)
@@ -181,7 +181,7 @@ def run_callback(state: RunState, node: Node, name: str, which: str, context: di
     if callback is None:
         return
     try:
-        with capture_output(state.events, state.run_id, name, None, state.echo_output):
+        with capture_output(state.events, state.run_id, name, None, state.echo_output, state.run_fds):
             call_with_context(callback, context)
     except Exception:
         state.events.add(
@@ -215,7 +215,7 @@ def _attempt(state: RunState, node: Node, keys: list[str], attempt: int, span: A
     handler = state.log_handler
     handler.node, handler.attempt = name, attempt
     context = _context(state, node, keys, attempt)
-    with capture_output(state.events, state.run_id, node.id, attempt, state.echo_output):
+    with capture_output(state.events, state.run_id, node.id, attempt, state.echo_output, state.run_fds):
         with deadline(node.timeout, f"{node.kind} {node.id}"):
             kwargs: dict[str, Any] = {}
             if node.context_param:
