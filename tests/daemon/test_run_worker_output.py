@@ -57,18 +57,9 @@ def test_a_daemon_run_node_writing_a_secret_to_its_fds_reaches_only_its_masked_l
     env.update({"DERAS_HOME": str(instance.home), "CAPTURE_TOKEN": SECRET})
     out, err = tmp_path / "daemon.out", tmp_path / "daemon.err"
     with out.open("wb") as stdout, err.open("wb") as stderr:
+        code = loaded.location["file"]
         daemon = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "deras",
-                "daemon",
-                "run",
-                "-f",
-                loaded.location["file"],
-                "--max-seconds",
-                "60",
-            ],
+            [sys.executable, "-m", "deras", "daemon", "run", "-f", code, "--max-seconds", "60"],
             env=env,
             stdout=stdout,
             stderr=stderr,
