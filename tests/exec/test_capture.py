@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +215,15 @@ def test_a_secret_split_between_two_pieces_of_echoed_output_is_masked() -> None:
     shown = [stream.feed("a tok-5e"), stream.feed("5ame-0pen and tok-"), stream.feed("x"), stream.finish()]
     assert "".join(shown) == "a ***** and tok-x"
     assert shown[0] == "a "  # the secret's start is held back until it is known not to be one
+
+
+def test_a_task_callback_s_output_is_the_task_s_log() -> None:
+    def on_success(*, context: dict[str, Any]) -> None:
+        os.write(1, f"callback for {context['ti'].task_id}\n".encode())
+
+    with dg.DAG("talking_callback") as dag:
+        dg.EmptyOperator(task_id="quiet", on_success_callback=on_success)
+    run = dag.test(logical_date=datetime(2025, 1, 1, tzinfo=UTC))
+    assert [(e.node, e.message) for e in run.result.events if e.level == "STDOUT"] == [
+        ("talking_callback.quiet", "callback for quiet")
+    ]

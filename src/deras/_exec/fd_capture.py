@@ -141,7 +141,8 @@ def _forget_files() -> None:
     _spare.clear()
 
 
-os.register_at_fork(after_in_child=_forget_files)
+if hasattr(os, "register_at_fork"):  # POSIX: there is no fork elsewhere
+    os.register_at_fork(after_in_child=_forget_files)
 
 
 def _read_and_clear(fd: int) -> str:
