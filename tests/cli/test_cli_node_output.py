@@ -122,3 +122,14 @@ def test_tasks_test_json_stdout_is_only_the_json_and_the_echo_goes_to_stderr(der
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["state"] == "success"
     assert "talking\nbelow python" in proc.stderr
+
+
+@pytest.mark.slow
+def test_debug_pdb_shows_the_node_output_masked_before_the_next_prompt(deras, code: str) -> None:  # type: ignore[no-untyped-def]
+    run_id = json.loads(deras("materialize", "-f", code, "--json", env=ENV).stdout)["run_id"]
+    proc = deras("runs", "debug", run_id, "uses_secret", "--pdb", env=ENV, input="n\nc\n")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    first_prompt = proc.stdout.index("(Pdb) ")
+    second_prompt = proc.stdout.index("(Pdb) ", first_prompt + 1)
+    assert first_prompt < proc.stdout.index("printed *****") < second_prompt  # `n` ran the print
+    assert SECRET not in proc.stdout + proc.stderr

@@ -90,8 +90,9 @@ class _NodeDebugger(pdb.Pdb):
         self.quit_requested = True
         super().set_quit()
 
-    def preloop(self) -> None:
-        catch_up_echo()  # the node's output so far comes before the prompt
+    def interaction(self, frame: Any, traceback: Any) -> None:
+        catch_up_echo()  # the node's output so far comes before where it stopped
+        super().interaction(frame, traceback)
 
 
 def _terminal() -> TextIO:
