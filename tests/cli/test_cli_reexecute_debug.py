@@ -109,3 +109,51 @@ def test_quitting_pdb_fails_the_debug_run_with_a_clear_reason(deras, tmp_path: P
     proc = deras("runs", "debug", run_id, "transform", "--pdb", env=env, input="q\n")
     assert proc.returncode == 1
     assert "debugging session quit before the node finished" in proc.stderr + proc.stdout
+
+
+def test_continuing_pdb_on_a_succeeding_node_makes_the_debug_run_succeed(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, env = _setup(tmp_path)
+    run_id = json.loads(deras("materialize", "-f", str(code), "--json", env=env).stdout)["run_id"]
+    proc = deras("runs", "debug", run_id, "transform", "--pdb", env=env, input="c\n")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "debug run " in proc.stdout and proc.stdout.rstrip().endswith("success")
+    assert "quit" not in proc.stdout + proc.stderr and "post-mortem" not in proc.stdout
+    assert _count(tmp_path, "transform") == 2
+
+
+def test_quitting_pdb_says_the_node_did_not_finish_without_a_traceback(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, env = _setup(tmp_path)
+    run_id = json.loads(deras("materialize", "-f", str(code), "--json", env=env).stdout)["run_id"]
+    proc = deras("runs", "debug", run_id, "transform", "--pdb", env=env, input="q\n")
+    assert proc.returncode == 1
+    assert "transform: DebugSessionQuit: debugging session quit before the node finished" in proc.stderr
+    assert "Traceback" not in proc.stderr and "post-mortem" not in proc.stdout
+    assert proc.stdout.rstrip().endswith("failure")
+
+
+PARTITIONED = """
+import deras as dg
+
+days = dg.DailyPartitionsDefinition("2025-01-01", end_date="2025-01-06")
+
+@dg.asset(partitions_def=days)
+def amounts(context):
+    return [1, 2] if context.partition_key != "2025-01-03" else [1, -2]
+
+@dg.asset_check(asset=amounts)
+def positive(context, amounts):
+    print("checking", context.partition_key, amounts)
+    return dg.AssetCheckResult(passed=all(a > 0 for a in amounts))
+
+defs = dg.Definitions(assets=[amounts], asset_checks=[positive])
+"""
+
+
+def test_a_check_of_a_partitioned_run_can_be_debugged(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code = tmp_path / "partitioned.py"
+    code.write_text(PARTITIONED)
+    proc = deras("materialize", "-f", str(code), "--partition", "2025-01-03", "--json")
+    run_id = json.loads(proc.stdout)["run_id"]
+    debugged = deras("runs", "debug", run_id, "amounts:positive")
+    assert debugged.returncode == 0, debugged.stderr
+    assert "checking 2025-01-03 [1, -2]" in debugged.stdout  # the run's partition, its stored value

@@ -65,7 +65,11 @@ def run_worker_command(run_id: str | None, serve: bool, preload: str | None) -> 
     from .._daemon.run_worker import execute_stored_run
     from .._daemon.run_worker import serve as serve_runs
 
-    log_to_stderr(logging.WARNING, os.environ.get("DERAS_LOG_FORMAT", "text"))
+    # On a copy of stderr: while a node runs, fd 2 is its captured output, and the worker's
+    # own warnings (a failed heartbeat) belong in the daemon's log, not in the node's.
+    log_to_stderr(
+        logging.WARNING, os.environ.get("DERAS_LOG_FORMAT", "text"), os.fdopen(os.dup(2), "w", buffering=1)
+    )
     instance = DerasInstance.get()
     if serve:
         serve_runs(instance, json.loads(preload) if preload else None)

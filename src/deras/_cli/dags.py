@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
 from .._instance.instance import DerasInstance
 from .code import fail, is_verbose, verbose_option
+from .json_stdout import reserve_stdout_for_json
 
 
 def dag_source_options(fn: Any) -> Any:
@@ -123,10 +124,10 @@ def _run_json(run: Any) -> dict[str, Any]:
     }
 
 
-def _finish(run: Any, as_json: bool) -> None:
+def _finish(run: Any, as_json: bool, json_out: TextIO | None = None) -> None:
     """Print the run (as JSON or a task table) and exit 1 unless it succeeded."""
     if as_json:
-        click.echo(json.dumps(_run_json(run)))
+        click.echo(json.dumps(_run_json(run)), file=json_out)
     else:
         _report(run)
     sys.exit(0 if run.state == "success" else 1)
@@ -337,6 +338,7 @@ def test_task(
     """Run one task alone (upstream XComs are not available), recorded as a test run."""
     from .._dags.dag_run import run_dag
 
+    json_out = reserve_stdout_for_json() if as_json else None  # the task's echoed output: stderr
     dag = _load_dag(dag_id, folder, file, module)
     dag.get_task(task_id)
     run = run_dag(
@@ -347,7 +349,7 @@ def test_task(
         extra_tags={"deras/test": "true"},
         echo_output=True,
     )
-    _finish(run, as_json)
+    _finish(run, as_json, json_out)
 
 
 @tasks_group.command("clear")

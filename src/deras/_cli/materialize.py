@@ -17,6 +17,7 @@ from .._graph.selection import resolve_selection
 from .._instance.instance import DerasInstance
 from .._plan.plan import RunPlan, plan_run
 from .code import code_options, fail, load_code
+from .json_stdout import reserve_stdout_for_json
 from .progress import node_progress
 
 
@@ -48,6 +49,7 @@ def materialize_command(
     no_progress: bool,
 ) -> None:
     """Materialize assets (and run their checks); exit 1 if the run fails."""
+    json_out = reserve_stdout_for_json() if as_json else None
     loaded = load_code(file, module)
     defs = loaded.definitions
     instance = DerasInstance.get()
@@ -100,7 +102,7 @@ def materialize_command(
         )
     if as_json:
         payload = [_result_json(r, p) for r, p in zip(results, plans, strict=True)]
-        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload))
+        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload), file=json_out)
     else:
         for result, plan in zip(results, plans, strict=True):
             _print_result(result, plan)

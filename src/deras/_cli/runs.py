@@ -96,10 +96,23 @@ def show_run(run_id: str, as_json: bool) -> None:
 @runs_group.command("logs")
 @click.argument("run_id")
 @click.option("--node", default=None, help="Only this node's lines.")
-def run_logs(run_id: str, node: str | None) -> None:
-    """Every log line of a run."""
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most N records.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the first N records.")
+@click.option("--tail", type=click.IntRange(min=0), default=None, help="Only the last N records.")
+def run_logs(run_id: str, node: str | None, limit: int | None, offset: int, tail: int | None) -> None:
+    """The log of a run: every record, or a page (--limit/--offset, --tail).
+
+    A record longer than 64 KiB characters is shown cut, with where to read it whole.
+    """
+    if tail is not None and offset:
+        fail("--tail N shows the last N records; it cannot be combined with --offset")
     instance = DerasInstance.get()
-    click.echo(instance.get_logs(_get(instance, run_id).run_id, node=node))
+    run = _get(instance, run_id)
+    if tail == 0:
+        return
+    text = instance.get_logs(run.run_id, node=node, limit=limit, offset=-tail if tail else offset)
+    if text:
+        click.echo(text)
 
 
 @runs_group.command("reexecute")
@@ -136,7 +149,8 @@ def debug(run_id: str, node: str, use_pdb: bool, file: str | None, module: str |
     defs = load_code(file, module).definitions if (file or module) else _load_recorded(run)
     result = debug_node(instance, run.run_id, node, defs, use_pdb=use_pdb)
     for event in result.failure_events():
-        click.echo(event.data.get("traceback", ""), err=True)
+        # Masked like the stored logs: the events are what was stored.
+        click.echo(event.data.get("traceback") or f"  ✗ {event.node}: {event.data.get('error')}", err=True)
     click.echo(f"debug run {result.run_id} {result.status}")
     sys.exit(0 if result.success else 1)
 

@@ -210,8 +210,10 @@ def _fail_before_start(store: Any, run: RunRecord, err: BaseException) -> None:
 def serve(instance: Any, preload: dict[str, str] | None = None) -> None:
     """A pool worker: read run ids from stdin, execute each, answer ``done RUN_ID STATUS``.
 
-    The protocol keeps the process's original stdout to itself; fd 1 and ``sys.stdout`` are
-    pointed at stderr so that what user code prints cannot corrupt it.
+    The protocol keeps the process's original stdout to itself, on a descriptor children do
+    not inherit; fd 1 and ``sys.stdout`` are pointed at stderr so that what user code prints
+    outside nodes (at import) cannot corrupt it. Inside a node, fds 1 and 2 are captured into
+    the run's log (masked), so neither the protocol nor the daemon's log sees them.
     """
     import sys
 

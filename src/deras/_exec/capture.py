@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import logging
-import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
 
 from .._core.events import EventType
 from .event_writer import EventWriter
+from .fd_capture import AttemptCapture, RunFds
 
 
 class AttemptLogHandler(logging.Handler):
@@ -43,35 +41,26 @@ def run_logger(handler: AttemptLogHandler) -> logging.Logger:
     return logger
 
 
-class _Tee(io.TextIOBase):
-    """A stream that keeps what is written and also passes it to the terminal when asked."""
-
-    def __init__(self, echo: TextIO | None) -> None:
-        self.buffer_text = io.StringIO()
-        self.echo = echo
-
-    def write(self, s: str) -> int:
-        self.buffer_text.write(s)
-        if self.echo is not None:
-            self.echo.write(s)
-        return len(s)
-
-    def flush(self) -> None:
-        if self.echo is not None:
-            self.echo.flush()
-
-
 @contextmanager
-def capture_output(events: EventWriter, run_id: str, node: str, attempt: int, echo: bool) -> Iterator[None]:
-    """Record the attempt's stdout and stderr as LOG events (levels STDOUT / STDERR)."""
-    out, err = _Tee(sys.stdout if echo else None), _Tee(sys.stderr if echo else None)
-    saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err
+def capture_output(
+    events: EventWriter,
+    run_id: str,
+    node: str | None,
+    attempt: int | None,
+    echo: bool,
+    run_fds: RunFds | None = None,
+) -> Iterator[None]:
+    """Record what the block writes to stdout and stderr as LOG events (levels STDOUT / STDERR).
+
+    Captured at the file descriptor level (see :mod:`.fd_capture`), so ``os.write`` and child
+    processes are included. The events are masked like every other (``EventWriter.add``);
+    with ``echo`` the output also reaches the terminal as it comes, masked the same way.
+    """
+    capture = AttemptCapture(echo=echo, secrets=events.secrets, run_fds=run_fds)
     try:
-        yield
+        with capture:
+            yield
     finally:
-        sys.stdout, sys.stderr = saved
-        for stream, level in ((out, "STDOUT"), (err, "STDERR")):
-            text = stream.buffer_text.getvalue()
+        for text, level in ((capture.stdout, "STDOUT"), (capture.stderr, "STDERR")):
             if text:
                 events.add(run_id, EventType.LOG, node, attempt, text.rstrip("\n"), level)

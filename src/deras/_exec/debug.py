@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import os
 import pdb
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 from .._core.errors import DerasError
 from .._plan.plan import plan_run
+from .fd_capture import catch_up_echo
 from .launch import execute_run
 from .result import ExecutionResult
 
@@ -46,8 +48,9 @@ def debug_node(
         dynamic_partitions_store=instance.dynamic_partitions_store,
     )
     original = node.fn
-    if use_pdb and original is not None:
-        node.fn = _under_pdb(original)
+    terminal = _terminal() if use_pdb and original is not None else None
+    if terminal is not None and original is not None:
+        node.fn = _under_pdb(original, terminal)
     try:
         return execute_run(
             instance,
@@ -64,23 +67,56 @@ def debug_node(
         )
     finally:
         node.fn = original
+        if terminal is not None:
+            terminal.close()
 
 
-def _under_pdb(fn: Callable[..., Any]) -> Callable[..., Any]:
+class DebugSessionQuit(DerasError):
+    """``q`` in pdb: the node did not run to its end, so the debug run cannot have succeeded."""
+
+    _deras_no_retry = True
+    _deras_no_traceback = True  # where it stopped is deras's frame, not the user's
+
+
+class _NodeDebugger(pdb.Pdb):
+    """pdb that tells a quit (``q``, end of input) from the function returning.
+
+    bdb sets ``quitting`` whenever a debugging session ends, so only ``set_quit`` tells.
+    """
+
+    quit_requested = False
+
+    def set_quit(self) -> None:
+        self.quit_requested = True
+        super().set_quit()
+
+    def interaction(self, frame: Any, traceback: Any) -> None:
+        catch_up_echo()  # the node's output so far comes before where it stopped
+        super().interaction(frame, traceback)
+
+
+def _terminal() -> TextIO:
+    """The terminal the debugger talks to: fd 1 as it is now, before the node's output is captured."""
+    return os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8", errors="backslashreplace")
+
+
+def _under_pdb(fn: Callable[..., Any], terminal: TextIO) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> Any:
-        # The step runner redirects stdout to capture it; the debugger talks to the terminal.
-        debugger = pdb.Pdb(stdin=sys.__stdin__, stdout=sys.__stdout__)
+        debugger = _NodeDebugger(stdin=sys.stdin, stdout=terminal)
         try:
             result = debugger.runcall(fn, **kwargs)
-            if debugger.quitting:  # `q` in pdb: the node did not finish, so it did not succeed
-                raise DerasError("debugging session quit before the node finished")
-            return result
         except Exception:
-            print("deras: the node raised; entering post-mortem debugging", file=sys.__stdout__)
-            post = pdb.Pdb(stdin=sys.__stdin__, stdout=sys.__stdout__)
+            print("deras: the node raised; entering post-mortem debugging", file=terminal)
+            post = _NodeDebugger(stdin=sys.stdin, stdout=terminal)
             post.reset()
             post.interaction(None, sys.exc_info()[2])
             raise
+        if debugger.quit_requested:
+            raise DebugSessionQuit(
+                "debugging session quit before the node finished: it did not run to its end, so "
+                "nothing was stored (leave pdb with c to let the node finish)"
+            )
+        return result
 
     return wrapper

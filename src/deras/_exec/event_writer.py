@@ -16,10 +16,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .._core.events import EventRecord, EventType
 from .._core.records import RunRecord
+from .record_cap import cap_event
+from .secret_mask import mask
 
 INLINE_WINDOW_SECONDS = 0.05  # how long events may stay queued before a writer thread starts
 GROUP_COMMIT_SECONDS = 0.02  # the writer thread commits at most this often
@@ -49,7 +52,8 @@ class EventWriter:
     drained inline, at transitions once the window has passed and at ``flush()``.
 
     ``EnvVar`` secret values are replaced by ``*****`` in messages, errors, tracebacks and
-    metadata before anything is queued.
+    metadata before anything is queued; then texts longer than 64 KiB characters are cut (see
+    :mod:`.record_cap`).
     """
 
     def __init__(self, store: Any, *, background: bool = True) -> None:
@@ -67,6 +71,8 @@ class EventWriter:
         self._timer: threading.Timer | None = None
         self._last_drain = time.monotonic()
         self.secrets: set[str] = set()
+        # Where texts too long for one event are kept whole (None: an in-memory instance).
+        self.log_dir: Path | None = None
         self.written: list[EventRecord] = []
         # (run_id, node) -> why the node's value could not be stored
         self.storage_failures: dict[tuple[str, str], str] = {}
@@ -89,9 +95,10 @@ class EventWriter:
     ) -> EventRecord:
         event = EventRecord(run_id, event_type, node, attempt, message, level, data=data or {})
         if self.secrets:
-            event.message = self.scrub(event.message)
+            event.message = mask(event.message, self.secrets)
             if event.data:
-                event.data = self.scrub(event.data)
+                event.data = mask(event.data, self.secrets)
+        cap_event(event, self.log_dir)  # masked first: the log file never sees a secret either
         with self._lock:
             self._queue.append(event)
         return event
@@ -284,15 +291,3 @@ class EventWriter:
             else:
                 out.append(e)
         return out
-
-    def scrub(self, value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in self.secrets:
-                if secret and secret in value:
-                    value = value.replace(secret, "*****")
-            return value
-        if isinstance(value, dict):
-            return {k: self.scrub(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.scrub(v) for v in value]
-        return value

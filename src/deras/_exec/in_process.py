@@ -12,8 +12,9 @@ from .._core.status import NodeStatus, RunStatus
 from .._core.task_state import TaskInstanceState
 from .._graph.node import Node, NodeKind
 from .._plan.plan import RunPlan
-from .capture import AttemptLogHandler, run_logger
+from .capture import AttemptLogHandler, capture_output, run_logger
 from .event_writer import EventWriter
+from .fd_capture import RunFds
 from .run_control import RunControl
 from .run_resources import RunResources
 from .run_state import RunState
@@ -73,6 +74,7 @@ class InProcessExecutor:
         control = control or _NO_CONTROL
         owns_writer = writer is None
         events = writer or EventWriter(instance.store, background=not instance.is_ephemeral)
+        events.log_dir = instance.home / "logs" if instance.home is not None else None
         if resume is None and not stored:
             events.begin_run(run)
         handler = AttemptLogHandler(events, run.run_id)
@@ -86,6 +88,7 @@ class InProcessExecutor:
             log_handler=handler,
             log=log,
             echo_output=echo_output,
+            run_fds=RunFds(),
             dag_run=dag_run,
         )
         if resume is not None:  # a cleared run: the other nodes' outcomes stand
@@ -135,11 +138,11 @@ class InProcessExecutor:
                 level="ERROR",
                 data={"error": repr(err), "traceback": traceback.format_exc()},
             )
-            state.resources.teardown(log)
+            self._teardown(state)
             events.close()  # stores this run's end even when the writer is shared
             raise
         handler.node = None
-        state.resources.teardown(log)
+        self._teardown(state)
         events.write_files()  # inline: every value's file exists (or failed) before the verdict
         self._apply_storage_failures(state)
         run_status, message, run_data = self._verdict(state)
@@ -160,6 +163,20 @@ class InProcessExecutor:
             events.transition()
         run.end_time = time.time()
         return state
+
+    @staticmethod
+    def _teardown(state: RunState) -> None:
+        """Tear the run's resources down (what teardown code prints is the run's output); the
+        last capture of the run, so its copies of fds 1 and 2 are closed after it."""
+        try:
+            if not state.resources.has_teardown:
+                state.resources.teardown(state.log)  # nothing to run: no capture to set up
+                return
+            with capture_output(state.events, state.run_id, None, None, state.echo_output, state.run_fds):
+                state.resources.teardown(state.log)
+        finally:
+            if state.run_fds is not None:
+                state.run_fds.close()
 
     @staticmethod
     def _verdict(state: RunState) -> tuple[RunStatus, str, dict[str, Any]]:

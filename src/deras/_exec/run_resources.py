@@ -38,6 +38,11 @@ class RunResources:
         self._ready[key] = value
         return value
 
+    @property
+    def has_teardown(self) -> bool:
+        """Whether a resource in use has teardown code to run."""
+        return any(_tears_down(value) for value in self._ready.values())
+
     def teardown(self, log: logging.Logger) -> None:
         for key, value in self._ready.items():
             teardown = getattr(value, "teardown_after_execution", None)
@@ -47,3 +52,10 @@ class RunResources:
                 except Exception:
                     log.exception("teardown of resource '%s' failed", key)
         self._ready.clear()
+
+
+def _tears_down(value: Any) -> bool:
+    method = getattr(type(value), "teardown_after_execution", None)
+    resource_mod = sys.modules.get("deras._defs.resource")
+    base = resource_mod.ConfigurableResource.teardown_after_execution if resource_mod is not None else None
+    return callable(method) and method is not base  # the base class's does nothing

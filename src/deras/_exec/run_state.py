@@ -13,6 +13,7 @@ from .._core.task_state import TaskInstanceState, check_transition
 from .._plan.plan import RunPlan
 from .capture import AttemptLogHandler
 from .event_writer import EventWriter
+from .fd_capture import RunFds
 from .run_resources import RunResources
 
 
@@ -33,6 +34,7 @@ class RunState:
     log_handler: AttemptLogHandler
     log: logging.Logger
     echo_output: bool = False
+    run_fds: RunFds | None = None  # fds 1 and 2 as the run found them, restored after each attempt
     outcomes: dict[str, NodeStatus] = field(default_factory=dict)
     failed_checks: dict[str, str] = field(default_factory=dict)  # check node id -> "check x on y"
     skip_reasons: dict[str, str] = field(default_factory=dict)

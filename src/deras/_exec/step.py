@@ -16,7 +16,7 @@ from .._defs.io_manager import InputContext, OutputContext
 from .._graph.node import Node, NodeInput, NodeKind
 from .capture import capture_output
 from .context import AssetCheckExecutionContext, AssetExecutionContext, Resources
-from .outputs import asset_outputs, check_verdict
+from .outputs import AssetOutput, asset_outputs, check_verdict
 from .run_state import RunState
 from .timeout import deadline
 
@@ -115,7 +115,7 @@ def _run_instance(state: RunState, node: Node, map_index: int) -> NodeStatus:
             return NodeStatus.SKIPPED
         except Exception as err:
             error = f"{type(err).__name__}: {err}"
-            tb = "" if isinstance(err, BlockingCheckFailed) else traceback.format_exc()
+            tb = "" if getattr(err, "_deras_no_traceback", False) else traceback.format_exc()
             callback_context = {**callback_context, "exception": err}
             if attempt - first < retries and not getattr(err, "_deras_no_retry", False):
                 delay = node.retry_policy.delay_for(attempt - first + 1)
@@ -169,7 +169,7 @@ def _task_attempt(
     handler = state.log_handler
     handler.node, handler.attempt = name, attempt
     with (
-        capture_output(state.events, state.run_id, name, attempt, state.echo_output),
+        capture_output(state.events, state.run_id, name, attempt, state.echo_output, state.run_fds),
         deadline(node.timeout, f"task {node.id}"),
     ):
         run_task_attempt(state, node, attempt, map_index, context)
@@ -181,7 +181,8 @@ def run_callback(state: RunState, node: Node, name: str, which: str, context: di
     if callback is None:
         return
     try:
-        call_with_context(callback, context)
+        with capture_output(state.events, state.run_id, name, None, state.echo_output, state.run_fds):
+            call_with_context(callback, context)
     except Exception:
         state.events.add(
             state.run_id,
@@ -207,50 +208,64 @@ def call_with_context(callback: Any, context: dict[str, Any]) -> Any:
 
 class BlockingCheckFailed(Exception):
     _deras_no_retry = True
+    _deras_no_traceback = True  # the check's verdict says it all
 
 
 def _attempt(state: RunState, node: Node, keys: list[str], attempt: int, span: Any, name: str) -> None:
     handler = state.log_handler
     handler.node, handler.attempt = name, attempt
     context = _context(state, node, keys, attempt)
-    with (
-        capture_output(state.events, state.run_id, node.id, attempt, state.echo_output),
-        deadline(node.timeout, f"{node.kind} {node.id}"),
-    ):
-        kwargs: dict[str, Any] = {}
-        if node.context_param:
-            kwargs[node.context_param] = context
-        for inp in node.inputs:
-            kwargs[inp.param] = _load_input(state, node, inp, keys)
-        for param, key in node.resources.items():
-            kwargs[param] = state.resources.get(key)
-        assert node.fn is not None
-        result = node.fn(**kwargs)
-        if node.kind == NodeKind.CHECK:
-            _record_check(state, node, keys, attempt, check_verdict(node, result))
-            return
-        outputs = asset_outputs(node, result)
-    for out in outputs:
-        metadata = dict(context.output_metadata.get(None, {})) if len(outputs) == 1 else {}
-        metadata.update(context.output_metadata.get(out.asset_key, {}))
-        metadata.update(out.metadata)
-        if out.has_value:
-            metadata.update(_store_output(state, out.asset_key, out.io_manager_key, out.value, keys, node))
-        data: dict[str, Any] = {"asset_key": str(out.asset_key), "metadata": normalize_metadata(metadata)}
-        if len(keys) == 1:
-            data["partition"] = keys[0]
-        elif keys:
-            data["partition_range"] = [keys[0], keys[-1]]
-        if span is not None:
-            data["partitions"] = span
+    with capture_output(state.events, state.run_id, node.id, attempt, state.echo_output, state.run_fds):
+        with deadline(node.timeout, f"{node.kind} {node.id}"):
+            kwargs: dict[str, Any] = {}
+            if node.context_param:
+                kwargs[node.context_param] = context
+            for inp in node.inputs:
+                kwargs[inp.param] = _load_input(state, node, inp, keys)
+            for param, key in node.resources.items():
+                kwargs[param] = state.resources.get(key)
+            assert node.fn is not None
+            result = node.fn(**kwargs)
+            if node.kind == NodeKind.CHECK:
+                _record_check(state, node, keys, attempt, check_verdict(node, result))
+                return
+            outputs = asset_outputs(node, result)
+        # Inside the capture: an IO manager is user code too, and may print.
+        materialized = [_stored(state, node, context, out, keys, span, len(outputs)) for out in outputs]
+    for data in materialized:  # after the attempt's output, as the log reads best
         state.events.add(
             state.run_id,
             EventType.ASSET_MATERIALIZATION,
             node.id,
             attempt,
-            f"materialized {out.asset_key}",
+            f"materialized {data['asset_key']}",
             data=data,
         )
+
+
+def _stored(
+    state: RunState,
+    node: Node,
+    context: AssetExecutionContext,
+    out: AssetOutput,
+    keys: list[str],
+    span: Any,
+    count: int,
+) -> dict[str, Any]:
+    """Store one output of an asset attempt; the data of its materialization event."""
+    metadata = dict(context.output_metadata.get(None, {})) if count == 1 else {}
+    metadata.update(context.output_metadata.get(out.asset_key, {}))
+    metadata.update(out.metadata)
+    if out.has_value:
+        metadata.update(_store_output(state, out.asset_key, out.io_manager_key, out.value, keys, node))
+    data: dict[str, Any] = {"asset_key": str(out.asset_key), "metadata": normalize_metadata(metadata)}
+    if len(keys) == 1:
+        data["partition"] = keys[0]
+    elif keys:
+        data["partition_range"] = [keys[0], keys[-1]]
+    if span is not None:
+        data["partitions"] = span
+    return data
 
 
 def _context(state: RunState, node: Node, keys: list[str], attempt: int) -> AssetExecutionContext:

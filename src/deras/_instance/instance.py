@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -12,7 +13,7 @@ from .._core.events import EventRecord
 from .._core.keys import AssetKey
 from .._core.records import CheckResultRecord, MaterializationRecord, RunRecord
 from .._core.status import RunStatus
-from .logs import render_logs
+from .logs import LOGGED_EVENT_TYPES, render_logs
 from .partition_status import PartitionStatus
 from .settings import Settings
 
@@ -124,11 +125,24 @@ class DerasInstance:
     def get_events(self, run_id: str, node: str | None = None) -> list[EventRecord]:
         return self.store.get_events(run_id, node=node)
 
-    def get_logs(self, run_id: str, node: str | None = None) -> str:
-        """Every log line of the run (or of one node), as text."""
+    def get_logs(
+        self, run_id: str, node: str | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> str:
+        """The log of the run (or of one node), as text: every record, or a page of them.
+
+        ``limit`` records from the ``offset``-th (0 is the first); a negative ``offset`` counts
+        from the end, so ``offset=-20`` is the last 20 records.
+        """
         if self.get_run(run_id) is None:
             raise DerasError(f"no run with id {run_id}")
-        return render_logs(self.store.get_events(run_id, node=node))
+        if limit is not None and limit < 0:
+            raise DerasError(f"limit={limit}: give a number of records >= 0, or None for all")
+        read = functools.partial(self.store.get_events, run_id, node=node, event_types=LOGGED_EVENT_TYPES)
+        if offset >= 0:
+            events = read(limit=limit, offset=offset)
+        else:  # from the end: the newest -offset records, oldest first
+            events = read(limit=-offset, newest_first=True)[::-1][:limit]
+        return render_logs(events)
 
     def get_attempts(self, run_id: str, node: str | None = None) -> list[Any]:
         return self.store.get_attempts(run_id, node)

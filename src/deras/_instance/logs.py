@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from .._core.events import EventRecord, EventType
 
 _QUIET = {EventType.MATERIALIZATION_PLANNED}
+LOGGED_EVENT_TYPES = [t for t in EventType if t not in _QUIET]  # the events a log shows, one record each
 
 
 def format_event(e: EventRecord) -> str:

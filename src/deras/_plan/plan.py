@@ -72,6 +72,8 @@ def plan_run(
         keys = [partition_key]
     elif partition_keys:
         keys = list(partition_keys)
+    if keys and pdef is None:  # checks alone (debugging one): their asset's partitions count
+        pdef = _checks_partitions_def(graph, ordered)
     if keys and pdef is None:
         raise DerasError(
             f"partition {keys[0]!r} given, but none of the selected assets is partitioned. "
@@ -111,6 +113,12 @@ def _run_partitions_def(graph: Graph, ordered: list[str]) -> Any:
             f"({described}). Fix: select assets that share one partitions definition per run."
         )
     return next(iter(defs), None)
+
+
+def _checks_partitions_def(graph: Graph, ordered: list[str]) -> Any:
+    defs = {graph.nodes[nid].partitions_def for nid in ordered if graph.nodes[nid].kind == NodeKind.CHECK}
+    defs.discard(None)
+    return next(iter(defs)) if len(defs) == 1 else None
 
 
 def _example_key(pdef: Any, store: Any) -> str:

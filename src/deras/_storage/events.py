@@ -80,8 +80,11 @@ class EventStore:
         event_types: Sequence[EventType] | None = None,
         after_id: int | None = None,
         limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
     ) -> list[EventRecord]:
-        query = sa.select(event_log).where(event_log.c.run_id == run_id).order_by(event_log.c.id)
+        order = event_log.c.id.desc() if newest_first else event_log.c.id
+        query = sa.select(event_log).where(event_log.c.run_id == run_id).order_by(order)
         if node is not None:
             query = query.where(event_log.c.node == node)
         if event_types is not None:
@@ -90,6 +93,8 @@ class EventStore:
             query = query.where(event_log.c.id > after_id)
         if limit is not None:
             query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
         with self._db.read() as conn:
             return [
                 EventRecord(

@@ -247,10 +247,18 @@ class MetadataStore:
         event_types: Sequence[EventType] | None = None,
         after_id: int | None = None,
         limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
     ) -> list[EventRecord]:
-        """The run's events in the order stored (by id)."""
+        """The run's events in the order stored (by id), or newest first; ``offset``/``limit`` page them."""
         return self._events.get_events(
-            run_id, node=node, event_types=event_types, after_id=after_id, limit=limit
+            run_id,
+            node=node,
+            event_types=event_types,
+            after_id=after_id,
+            limit=limit,
+            offset=offset,
+            newest_first=newest_first,
         )
 
     def get_attempts(self, run_id: str, node: str | None = None) -> list[AttemptRecord]:
