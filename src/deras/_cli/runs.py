@@ -24,10 +24,12 @@ def runs_group() -> None:
 @click.option("--status", type=click.Choice([s.value for s in RunStatus]), default=None)
 @click.option("--json", "as_json", is_flag=True)
 def list_runs(limit: int, status: str | None, as_json: bool) -> None:
-    """The most recent runs, newest first."""
-    runs = DerasInstance.get().get_runs(limit=limit, status=RunStatus(status) if status else None)
+    """The most recent runs, newest first; a running run whose process is gone says so."""
+    instance = DerasInstance.get()
+    runs = instance.get_runs(limit=limit, status=RunStatus(status) if status else None)
+    gone = _owners_gone(instance, runs)
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in runs]))
+        click.echo(json.dumps([{**r.to_json(), "owner_gone": gone.get(r.run_id)} for r in runs]))
         return
     from rich.console import Console
     from rich.table import Table
@@ -38,8 +40,24 @@ def list_runs(limit: int, status: str | None, as_json: bool) -> None:
         table.add_column(name)
     for r in runs:
         part = r.partition_key or ("…".join(r.partition_range) if r.partition_range else "")
-        table.add_row(r.run_id, _status(r.status), r.target, part, _when(r.start_time), _duration(r))
+        status_text = _status(r.status) + (" [red](owner gone)[/red]" if r.run_id in gone else "")
+        table.add_row(r.run_id, status_text, r.target, part, _when(r.start_time), _duration(r))
     Console().print(table)
+    for run_id, message in gone.items():
+        click.echo(f"run {run_id}: {message}; `deras runs cancel {run_id}` ends it", err=True)
+
+
+def _owners_gone(instance: DerasInstance, runs: list[Any]) -> dict[str, str]:
+    """Why the process of each active run is gone (a daemon's run monitor would fail the run)."""
+    active = [r for r in runs if r.status.is_active]
+    if not active:
+        return {}
+    from .._exec.run_owner import dead_owner
+
+    now = time.time()
+    timeout = instance.daemon_settings.run_monitoring.heartbeat_timeout_seconds
+    dead = {r.run_id: dead_owner(r, now, timeout) for r in active}
+    return {run_id: d.message for run_id, d in dead.items() if d is not None}
 
 
 @runs_group.command("show")
