@@ -62,14 +62,14 @@ def dead_owner(run: RunRecord, now: float, timeout: float) -> DeadOwner | None:
 
     On this host (same host name and pid namespace) an owner whose pid is gone, a zombie, or
     now another process's (its start time differs) is dead at once. On any host, a run with no
-    heartbeat for ``timeout`` seconds is presumed dead. A run that never beat (executed before
-    runs recorded their owner, or on an in-memory instance) is not judged.
+    heartbeat for ``timeout`` seconds is presumed dead. A run with neither owner nor heartbeat
+    (executed before runs recorded their owner) is not judged.
     """
     if not run.status.is_active:
         return None
-    owner, heartbeat = run.worker, run.heartbeat
-    if owner and _on_this_host(owner) and isinstance(owner.get("pid"), int):
-        pid = owner["pid"]
+    owner, heartbeat = run.worker or {}, run.heartbeat
+    pid = owner.get("pid")
+    if isinstance(pid, int) and pid > 0 and _on_this_host(owner):
         fate = process_fate(pid, owner.get("started"))
         if fate is not None:
             why = (
