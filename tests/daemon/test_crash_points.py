@@ -331,7 +331,8 @@ def test_run_worker_killed_after_start_is_failed_then_retried_once(scenario: Sce
     scenario.restart_until(done)
     failed = instance.get_run(run.run_id)
     assert failed.status == RunStatus.FAILURE
-    assert "presumed dead" in instance.get_logs(run.run_id)
+    # Its pid is gone: failed at its first look, not after the heartbeat timeout.
+    assert "is gone: it was killed or crashed before the run ended" in instance.get_logs(run.run_id)
     retries = [r for r in scenario.runs() if r.run_id != run.run_id]
     assert [(r.root_run_id, r.tags["deras/retry_number"]) for r in retries] == [(run.run_id, "1")]
     scenario.executed_once(retries)

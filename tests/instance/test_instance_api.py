@@ -154,3 +154,18 @@ def test_value_that_cannot_be_stored_fails_its_node_and_records_no_materializati
     assert outcomes["blocked/value"] == dg.NodeStatus.FAILED
     [failure] = [e for e in instance.get_events(result.run_id) if e.event_type == dg.EventType.STEP_FAILURE]
     assert failure.data["error"].startswith("storing blocked/value failed")
+
+
+def test_cancel_ends_at_once_a_running_run_that_recorded_no_process(instance: Any) -> None:
+    """Left `started` by a deras that did not record owners: no process would hear the cancel,
+    and it would hold a place in the run queue for ever."""
+    from deras._core.records import RunRecord
+    from deras._core.status import RunStatus
+
+    instance.store.create_run(RunRecord("legacy", "assets:extract", status=RunStatus.STARTED))
+    assert instance.cancel_run("legacy") == RunStatus.CANCELED
+    assert instance.get_run("legacy").status == RunStatus.CANCELED
+    assert instance.get_events("legacy")[-1].message == (
+        "canceled: the run recorded no process executing it (an older deras started it): "
+        "none would hear the cancel"
+    )

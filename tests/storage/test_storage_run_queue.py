@@ -118,26 +118,37 @@ def test_claim_skips_a_run_locked_by_another_session_without_waiting(store: Meta
     assert store.run_queue.claim(["locked"], now=T0) == ["locked"]
 
 
-def test_heartbeat_returns_the_status_so_the_worker_sees_a_cancel(store: MetadataStore) -> None:
+def test_beat_stamps_runs_and_names_those_being_canceled(store: MetadataStore) -> None:
     _started(store, "r")
-    assert store.run_queue.heartbeat("r", now=T0 + 10) is RunStatus.STARTED
+    _started(store, "other")
+    assert store.run_queue.beat({"r": None, "other": None}, now=T0 + 10) == []
     run = store.get_run("r")
-    assert run is not None and run.heartbeat == T0 + 10 and run.worker == WORKER  # worker kept
+    assert run is not None and run.heartbeat == T0 + 10 and run.worker == WORKER  # owner kept
     assert store.run_queue.cancel("r", now=T0 + 11) is RunStatus.CANCELING
-    assert store.run_queue.heartbeat("r", now=T0 + 12, worker={"host": "b", "pid": 1}) is RunStatus.CANCELING
-    run = store.get_run("r")
-    assert run is not None and run.worker == {"host": "b", "pid": 1}
-    assert store.run_queue.heartbeat("missing", now=T0) is None
+    moved = {**WORKER, "node": "b"}
+    assert store.run_queue.beat({"r": moved, "other": None, "missing": None}, now=T0 + 12) == ["r"]
+    run, other = store.get_run("r"), store.get_run("other")
+    assert run is not None and run.worker == moved and run.heartbeat == T0 + 12
+    assert other is not None and other.worker == WORKER and other.heartbeat == T0 + 12
 
 
-def test_stale_runs_are_active_runs_whose_heartbeat_stopped(store: MetadataStore) -> None:
-    """A run that never beat executes in-process (dg.materialize): not the monitor's to fail."""
-    _started(store, "stale", heartbeat=T0)
+def test_beat_stamps_more_runs_than_one_statement_holds(store: MetadataStore) -> None:
+    ids = [f"r{i}" for i in range(150)]
+    _queue(store, *ids)
+    store.run_queue.claim(ids, now=T0, worker=WORKER)
+    store.run_queue.cancel("r140", now=T0)
+    assert store.run_queue.beat(dict.fromkeys(ids), now=T0 + 5) == ["r140"]
+    assert {r.heartbeat for r in store.run_queue.active_runs()} == {T0 + 5}
+
+
+def test_beating_runs_are_the_active_runs_with_a_heartbeat(store: MetadataStore) -> None:
+    """A run that never beat was executed before runs recorded their owner: not judged."""
+    _started(store, "old", heartbeat=T0)
     _started(store, "fresh", heartbeat=T0 + 100)
     store.create_run(RunRecord("never-beat", "assets:a", status=RunStatus.STARTED, create_time=T0))
     _queue(store, "queued")
     store.create_run(RunRecord("done", "assets:a", status=RunStatus.SUCCESS, create_time=T0))
-    assert [r.run_id for r in store.run_queue.stale_runs(before=T0 + 50)] == ["stale"]
+    assert [r.run_id for r in store.run_queue.beating_runs()] == ["old", "fresh"]
 
 
 def test_fail_stale_run_fails_running_attempts_and_the_run(store: MetadataStore) -> None:
@@ -162,12 +173,12 @@ def test_fail_stale_run_fails_running_attempts_and_the_run(store: MetadataStore)
         (EventType.RUN_FAILURE, None, "worker lost", "ERROR"),
     ]
     assert store.slots.usage() == {"db": 0}
-    assert store.run_queue.stale_runs(before=T0 + 1000) == []
+    assert store.run_queue.beating_runs() == []
 
 
 def test_fail_stale_run_leaves_a_run_that_beat_again_or_ended(store: MetadataStore) -> None:
     _started(store, "revived", heartbeat=T0)
-    store.run_queue.heartbeat("revived", now=T0 + 70)
+    store.run_queue.beat({"revived": None}, now=T0 + 70)
     assert not store.run_queue.fail_stale_run("revived", before=T0 + 50, message="lost", now=T0 + 80)
     assert _status(store, "revived") is RunStatus.STARTED
 
@@ -176,6 +187,20 @@ def test_fail_stale_run_leaves_a_run_that_beat_again_or_ended(store: MetadataSto
     assert not store.run_queue.fail_stale_run("ended", before=T0 + 50, message="lost", now=T0 + 80)
     assert _status(store, "ended") is RunStatus.SUCCESS
     assert not store.run_queue.fail_stale_run("missing", before=T0 + 50, message="lost", now=T0 + 80)
+
+
+def test_fail_stale_run_judged_by_its_owner_leaves_a_run_another_process_took_over(
+    store: MetadataStore,
+) -> None:
+    """The owner a run was judged dead by must still own it (a cleared DAG run has a new one)."""
+    _started(store, "r", heartbeat=T0)
+    store.run_queue.beat({"r": {"host": "box-1", "pid": 777, "node": "b"}}, now=T0)
+    dead = float("inf")
+    assert not store.run_queue.fail_stale_run("r", dead, "lost", now=T0 + 1, owner=WORKER)
+    assert _status(store, "r") is RunStatus.STARTED
+    judged = {"host": "box-1", "pid": 777, "node": "a"}  # the node it was on does not matter
+    assert store.run_queue.fail_stale_run("r", dead, "lost", now=T0 + 1, owner=judged)
+    assert _status(store, "r") is RunStatus.FAILURE
 
 
 def test_fail_stale_run_fails_a_claimed_run_whose_worker_never_started(store: MetadataStore) -> None:

@@ -27,10 +27,12 @@ def runs_group() -> None:
 @click.option("--status", type=click.Choice([s.value for s in RunStatus]), default=None)
 @click.option("--json", "as_json", is_flag=True)
 def list_runs(limit: int, status: str | None, as_json: bool) -> None:
-    """The most recent runs, newest first."""
-    runs = DerasInstance.get().get_runs(limit=limit, status=RunStatus(status) if status else None)
+    """The most recent runs, newest first; a running run whose process is gone says so."""
+    instance = DerasInstance.get()
+    runs = instance.get_runs(limit=limit, status=RunStatus(status) if status else None)
+    gone = _owners_gone(instance, runs)
     if as_json:
-        click.echo(json.dumps([_run_json(r) for r in runs]))
+        click.echo(json.dumps([{**_run_json(r), "owner_gone": gone.get(r.run_id)} for r in runs]))
         return
     from rich.table import Table
 
@@ -39,12 +41,28 @@ def list_runs(limit: int, status: str | None, as_json: bool) -> None:
     for name in ("status", "target", "partition / date", "started", "duration"):
         table.add_column(name)
     for r in runs:
-        table.add_row(r.run_id, _status(r.status), r.target, r.scope, _when(r.start_time), _duration(r))
+        status_text = _status(r.status) + (" [red](owner gone)[/red]" if r.run_id in gone else "")
+        table.add_row(r.run_id, status_text, r.target, r.scope, _when(r.start_time), _duration(r))
     print_table(table)
+    for run_id, message in gone.items():
+        click.echo(f"run {run_id}: {message}; `deras runs cancel {run_id}` ends it", err=True)
 
 
 def _run_json(run: Any) -> dict[str, Any]:
     return {**run.to_json(), "logical_date": run.tags.get(_LOGICAL_DATE_TAG)}
+
+
+def _owners_gone(instance: DerasInstance, runs: list[Any]) -> dict[str, str]:
+    """Why the process of each active run is gone (a daemon's run monitor would fail the run)."""
+    active = [r for r in runs if r.status.is_active]
+    if not active:
+        return {}
+    from .._exec.run_owner import dead_owner
+
+    now = time.time()
+    timeout = instance.daemon_settings.run_monitoring.heartbeat_timeout_seconds
+    dead = {r.run_id: dead_owner(r, now, timeout) for r in active}
+    return {run_id: d.message for run_id, d in dead.items() if d is not None}
 
 
 @runs_group.command("show")

@@ -18,8 +18,9 @@ class RunRecord:
 
     The last fields serve the daemon: ``idempotency_key`` makes creating the same run twice
     (a tick or backfill step retried after a crash) a no-op; the run queue launches higher
-    ``priority`` first; a worker executing the run refreshes ``heartbeat`` and says who it is in
-    ``worker`` (``{"host": ..., "pid": ...}``), so a run whose worker died can be found and failed.
+    ``priority`` first; the process executing the run (a worker, ``deras materialize``) says who it
+    is in ``worker`` (``{"host", "pid", "started", "pidns"}``) and refreshes ``heartbeat``, so a
+    run whose process died can be found and failed.
     """
 
     run_id: str

@@ -18,6 +18,11 @@ class RunStatus(StrEnum):
     def is_finished(self) -> bool:
         return self in (RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED)
 
+    @property
+    def is_active(self) -> bool:
+        """Claimed and not finished: some process owns the run (or is about to)."""
+        return self in (RunStatus.STARTING, RunStatus.STARTED, RunStatus.CANCELING)
+
 
 class NodeStatus(StrEnum):
     """Outcome of one node (asset, check or task) within one run."""

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._core.errors import ConfigError
+from .._exec.process_heartbeat import DEFAULT_INTERVAL_SECONDS
 
 
 class _Strict(BaseModel):
@@ -43,7 +44,7 @@ class RunRetrySettings(_Strict):
 
 
 class RunMonitoringSettings(_Strict):
-    heartbeat_interval_seconds: float = Field(default=2.0, gt=0)
+    heartbeat_interval_seconds: float = Field(default=DEFAULT_INTERVAL_SECONDS, gt=0)
     heartbeat_timeout_seconds: float = Field(default=30.0, gt=0, le=60)
 
 

@@ -1,9 +1,11 @@
 """RunMonitor: fails runs whose process died, retries failed runs, sends notifications.
 
-A run's worker stamps a heartbeat every ``heartbeat_interval_seconds``. A run whose process
-the launcher saw exit while the run was unfinished is failed at once; a run on another host,
-or launched by another daemon, is failed when its heartbeat is older than
-``heartbeat_timeout_seconds`` (at most 60). Either way the failure is an event in its log.
+Every run of a stored instance records its owner process and is stamped by its heartbeat every
+``heartbeat_interval_seconds``, wherever it runs (a run worker, ``deras materialize``, ``deras
+dags trigger``). A run is failed at once when the launcher saw its process exit, or when its
+owner is on this host and its pid is gone or now another process's (``run_owner.py``); on any
+host, when its heartbeat is older than ``heartbeat_timeout_seconds`` (at most 60). The failure
+is an event in its log; its pool slots are freed and its in-progress partitions failed.
 
 Then every run that finished since the monitor's cursor is looked at once: a failed run whose
 job or DAG has a ``RunRetryPolicy`` (or the instance default) gets a new queued run — only the
@@ -23,6 +25,7 @@ from typing import Any
 
 from .._core.records import RunRecord
 from .._core.status import RunStatus
+from .._exec.run_owner import dead_owner
 from .daemon_context import DaemonContext
 from .notification_outbox import NotificationOutbox
 from .run_factory import new_run_id
@@ -70,10 +73,12 @@ class RunMonitor:
         # of it ran, so it goes back in the queue rather than failing.
         for run_id in queue.requeue_untaken(now - timeout):
             log.warning("run %s was launched but no worker took it; queued again", run_id)
-        for run in queue.stale_runs(now - timeout):
-            message = f"no heartbeat from the run's process for {timeout:g} s: it is presumed dead"
-            if queue.fail_stale_run(run.run_id, now - timeout, message, now):
-                log.warning("run %s: %s", run.run_id, message)
+        for run in queue.beating_runs():
+            dead = dead_owner(run, now, timeout)
+            if dead is not None and queue.fail_stale_run(
+                run.run_id, dead.stale_before, dead.message, now, run.worker
+            ):
+                log.warning("run %s: %s", run.run_id, dead.message)
 
     # -- finished runs ------------------------------------------------------------------------
     def _memo(self, now: float) -> dict[str, Any]:

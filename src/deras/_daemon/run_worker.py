@@ -2,16 +2,14 @@
 
 A queued run carries everything needed to execute it (code location, selection, partition or
 logical date, config), so any process that can open the instance can pick it up. While it
-runs, a heartbeat thread stamps the run every few seconds (the run monitor fails a run whose
-stamps stop: its process died) and hears of cancel requests (status ``canceling``).
+runs, the process's heartbeat thread stamps the run every few seconds (the run monitor fails a
+run whose process is gone or whose stamps stop) and hears of cancel requests (``canceling``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
-import threading
 import time
 import traceback
 from datetime import datetime
@@ -22,15 +20,12 @@ from .._core.errors import DerasError
 from .._core.events import EventRecord, EventType
 from .._core.records import RunRecord
 from .._core.status import RunStatus
+from .._exec.process_heartbeat import process_heartbeat
 from .._exec.run_control import StoredRunControl
+from .._exec.run_owner import this_process
 from .crash_points import crash_point
 
 log = logging.getLogger("deras.run_worker")
-
-
-def worker_identity() -> dict[str, Any]:
-    """Where a run executes: the run monitor checks the pid when it is on the same host."""
-    return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
 class CodeCache:
@@ -60,39 +55,6 @@ def _stamp(location: dict[str, str]) -> float:
         return 0.0
 
 
-class Heartbeat:
-    """Stamps the run every ``interval`` seconds and relays cancel requests to ``control``."""
-
-    def __init__(self, store: Any, run_id: str, control: StoredRunControl, interval: float) -> None:
-        self._store = store
-        self._run_id = run_id
-        self._control = control
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id[:8]}", daemon=True)
-        self._worker = worker_identity()
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                # The node it is on: the attempt this beat vouches for.
-                worker = {**self._worker, "node": self._control.current_node}
-                status = self._store.run_queue.heartbeat(self._run_id, time.time(), worker)
-            except Exception:  # a blip of the database must not kill the run; the next beat retries
-                log.warning("heartbeat of run %s failed", self._run_id, exc_info=True)
-                continue
-            if status == RunStatus.CANCELING:
-                self._control.request_cancel()
-
-
 def execute_stored_run(
     instance: Any,
     run_id: str,
@@ -112,7 +74,7 @@ def execute_stored_run(
     if run is None:
         raise DerasError(f"no run with id {run_id}")
     if run.status == RunStatus.QUEUED:
-        if not store.run_queue.claim([run_id], time.time(), worker_identity()):
+        if not store.run_queue.claim([run_id], time.time(), this_process()):
             raise DerasError(f"run {run_id} was claimed by another worker")
         run.status = RunStatus.STARTING
     elif run.status == RunStatus.CANCELING and run.start_time is None:
@@ -123,7 +85,7 @@ def execute_stored_run(
         return RunStatus.CANCELED
     elif run.status != RunStatus.STARTING:
         raise DerasError(f"run {run_id} is {run.status}; only a queued or starting run can be executed")
-    elif not store.run_queue.take(run_id, time.time(), worker_identity()):
+    elif not store.run_queue.take(run_id, time.time(), this_process()):
         raise DerasError(f"run {run_id} was taken by another worker, or put back in the queue")
     settings = instance.daemon_settings
     control = StoredRunControl(store, run_id, settings.pools)
@@ -131,7 +93,9 @@ def execute_stored_run(
     # claim() or take() stamped the first heartbeat: one transaction fewer per run.
     crash_point("run worker started")
     try:
-        with Heartbeat(store, run_id, control, interval):
+        # From before the code loads (which may take long) to the run's end; the executor's
+        # own stamping of the run joins this one.
+        with process_heartbeat().beating(store, run_id, control, interval):
             try:
                 definitions = (code or CodeCache()).definitions(_location(run))
                 status = _execute(instance, run, definitions, control)

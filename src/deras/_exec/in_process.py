@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from .._core.events import EventType
@@ -15,7 +16,9 @@ from .._plan.plan import RunPlan
 from .capture import AttemptLogHandler, capture_output, run_logger
 from .event_writer import EventWriter
 from .fd_capture import RunFds
-from .run_control import RunControl
+from .process_heartbeat import heartbeat_interval, process_heartbeat
+from .run_control import CancelableRunControl, RunControl
+from .run_owner import this_process
 from .run_resources import RunResources
 from .run_state import RunState
 from .step import run_node
@@ -70,8 +73,40 @@ class InProcessExecutor:
         be queued on return: whoever owns the writer closes it. ``stored`` says the run record
         exists already (a queued run a worker picked up); ``control`` tells of cancel requests
         and hands out pool slots.
+
+        A run of a stored instance is owned by this process: the owner goes into the run's
+        first insert (a cleared run, already stored, is stamped with it first), and the
+        process's heartbeat stamps the run while it executes and relays cancel requests.
         """
-        control = control or _NO_CONTROL
+        beating: AbstractContextManager[None] = nullcontext()
+        if not instance.is_ephemeral:
+            control = control or CancelableRunControl()
+            if resume is not None:
+                instance.store.run_queue.beat({run.run_id: this_process()}, time.time())
+            elif not stored:
+                run.worker, run.heartbeat = this_process(), time.time()
+            interval = heartbeat_interval(instance)
+            beating = process_heartbeat().beating(instance.store, run.run_id, control, interval)
+        with beating:
+            return self._execute(
+                run, plan, instance, resources, echo_output, on_node_done, writer, dag_run, resume,
+                control or _NO_CONTROL, stored,
+            )  # fmt: skip
+
+    def _execute(
+        self,
+        run: RunRecord,
+        plan: RunPlan,
+        instance: Any,
+        resources: dict[str, Any],
+        echo_output: bool,
+        on_node_done: Any,
+        writer: EventWriter | None,
+        dag_run: Any,
+        resume: Any,
+        control: RunControl,
+        stored: bool,
+    ) -> RunState:
         owns_writer = writer is None
         events = writer or EventWriter(instance.store, background=not instance.is_ephemeral)
         events.log_dir = instance.home / "logs" if instance.home is not None else None

@@ -2,9 +2,10 @@
 
 The executor asks its ``RunControl`` before each node whether the run was canceled, and for a
 slot of the node's ``pool=`` before running it. The default control never cancels and has no
-pools (``dg.materialize`` in a notebook); a run worker uses :class:`StoredRunControl`, which
-learns of cancellation from its heartbeat and claims slots in the metadata store, so pools
-limit nodes across every run of the instance.
+pools (``dg.materialize`` on an in-memory instance). Every run of a stored instance gets a
+:class:`CancelableRunControl`: its process's heartbeat (``process_heartbeat.py``) relays a
+cancel request to it. A run worker's :class:`StoredRunControl` also claims slots in the
+metadata store, so pools limit nodes across every run the daemon launches.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class RunControl:
     def starting(self, node: str) -> None:
         """The executor is about to run ``node``."""
 
+    def request_cancel(self) -> None:
+        """The run is being canceled (heard by the process's heartbeat); ignored here."""
+
     def canceled(self) -> bool:
         return False
 
@@ -39,20 +43,11 @@ class RunControl:
         """Give back the slot ``node`` holds in ``pool``."""
 
 
-class StoredRunControl(RunControl):
-    """Cancel requests seen by the run's heartbeat; pool slots claimed in the metadata store.
+class CancelableRunControl(RunControl):
+    """Cancel requests relayed by the process's heartbeat; no pools (``deras materialize``)."""
 
-    ``pool_limits`` are the instance's configured pools (``pools: {db: 2}`` in deras.yaml);
-    a pool that is not configured does not limit anything (a warning says so once).
-    """
-
-    def __init__(self, store: Any, run_id: str, pool_limits: Mapping[str, int]) -> None:
-        self._store = store
-        self._run_id = run_id
-        self._limits = dict(pool_limits)
+    def __init__(self) -> None:
         self._cancel = threading.Event()
-        self._warned: set[str] = set()
-        self.claimed_slots = False
 
     def starting(self, node: str) -> None:
         self.current_node = node  # the run's heartbeat reports the node it is on
@@ -62,6 +57,22 @@ class StoredRunControl(RunControl):
 
     def canceled(self) -> bool:
         return self._cancel.is_set()
+
+
+class StoredRunControl(CancelableRunControl):
+    """A run worker's control: cancel requests, and pool slots claimed in the metadata store.
+
+    ``pool_limits`` are the instance's configured pools (``pools: {db: 2}`` in deras.yaml);
+    a pool that is not configured does not limit anything (a warning says so once).
+    """
+
+    def __init__(self, store: Any, run_id: str, pool_limits: Mapping[str, int]) -> None:
+        super().__init__()
+        self._store = store
+        self._run_id = run_id
+        self._limits = dict(pool_limits)
+        self._warned: set[str] = set()
+        self.claimed_slots = False
 
     def acquire(self, pool: str, node: str) -> bool:
         limit = self._limits.get(pool)

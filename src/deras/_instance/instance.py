@@ -292,12 +292,30 @@ class DerasInstance:
         )
 
     def cancel_run(self, run_id: str) -> Any:
-        """Cancel a run: a queued one at once, a running one between its nodes. Returns its status."""
+        """Cancel a run: a queued one at once, a running one between its nodes. Returns its status.
+
+        A running run whose process is gone (killed, crashed) ends canceled at once, its pool
+        slots freed: nobody is left to stop it between nodes. So does a running run that
+        recorded no process at all (started by a deras that did not record owners).
+        """
         import time
 
-        status = self.store.run_queue.cancel(run_id, time.time())
+        from .._exec.run_owner import DeadOwner, dead_owner
+
+        now = time.time()
+        queue = self.store.run_queue
+        status = queue.cancel(run_id, now)
         if status is None:
             raise DerasError(f"no run with id {run_id}")
+        run = self.get_run(run_id) if status == RunStatus.CANCELING else None
+        if run is not None:
+            dead = dead_owner(run, now, self.daemon_settings.run_monitoring.heartbeat_timeout_seconds)
+            if dead is None and run.worker is None and run.heartbeat is None:
+                why = "the run recorded no process executing it (an older deras started it)"
+                dead = DeadOwner(f"{why}: none would hear the cancel", float("inf"))
+            message = f"canceled: {dead.message}" if dead is not None else ""
+            if dead is not None and queue.fail_stale_run(run_id, dead.stale_before, message, now, run.worker):
+                return RunStatus.CANCELED
         return status
 
     def _code(self, definitions: Any, location: dict[str, str] | None) -> tuple[Any, dict[str, str] | None]:

@@ -15,7 +15,7 @@ disjoint runs and a run being claimed is not failed at the same moment. On SQLit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,13 +25,13 @@ from deras._core.events import DATA_ERROR, EventRecord, EventType
 from deras._core.records import RunRecord
 from deras._core.status import NodeStatus, RunStatus
 
-from .database import Database, in_batch, in_batch_params
+from .database import IN_BATCH, Database, in_batch, in_batch_params
 from .events import EventStore
 from .runs import run_record
 from .schema import attempts, dump_json, event_log, load_json, runs
 from .slots import release_run_slots
 
-ACTIVE_RUN_STATUSES = (RunStatus.STARTING, RunStatus.STARTED, RunStatus.CANCELING)
+ACTIVE_RUN_STATUSES = tuple(s for s in RunStatus if s.is_active)
 _ACTIVE = [s.value for s in ACTIVE_RUN_STATUSES]
 
 _LOCK_QUEUED = (
@@ -48,12 +48,26 @@ _CLAIM = (
         worker=sa.func.coalesce(bindparam("worker", type_=sa.Text), runs.c.worker),
     )
 )
-_HEARTBEAT = (
+# One statement stamps every run of a process; a run's owner record is rewritten only when
+# given (its node changed), else kept (a CASE without a match is NULL: COALESCE keeps it).
+_BEAT = (
     sa.update(runs)
-    .where(runs.c.run_id == bindparam("run_id"))
+    .where(in_batch(runs.c.run_id, "r"))
     .values(
-        heartbeat=bindparam("now"), worker=sa.func.coalesce(bindparam("worker", type_=sa.Text), runs.c.worker)
+        heartbeat=bindparam("now"),
+        worker=sa.func.coalesce(
+            sa.case(
+                *(
+                    (runs.c.run_id == bindparam(f"r_{i}"), bindparam(f"w_{i}", type_=sa.Text))
+                    for i in range(IN_BATCH)
+                )
+            ),
+            runs.c.worker,
+        ),
     )
+)
+_CANCELING_OF = sa.select(runs.c.run_id).where(
+    in_batch(runs.c.run_id, "r"), runs.c.status == bindparam("canceling")
 )
 _STATUS = sa.select(runs.c.status).where(runs.c.run_id == bindparam("run_id"))
 _UNTAKEN = (runs.c.status == bindparam("starting"), runs.c.worker.is_(None))
@@ -74,7 +88,7 @@ _REQUEUE = (
     .values(status=bindparam("queued"), heartbeat=sa.null())
 )
 _LOCK_STALE = (
-    sa.select(runs.c.status, runs.c.heartbeat)
+    sa.select(runs.c.status, runs.c.heartbeat, runs.c.worker)
     .where(runs.c.run_id == bindparam("run_id"))
     .with_for_update(skip_locked=True)
 )
@@ -186,34 +200,47 @@ class RunQueueStore:
             )
         return found
 
-    def heartbeat(self, run_id: str, now: float, worker: dict[str, Any] | None = None) -> RunStatus | None:
-        """Record that the run's worker is alive; returns the run's status (None: no such run).
+    def beat(self, owners: Mapping[str, dict[str, Any] | None], now: float) -> list[str]:
+        """Stamp the heartbeat of every run in ``owners``; returns those being canceled.
 
-        The worker checks the answer for ``canceling``: that is how a cancel reaches it.
+        ``owners`` maps each run id to its owner record to store (the node it is on changed),
+        or None to keep the stored one. The process executing the runs calls this every few
+        seconds: one statement for all of them, and a ``canceling`` status in the answer is how
+        a cancel reaches it.
         """
-        worker_json = None if worker is None else dump_json(worker)
+        ids = list(owners)
+        canceling: list[str] = []
         with self._db.write() as tx:
-            tx.execute(_HEARTBEAT, {"run_id": run_id, "now": now, "worker": worker_json})
-            rows = tx.fetchall(_STATUS, {"run_id": run_id})
-        return RunStatus(rows[0][0]) if rows else None
+            for params in in_batch_params("r", ids, now=now, canceling=RunStatus.CANCELING.value):
+                for i in range(IN_BATCH):
+                    owner = owners.get(params[f"r_{i}"]) if params[f"r_{i}"] is not None else None
+                    params[f"w_{i}"] = None if owner is None else dump_json(owner)
+                tx.execute(_BEAT, params)
+                canceling.extend(row[0] for row in tx.fetchall(_CANCELING_OF, params))
+        return canceling
 
-    def stale_runs(self, before: float) -> list[RunRecord]:
-        """Active runs whose worker has given no sign of life since ``before``.
+    def beating_runs(self) -> list[RunRecord]:
+        """Active runs that have a heartbeat: those the run monitor judges alive or dead.
 
-        Only runs that beat at all: a run executed in-process by ``dg.materialize`` or
-        ``deras materialize`` has no heartbeat and is not the monitor's to judge.
+        A run without one was executed before runs recorded their owner (or on an in-memory
+        instance): nobody can tell whether its process lives.
         """
         query = (
-            sa.select(runs).where(runs.c.status.in_(_ACTIVE), runs.c.heartbeat < before).order_by(runs.c.id)
+            sa.select(runs)
+            .where(runs.c.status.in_(_ACTIVE), runs.c.heartbeat.is_not(None))
+            .order_by(runs.c.id)
         )
         with self._db.read() as conn:
             return [run_record(row) for row in conn.execute(query)]
 
-    def fail_stale_run(self, run_id: str, before: float, message: str, now: float) -> bool:
+    def fail_stale_run(
+        self, run_id: str, before: float, message: str, now: float, owner: dict[str, Any] | None = None
+    ) -> bool:
         """Fail the run if it is still active with no heartbeat since ``before``; True if failed.
 
         Checked again under the row lock, since the worker may have beaten since the run was
-        listed by :meth:`stale_runs`. Each attempt still running gets a ``STEP_FAILURE`` and
+        listed by :meth:`beating_runs`; with ``owner`` (the dead process it was judged by), only
+        if that process still owns it. Each attempt still running gets a ``STEP_FAILURE`` and
         the run a ``RUN_FAILURE`` (with ``message``; ``RUN_CANCELED`` if it was being canceled),
         what those attempts had in progress an ``ASSET_FAILED``, and its concurrency slots are freed.
         """
@@ -221,9 +248,11 @@ class RunQueueStore:
             rows = tx.fetchall(_LOCK_STALE, {"run_id": run_id})
             if not rows:
                 return False  # no such run, or locked by a session that is working on it
-            status, heartbeat = rows[0]
+            status, heartbeat, stored_owner = rows[0]
             if status not in _ACTIVE or (heartbeat is not None and heartbeat >= before):
                 return False
+            if owner is not None and not _same_process(owner, stored_owner):
+                return False  # another process took the run over (a cleared DAG run)
             running = tx.fetchall(_RUNNING_ATTEMPTS, {"run_id": run_id, "running": NodeStatus.RUNNING.value})
             events = [
                 EventRecord(
@@ -283,3 +312,11 @@ class RunQueueStore:
                 tx.execute(_SET_CANCELING, {"run_id": run_id, "canceling": RunStatus.CANCELING.value})
                 return RunStatus.CANCELING
         return status
+
+
+def _same_process(owner: dict[str, Any], stored: str | None) -> bool:
+    """Whether the stored owner record names ``owner``'s process (the node it was on aside)."""
+    if stored is None:
+        return False
+    current = load_json(stored)
+    return all(current.get(k) == owner.get(k) for k in ("host", "pid", "started", "pidns"))
