@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 from deras._core.records import BackfillRecord, RunRecord
 from deras._core.status import BackfillStatus
 from deras._storage import MetadataStore
+
+
+def _moved_from(store: MetadataStore, token: int | None) -> int | None:
+    """The token once it differs from ``token``: a Postgres notification arrives a moment after
+    the commit that sent it, so the watcher may need to look again (10 s: only a hang fails)."""
+    give_up = time.monotonic() + 10
+    while (current := store.change_token()) == token and time.monotonic() < give_up:
+        time.sleep(0.01)
+    return current
 
 
 def test_change_token_moves_when_another_connection_queues_runs(db_url: str) -> None:
@@ -14,12 +25,12 @@ def test_change_token_moves_when_another_connection_queues_runs(db_url: str) -> 
         assert before is not None
         assert watcher.change_token() == before  # nothing committed: unchanged
         writer.create_runs([RunRecord("r1", "assets:a")])
-        after_runs = watcher.change_token()
+        after_runs = _moved_from(watcher, before)
         assert after_runs != before
         writer.backfills.create_backfill(
             BackfillRecord("b1", BackfillStatus.REQUESTED, {"kind": "assets"}, create_time=1.0), []
         )
-        assert watcher.change_token() != after_runs
+        assert _moved_from(watcher, after_runs) != after_runs
     finally:
         watcher.dispose()
         writer.dispose()
