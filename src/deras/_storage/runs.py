@@ -217,8 +217,8 @@ class RunStore:
         return owners
 
     def update_run_status(self, run_id: str, status: RunStatus) -> None:
-        with self._db.write() as tx:
-            changed = tx.rowcount(_SET_RUN_STATUS, {"key": run_id, "status": RunStatus(status).value})
+        params = {"key": run_id, "status": RunStatus(status).value}
+        changed = self._db.transact(lambda tx: tx.rowcount(_SET_RUN_STATUS, params))
         if not changed:
             raise DerasError(f"cannot set the status of run {run_id!r}: no such run")
 
