@@ -32,10 +32,12 @@ def daemon_group() -> None:
 def daemon_run(file: str | None, module: str | None, max_seconds: float | None) -> None:
     """Run the daemon in the foreground until SIGTERM or Ctrl-C."""
     from .._daemon.daemon import Daemon
+    from .._storage.health import require_healthy
 
     _log_to_stderr()
     loaded = load_code(file, module)
     instance = DerasInstance.get()
+    require_healthy(instance.store.url)  # damage found now, not as tracebacks in every pass
     daemon = Daemon(instance, loaded.definitions, loaded.location)
     daemon.install_signal_handlers()
     click.echo(

@@ -6,7 +6,8 @@
   empty database and deras would start afresh, silently losing every earlier run. Opening one is
   an error; ``deras db upgrade`` is the explicit way to start a new database in it.
 * SQLite's answers "database disk image is malformed", "file is not a database" and "database or
-  disk is full", and a deras table gone missing, become errors that say so and what to do.
+  disk is full" (or an I/O error on a full disk), and a deras table gone missing, become errors
+  that say so and what to do.
 """
 
 from __future__ import annotations
@@ -31,10 +32,16 @@ class DamagedDatabase(DerasError):
     """The database file is damaged or emptied, or lacks deras tables at the current revision."""
 
 
+RESTORE_HINT = (
+    "restore it from a backup, or start afresh with a new database (move the SQLite file away, "
+    "or point DERAS_DATABASE_URL at a new database)"
+)
+
+
 def damaged(path: object, what: str) -> DamagedDatabase:
     return DamagedDatabase(
-        f"the deras database {path} is damaged: {what}. Fix: restore it from a backup (or move "
-        "it away to start a new, empty database); `deras db check` lists what is wrong"
+        f"the deras database {path} is damaged: {what}. Fix: {RESTORE_HINT}; `deras db check` "
+        "lists what is wrong"
     )
 
 
@@ -56,16 +63,29 @@ def prepare_sqlite_file(url: sa.URL, create: Callable[[sa.URL], None]) -> None:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        _create_aside(url, path, create)
+        build_aside(url, path, create)
         return
     if size == 0:
         raise empty_file(path)
 
 
-def _create_aside(url: sa.URL, path: Path, create: Callable[[sa.URL], None]) -> None:
+def build_aside(url: sa.URL, path: Path, create: Callable[[sa.URL], None], *, replace: bool = False) -> None:
+    """Build a new database beside ``path`` and move it there whole.
+
+    It goes in only if ``path`` does not exist (another process may have created it meanwhile:
+    then theirs is used), or over it with ``replace``. A ``-wal`` file left beside a missing or
+    emptied database is renamed ``*.orphaned``: SQLite would replay its pages into the new one.
+    """
     aside = path.with_name(f".{path.name}.{os.getpid()}.new")
     try:
         create(url.set(database=str(aside)))
+        for suffix in ("-wal", "-shm"):
+            stale = Path(f"{path}{suffix}")
+            if stale.exists() and (replace or not path.exists()):
+                os.replace(stale, f"{stale}.orphaned")
+        if replace:
+            os.replace(aside, path)
+            return
         try:
             os.link(aside, path)
         except FileExistsError:
@@ -82,6 +102,14 @@ def _create_aside(url: sa.URL, path: Path, create: Callable[[sa.URL], None]) -> 
                 leftover.unlink()
 
 
+def _no_space_near(path: object) -> bool:
+    try:
+        stats = os.statvfs(Path(str(path)).parent)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 1024 * 1024
+
+
 def sqlite_failure(err: BaseException, url: sa.URL) -> DerasError | None:
     """What SQLite's ``err`` means for the user, if it is about the file rather than the statement."""
     orig = err.orig if isinstance(err, sa.exc.DBAPIError) else err
@@ -91,7 +119,8 @@ def sqlite_failure(err: BaseException, url: sa.URL) -> DerasError | None:
     code = getattr(orig, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
     if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
         return damaged(where, str(orig))
-    if code == sqlite3.SQLITE_FULL:
+    if code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and _no_space_near(where)):
+        # A full disk shows as an I/O error when SQLite cannot grow its shared-memory file.
         return DerasError(
             f"cannot write the deras database {where}: disk full ({orig}). Fix: free space on "
             "its filesystem, then run again"
