@@ -237,10 +237,15 @@ class Database:
             yield ReadConnection(self, conn)
 
     def _connect(self) -> Connection:
+        return self.retrying(self.engine.connect)
+
+    def retrying(self, call: Callable[[], T]) -> T:
+        """``call()``, called again on a lost connection: for what is safe to repeat whole (a
+        connection, a migration: alembic finds one that committed at head and does nothing)."""
         reconnect: Reconnect | None = None
         while True:
             try:
-                return self.engine.connect()
+                return call()
             except Exception as err:
                 self.raise_unless_connection_lost(err)
                 reconnect = reconnect or Reconnect(self.retry_seconds, self.where)

@@ -121,7 +121,7 @@ class MetadataStore:
         """Migrate the schema to this version of deras (``alembic upgrade head``); idempotent."""
         from .migrations import upgrade_to_head  # alembic is imported only when migrating
 
-        upgrade_to_head(self._db)
+        self._db.retrying(lambda: upgrade_to_head(self._db))
 
     def dispose(self) -> None:
         """Close every pooled connection (an in-memory database is lost)."""
