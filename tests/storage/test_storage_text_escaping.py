@@ -34,9 +34,11 @@ def test_events_with_surrogates_in_message_and_data_are_stored_escaped(store: Me
 
 
 def test_looking_up_by_text_with_surrogates_finds_what_was_stored_for_it(store: MetadataStore) -> None:
-    store.create_run(RunRecord("r", "assets:a", tags={"file": NAME}))
+    store.create_run(RunRecord("r", "assets:a", tags={"file": NAME}, idempotency_key=NAME))
     store.add_dynamic_partitions("files", [NAME])
     assert [r.run_id for r in store.get_runs(tags={"file": NAME})] == ["r"]
+    found = store.get_run_by_idempotency_key(NAME)
+    assert found is not None and found.run_id == "r"
     assert store.get_dynamic_partition_indices("files") == {ESCAPED: 1}
     store.delete_dynamic_partition("files", NAME)
     assert store.get_dynamic_partitions("files") == []
