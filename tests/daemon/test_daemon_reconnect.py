@@ -132,7 +132,10 @@ def test_every_run_succeeds_while_the_server_keeps_ending_connections(
 
     runs = instance.get_runs()
     assert len(runs) == len(run_ids) == 60
-    assert Counter(r.status for r in runs) == {RunStatus.SUCCESS: 60}, log.read_text()[-5000:]
+    failures = [
+        e.message for r in runs if r.status != RunStatus.SUCCESS for e in instance.get_events(r.run_id)
+    ]
+    assert Counter(r.status for r in runs) == {RunStatus.SUCCESS: 60}, (failures, log.read_text()[-5000:])
     for run in runs:  # each run, each node and each event once: no write applied twice
         assert sorted(a.node for a in instance.get_attempts(run.run_id)) == ["a", "b"]
         kinds = Counter(e.event_type for e in instance.get_events(run.run_id))

@@ -96,6 +96,16 @@ def test_a_read_that_loses_its_connection_runs_again(
         assert conn.exec_driver_sql("SELECT run_id FROM runs").scalars().all() == ["r"]
 
 
+def test_a_read_that_loses_its_connection_after_its_statements_keeps_what_it_read(
+    store: MetadataStore, terminate: Callable[[], int]
+) -> None:
+    store.create_run(RunRecord("r", "assets:a"))
+    with store._db.read() as conn:
+        run_ids = conn.exec_driver_sql("SELECT run_id FROM runs").scalars().all()
+        terminate()  # the read's transaction is rolled back on a connection that is gone
+    assert run_ids == ["r"]
+
+
 @pytest.fixture
 def cut_commit(monkeypatch: pytest.MonkeyPatch, terminate: Callable[[], int]) -> Callable[[bool], None]:
     """``cut_commit(after)``: the next COMMIT loses its connection, after the commit or before it."""

@@ -233,8 +233,16 @@ class Database:
 
         Its statements ride out a lost Postgres connection and escape text the driver refuses.
         """
-        with self._lock, self._connect() as conn:
-            yield ReadConnection(self, conn)
+        with self._lock:
+            conn = self._connect()
+            try:
+                yield ReadConnection(self, conn)
+            finally:
+                try:
+                    conn.close()  # rolls back, and may find the connection gone
+                except Exception as err:
+                    if not self.can_reconnect(err):
+                        raise  # after the reads: what they read stands, nothing is lost
 
     def _connect(self) -> Connection:
         return self.retrying(self.engine.connect)

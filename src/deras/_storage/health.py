@@ -11,8 +11,6 @@ only checks the revision and that the deras tables exist (``store.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,45 +130,48 @@ def _build_schema(url: sa.URL) -> None:
     build_schema(url)
 
 
-@contextmanager
-def _connection(url: sa.URL) -> Iterator[sa.Connection]:
+def _inspect(url: sa.URL, health: Health, integrity: str | None) -> None:
+    """SQLite's ``integrity`` pragma if given, then the revisions and, at head, the schema.
+
+    Read-only, so run again whole on a lost Postgres connection (the daemon checks at start,
+    perhaps while the server fails over).
+    """
+    import sqlite3
+
+    from .database import Database
+
     engine = create_engine(url)
     try:
-        try:
-            conn = engine.connect()
-        except sa.exc.OperationalError as err:
-            if url.get_backend_name() == "sqlite":
-                raise
+        if url.get_backend_name() == "sqlite":
+            revisions, problems = _inspect_once(engine, integrity)
+        else:
+            revisions, problems = Database(engine).retrying(lambda: _inspect_once(engine, integrity))
+    except (sa.exc.DatabaseError, sqlite3.DatabaseError) as err:
+        if url.get_backend_name() == "sqlite":
+            orig = err.orig if isinstance(err, sa.exc.DBAPIError) else err
+            health.problems.append(f"SQLite cannot read it: {orig}")
+            return
+        if isinstance(err, sa.exc.OperationalError):  # never reached: not worth retrying
             raise DerasError(
-                f"cannot reach the database at {url.render_as_string(hide_password=True)}: "
+                f"cannot reach the database at {health.where}: "
                 f"{str(err.orig).strip().splitlines()[0]}. Fix: check DERAS_DATABASE_URL and that "
                 "the server is running"
             ) from err
-        with conn:
-            yield conn
+        raise
     finally:
         engine.dispose()
+    health.revisions = revisions
+    health.problems.extend(problems)
 
 
-def _inspect(url: sa.URL, health: Health, integrity: str | None) -> None:
-    """SQLite's ``integrity`` pragma if given, then the revisions and, at head, the schema."""
-    import sqlite3
-
-    try:
-        with _connection(url) as conn:
-            if integrity is not None and conn.dialect.name == "sqlite":
-                lines = [str(row[0]) for row in conn.exec_driver_sql(f"PRAGMA {integrity}({_SHOWN_LINES})")]
-                if lines != ["ok"]:
-                    health.problems.append(f"{integrity} found damage: " + "; ".join(lines))
-                    return
-            health.revisions = _revisions(conn)
-            if health.revisions == [SCHEMA_REVISION]:
-                health.problems.extend(_schema_differences(conn))
-    except (sa.exc.DatabaseError, sqlite3.DatabaseError) as err:
-        if url.get_backend_name() != "sqlite":
-            raise
-        orig = err.orig if isinstance(err, sa.exc.DBAPIError) else err
-        health.problems.append(f"SQLite cannot read it: {orig}")
+def _inspect_once(engine: sa.Engine, integrity: str | None) -> tuple[list[str], list[str]]:
+    with engine.connect() as conn:
+        if integrity is not None and conn.dialect.name == "sqlite":
+            lines = [str(row[0]) for row in conn.exec_driver_sql(f"PRAGMA {integrity}({_SHOWN_LINES})")]
+            if lines != ["ok"]:
+                return [], [f"{integrity} found damage: " + "; ".join(lines)]
+        revisions = _revisions(conn)
+        return revisions, _schema_differences(conn) if revisions == [SCHEMA_REVISION] else []
 
 
 def _revisions(conn: sa.Connection) -> list[str]:
