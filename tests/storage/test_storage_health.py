@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,22 +15,6 @@ from deras._storage.schema import SCHEMA_REVISION
 from deras._storage.sqlite_file import DamagedDatabase
 
 
-@pytest.fixture
-def damageable_url(db_url: str) -> Iterator[str]:
-    """``db_url`` with a deras schema, which the test may damage; Postgres is rebuilt afterwards
-    (the per-test reset only notices missing tables, not a missing column or index)."""
-    MetadataStore(db_url).dispose()
-    yield db_url
-    if db_url.startswith("postgresql"):
-        engine = sa.create_engine(db_url, poolclass=sa.NullPool)
-        try:
-            with engine.begin() as conn:
-                conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-                conn.exec_driver_sql("CREATE SCHEMA public")
-        finally:
-            engine.dispose()
-
-
 def _sql(url: str, *statements: str) -> None:
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     try:
@@ -42,21 +25,21 @@ def _sql(url: str, *statements: str) -> None:
         engine.dispose()
 
 
-def test_a_whole_database_checks_ok(damageable_url: str) -> None:
-    _sql(damageable_url, "CREATE TABLE not_deras (x INTEGER)")  # other tables are not deras's business
-    health = check_database(damageable_url)
+def test_a_whole_database_checks_ok(damageable_db_url: str) -> None:
+    _sql(damageable_db_url, "CREATE TABLE not_deras (x INTEGER)")  # other tables are not deras's business
+    health = check_database(damageable_db_url)
     assert health.ok, health.problems
     assert health.revisions == [SCHEMA_REVISION]
 
 
-def test_check_names_each_missing_table_column_and_index(damageable_url: str) -> None:
+def test_check_names_each_missing_table_column_and_index(damageable_db_url: str) -> None:
     _sql(
-        damageable_url,
+        damageable_db_url,
         "DROP TABLE ticks",
         "DROP INDEX ix_runs_status",
         "ALTER TABLE runs DROP COLUMN worker",
     )
-    assert sorted(check_database(damageable_url).problems) == [
+    assert sorted(check_database(damageable_db_url).problems) == [
         "column runs.worker is missing",
         "index ix_runs_status on runs is missing",
         "table ticks is missing",
@@ -94,14 +77,14 @@ def test_upgrade_says_what_it_did(empty_db_url: str) -> None:
     assert check_database(empty_db_url).ok
 
 
-def test_upgrade_of_an_older_schema_says_from_which_revision(damageable_url: str) -> None:
+def test_upgrade_of_an_older_schema_says_from_which_revision(damageable_db_url: str) -> None:
     from alembic import command
 
     from deras._storage.database import Database
     from deras._storage.engine import create_engine
     from deras._storage.migrations import alembic_config
 
-    engine = create_engine(damageable_url)
+    engine = create_engine(damageable_db_url)
     try:
         config = alembic_config()
         with Database(engine).write_core() as conn:
@@ -109,15 +92,15 @@ def test_upgrade_of_an_older_schema_says_from_which_revision(damageable_url: str
             command.downgrade(config, "0001_initial")
     finally:
         engine.dispose()
-    assert upgrade_database(damageable_url).endswith(f"from 0001_initial to {SCHEMA_REVISION}")
-    assert check_database(damageable_url).ok
+    assert upgrade_database(damageable_db_url).endswith(f"from 0001_initial to {SCHEMA_REVISION}")
+    assert check_database(damageable_db_url).ok
 
 
-def test_upgrade_refuses_a_damaged_database_and_leaves_it_as_is(damageable_url: str) -> None:
-    _sql(damageable_url, "DROP TABLE materializations")
+def test_upgrade_refuses_a_damaged_database_and_leaves_it_as_is(damageable_db_url: str) -> None:
+    _sql(damageable_db_url, "DROP TABLE materializations")
     with pytest.raises(DamagedDatabase, match="table materializations is missing"):
-        upgrade_database(damageable_url)
-    assert check_database(damageable_url).problems == ["table materializations is missing"]
+        upgrade_database(damageable_db_url)
+    assert check_database(damageable_db_url).problems == ["table materializations is missing"]
 
 
 def test_upgrade_starts_a_new_database_in_an_emptied_file_when_asked(tmp_path: Path) -> None:
