@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from deras._core.errors import DerasError
 
 from .engine import check_sqlite_folder, create_engine, sqlite_file
-from .schema import DERAS_TABLES, KNOWN_REVISIONS, SCHEMA_REVISION, VERSION_TABLE, metadata
+from .schema import DERAS_TABLE_NAMES, KNOWN_REVISIONS, SCHEMA_REVISION, VERSION_TABLE, metadata
 from .sqlite_file import RESTORE_HINT, DamagedDatabase
 
-_OURS = frozenset(t.name for t in DERAS_TABLES) | {VERSION_TABLE}
+_OURS = DERAS_TABLE_NAMES | {VERSION_TABLE}
 _SHOWN_LINES = 10  # of integrity_check's findings
 
 

@@ -256,6 +256,7 @@ DERAS_TABLES = (
     backfill_units,
     concurrency_slots,
 )
+DERAS_TABLE_NAMES = frozenset(t.name for t in DERAS_TABLES)
 
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

@@ -23,9 +23,7 @@ import sqlalchemy as sa
 from deras._core.errors import DerasError
 
 from .engine import check_sqlite_folder, sqlite_file
-from .schema import DERAS_TABLES
-
-_DERAS_TABLE_NAMES = frozenset(t.name for t in DERAS_TABLES)
+from .schema import DERAS_TABLE_NAMES
 
 
 class DamagedDatabase(DerasError):
@@ -126,6 +124,6 @@ def sqlite_failure(err: BaseException, url: sa.URL) -> DerasError | None:
             "its filesystem, then run again"
         )
     table = str(orig).removeprefix("no such table: ")
-    if table != str(orig) and table in _DERAS_TABLE_NAMES:
+    if table != str(orig) and table in DERAS_TABLE_NAMES:
         return damaged(where, f"its table {table} is missing")
     return None

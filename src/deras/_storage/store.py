@@ -25,14 +25,20 @@ from .events import EventStore
 from .reconnect import DEFAULT_RETRY_SECONDS, is_connection_error
 from .run_queue import RunQueueStore
 from .runs import RunStore
-from .schema import DERAS_TABLES, KNOWN_REVISIONS, SCHEMA_REVISION, VERSION_TABLE, metadata, version_table
+from .schema import (
+    DERAS_TABLE_NAMES,
+    KNOWN_REVISIONS,
+    SCHEMA_REVISION,
+    VERSION_TABLE,
+    metadata,
+    version_table,
+)
 from .slots import SlotStore
 from .sqlite_file import damaged, prepare_sqlite_file
 from .ticks import TickStore
 
 MEMORY_URL = "sqlite://"
-_DERAS_TABLE_NAMES = tuple(t.name for t in DERAS_TABLES)
-_NAMES = ", ".join(f"'{name}'" for name in _DERAS_TABLE_NAMES)
+_NAMES = ", ".join(f"'{name}'" for name in sorted(DERAS_TABLE_NAMES))
 _TABLE_COUNT_SQLITE = f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({_NAMES})"
 _TABLE_COUNT_POSTGRES = (
     "SELECT count(*) FROM pg_catalog.pg_tables "
@@ -167,8 +173,8 @@ class MetadataStore:
     def _ensure_schema(self) -> None:
         revisions, tables = self._schema_revisions()
         if revisions == [SCHEMA_REVISION]:
-            if tables < len(DERAS_TABLES):
-                missing = sorted(set(_DERAS_TABLE_NAMES) - self._table_names())
+            if tables < len(DERAS_TABLE_NAMES):
+                missing = sorted(DERAS_TABLE_NAMES - self._table_names())
                 raise damaged(self._where(), f"table(s) {', '.join(missing)} missing")
             return
         if not revisions:
