@@ -136,20 +136,36 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+def _empty_postgres(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def empty_db_url(db_url: str) -> str:
     """``db_url`` with nothing in it, not even the deras tables (for tests of creating them)."""
     if db_url.startswith("postgresql"):
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(db_url, poolclass=sa.NullPool)
-        try:
-            with engine.begin() as conn:
-                conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-                conn.exec_driver_sql("CREATE SCHEMA public")
-        finally:
-            engine.dispose()
+        _empty_postgres(db_url)
     return db_url
+
+
+@pytest.fixture
+def damageable_db_url(db_url: str) -> Iterator[str]:
+    """``db_url`` with a deras schema the test may damage (drop a column, an index...);
+    Postgres is emptied afterwards, since the per-test reset only notices missing tables."""
+    from deras._storage import MetadataStore
+
+    MetadataStore(db_url).dispose()
+    yield db_url
+    if db_url.startswith("postgresql"):
+        _empty_postgres(db_url)
 
 
 @pytest.fixture

@@ -37,11 +37,13 @@ def daemon_run(file: str | None, module: str | None, max_seconds: float | None, 
     recovery, and nothing while idle; --verbose adds repeated skips and debug lines.
     """
     from .._daemon.daemon import Daemon
+    from .._storage.health import require_healthy
 
     log_to_stderr(logging.DEBUG if is_verbose() else logging.INFO, log_format)
     os.environ["DERAS_LOG_FORMAT"] = log_format  # its run workers log the same way
     loaded = load_code(file, module)
     instance = DerasInstance.get()
+    require_healthy(instance.store.url)  # damage found now, not as tracebacks in every pass
     daemon = Daemon(instance, loaded.definitions, loaded.location)
     daemon.install_signal_handlers()
     defs = loaded.definitions

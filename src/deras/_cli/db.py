@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from .._instance.settings import Settings
@@ -14,24 +16,36 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 def upgrade() -> None:
-    """Create or migrate the schema to the latest version (alembic)."""
-    from .._storage.database import Database
-    from .._storage.engine import create_engine
-    from .._storage.migrations import upgrade_to_head
+    """Check the database, then create or migrate its schema to this version (alembic).
+
+    Refuses a damaged database (see `deras db check`). Starts a new, empty database in a
+    0-byte SQLite file, which opening it otherwise refuses.
+    """
+    from .._storage.health import upgrade_database
 
     settings = Settings.from_env()
     if settings.database_url.startswith("sqlite:///"):
         settings.home.mkdir(parents=True, exist_ok=True)
     # Not MetadataStore(url): opening refuses an outdated schema, which is what we migrate.
-    engine = create_engine(settings.database_url)
-    try:
-        upgrade_to_head(Database(engine))
-    finally:
-        engine.dispose()
-    click.echo(f"database at {_redact(settings.database_url)} is up to date")
+    click.echo(upgrade_database(settings.database_url))
 
 
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
+@db_group.command("check")
+@click.option("--quick", is_flag=True, help="SQLite: quick_check instead of integrity_check (faster).")
+def check(quick: bool) -> None:
+    """Check the database without changing it; exit 1 if anything is wrong.
 
-    return make_url(url).render_as_string(hide_password=True)
+    Compares every deras table, column and index with what the migrations build, and on
+    SQLite checks the file's integrity (PRAGMA integrity_check).
+    """
+    from .._storage.health import check_database
+
+    settings = Settings.from_env()
+    health = check_database(settings.database_url, quick=quick)
+    if health.ok:
+        click.echo(f"{health.where}: ok (schema {', '.join(health.revisions)})")
+        return
+    click.echo(f"{health.where}: {len(health.problems)} problem(s)", err=True)
+    for problem in health.problems:
+        click.echo(f"  - {problem}", err=True)
+    sys.exit(1)

@@ -15,7 +15,7 @@ from .._core.records import CheckResultRecord, MaterializationRecord, RunRecord
 from .._core.status import RunStatus
 from .logs import LOGGED_EVENT_TYPES, render_logs
 from .partition_status import PartitionStatus
-from .settings import Settings
+from .settings import Settings, database_retry_seconds
 
 
 class DerasInstance:
@@ -57,7 +57,7 @@ class DerasInstance:
             else:
                 if self.settings.database_url.startswith("sqlite:///"):
                     self.settings.home.mkdir(parents=True, exist_ok=True)
-                self._store = _open_store(self.settings.database_url)
+                self._store = _open_store(self.settings.database_url, database_retry_seconds(self.settings))
         return self._store
 
     @property
@@ -341,14 +341,16 @@ class DerasInstance:
         return f"<DerasInstance {where}>"
 
 
-def _open_store(url: str) -> Any:
+def _open_store(url: str, retry_seconds: float | None) -> Any:
     """Open the metadata store; a bad URL or an unreachable server is a one-line error."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from .._storage import MetadataStore
 
     try:
-        return MetadataStore(url)
+        if retry_seconds is None:
+            return MetadataStore(url)
+        return MetadataStore(url, retry_seconds=retry_seconds)
     except DerasError:
         raise
     except (SQLAlchemyError, ValueError, ImportError, OSError) as err:
@@ -359,8 +361,9 @@ def _open_store(url: str) -> Any:
         except Exception:
             shown = "<unparseable URL>"
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DerasError(
-            f"cannot open the metadata database at {shown}: {first_line}. "
-            "Fix: check DERAS_DATABASE_URL (sqlite:///path or postgresql+psycopg://user@host/db) "
-            "and that the server is running."
-        ) from err
+        fix = (
+            "check DERAS_DATABASE_URL (sqlite:///path/to/deras.db) and the file's permissions"
+            if shown.startswith("sqlite")
+            else "check DERAS_DATABASE_URL (postgresql+psycopg://user@host/db) and that the server is running"
+        )
+        raise DerasError(f"cannot open the metadata database at {shown}: {first_line}. Fix: {fix}.") from err

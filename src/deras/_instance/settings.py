@@ -12,6 +12,7 @@ from .._core.errors import ConfigError
 # Settings that do something today; others are refused rather than silently ignored.
 _KNOWN_KEYS = {
     "database_url",
+    "database_retry_seconds",
     "code_location",
     "max_concurrent_runs",
     "tag_concurrency_limits",
@@ -41,6 +42,19 @@ class Settings:
             or f"sqlite:///{root / 'deras.db'}"
         )
         return cls(root, str(url), config)
+
+
+def database_retry_seconds(settings: Settings) -> float | None:
+    """``database_retry_seconds`` of deras.yaml (None: the store's default), checked."""
+    value = settings.config.get("database_retry_seconds")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(
+            f"{settings.home / 'deras.yaml'}: database_retry_seconds must be a number of seconds "
+            f">= 0 (how long to keep reconnecting to a lost database), got {value!r}"
+        )
+    return float(value)
 
 
 def read_config(path: Path) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import pickle
 from pathlib import Path
@@ -50,8 +52,13 @@ class PickleFileIOManager(IOManager):
         for key in keys[1:]:
             target = self.path_for(context.asset_key, key)
             tmp = target.with_name(f".{target.name}.{os.getpid()}.lnk")
-            os.link(first, tmp)
-            os.replace(tmp, target)
+            try:
+                os.link(first, tmp)
+                os.replace(tmp, target)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
 
     def load_input(self, context: InputContext) -> Any:
         path = self.path_for(context.asset_key, context.partition_key)
@@ -80,12 +87,37 @@ def write_atomically(path: Path | str, data: bytes, tmp: Path | str) -> None:
 
     Raw ``os.open``/``os.write`` rather than ``open()``: a buffered file object costs extra
     system calls per file, which a run writing a thousand small values pays a thousand times.
+    A failed write removes ``tmp``: a half-written value left behind on a full disk would make
+    the next, small write fail too. A full disk or a file-size limit is said in plain words.
     """
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        explained = _explained(err, path, len(data))
+        if explained is err:
+            raise
+        raise explained from err
+
+
+def _explained(err: OSError, path: Path | str, size: int) -> OSError:
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        what = "disk full (no space left on device)" if err.errno == errno.ENOSPC else "disk quota exceeded"
+        return OSError(
+            err.errno, f"{what}: cannot write {size:,} bytes to {path}. Fix: free space on its filesystem"
+        )
+    if err.errno == errno.EFBIG:
+        return OSError(
+            err.errno,
+            f"file too large: {size:,} bytes to {path} exceed the file size limit (of the filesystem, "
+            "or the process's `ulimit -f`)",
+        )
+    return err

@@ -352,8 +352,8 @@ class AssetStore:
         unique = list(dict.fromkeys(keys))
         if not unique:
             return
-        with self._db.write() as tx:
-            tx.executemany(_add_dynamic, [{"name": name, "key": key} for key in unique])
+        rows = [{"name": name, "key": key} for key in unique]
+        self._db.transact(lambda tx: tx.executemany(_add_dynamic, rows))
 
     def get_dynamic_partitions(self, name: str) -> list[str]:
         query = (
@@ -375,8 +375,7 @@ class AssetStore:
             return {row.partition_key: row.id for row in conn.execute(query)}
 
     def delete_dynamic_partition(self, name: str, key: str) -> None:
-        with self._db.write() as tx:
-            tx.execute(_DELETE_DYNAMIC, {"name": name, "key": key})
+        self._db.transact(lambda tx: tx.execute(_DELETE_DYNAMIC, {"name": name, "key": key}))
 
 
 def _materialization_query(asset_key: str) -> sa.Select[Any]:

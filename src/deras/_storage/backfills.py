@@ -20,7 +20,7 @@ from deras._core.errors import DerasError
 from deras._core.records import BackfillRecord, BackfillUnit, RunRecord
 from deras._core.status import BackfillStatus, UnitStatus
 
-from .database import Database
+from .database import Database, WriteTransaction
 from .runs import RunStore
 from .schema import backfill_units as units
 from .schema import backfills, dump_json, load_json
@@ -71,11 +71,14 @@ class BackfillStore:
     def create_backfill(self, record: BackfillRecord, units: Sequence[BackfillUnit]) -> None:
         """Insert the backfill and its units in one transaction; a duplicate id raises."""
         rows = [_unit_row(record.backfill_id, unit) for unit in units]
+
+        def create(tx: WriteTransaction) -> None:
+            tx.execute(_INSERT_BACKFILL, _backfill_row(record))
+            tx.executemany(_INSERT_UNIT, rows)
+            tx.announce_work()
+
         try:
-            with self._db.write() as tx:
-                tx.execute(_INSERT_BACKFILL, _backfill_row(record))
-                tx.executemany(_INSERT_UNIT, rows)
-                tx.announce_work()
+            self._db.transact(create)
         except self._db.integrity_error as e:
             raise DerasError(
                 f"cannot create backfill {record.backfill_id!r}: a backfill with this id already "
@@ -116,20 +119,23 @@ class BackfillStore:
         A finished status sets ``end_time`` to ``now``; ``error`` is kept unless a new one is given.
         """
         status = BackfillStatus(status)
-        with self._db.write() as tx:
+        params = {
+            "backfill_id": backfill_id,
+            "status": status.value,
+            "end_time": now if status.is_finished else None,
+            "error": error,
+        }
+
+        def move(tx: WriteTransaction) -> bool:
             rows = tx.fetchall(_LOCK_STATUS, {"backfill_id": backfill_id})
             if not rows or (expected is not None and rows[0][0] not in _values(BackfillStatus, expected)):
                 return False
-            params = {
-                "backfill_id": backfill_id,
-                "status": status.value,
-                "end_time": now if status.is_finished else None,
-                "error": error,
-            }
             tx.execute(_SET_STATUS, params)
             if status == BackfillStatus.CANCELING:
                 tx.announce_work()
-        return True
+            return True
+
+        return self._db.transact(move)
 
     def get_units(
         self,
@@ -184,7 +190,8 @@ class BackfillStore:
         their unit points at the run holding the key. Only pending units move: a unit already
         queued keeps its run. Returns the ids of the runs inserted.
         """
-        with self._db.write() as tx:
+
+        def queue(tx: WriteTransaction) -> list[RunRecord]:
             inserted, owners = self._runs.insert_runs(tx, [run for _, run in assignments])
             rows = [
                 {
@@ -198,7 +205,9 @@ class BackfillStore:
                 for unit, run in assignments
             ]
             tx.executemany(_QUEUE_UNIT, rows)
-        return [run.run_id for run in inserted]
+            return inserted
+
+        return [run.run_id for run in self._db.transact(queue)]
 
     def set_unit_status(self, backfill_id: str, updates: Sequence[tuple[int, str, UnitStatus]]) -> None:
         """Set the status of units given as ``(stage, partition_key, status)``."""
@@ -211,8 +220,7 @@ class BackfillStore:
             }
             for stage, key, status in updates
         ]
-        with self._db.write() as tx:
-            tx.executemany(_SET_UNIT_STATUS, rows)
+        self._db.transact(lambda tx: tx.executemany(_SET_UNIT_STATUS, rows))
 
 
 def _values(kind: type[BackfillStatus] | type[UnitStatus], statuses: Any) -> list[str]:

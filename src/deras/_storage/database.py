@@ -19,20 +19,50 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import Insert
 
 from .engine import is_memory_sqlite, writer
+from .escaping import escape_params
+from .reconnect import DEFAULT_RETRY_SECONDS, ReadConnection, Reconnect, is_connection_error
+from .sqlite_file import sqlite_failure
 
 Params = Mapping[str, Any]
 WORK_CHANNEL = "deras_work"
 """The Postgres LISTEN/NOTIFY channel on which writers of new work wake daemons."""
 StatementBuilder = Callable[[Callable[[sa.Table], Any]], sa.Executable]
 """Builds a statement given the dialect's ``insert`` (which has ``on_conflict_do_*``)."""
+T = TypeVar("T")
+
+# txid_* rather than pg_current_xact_id* (Postgres 13+): the same 64-bit ids, Postgres 10+.
+_OWN_XID = "SELECT txid_current_if_assigned()"
+_XID_STATUS = "SELECT txid_status(%(xid)s)"
+
+
+class _CommitUnknown(Exception):
+    """The connection was lost during COMMIT of transaction ``xid``, whose body returned ``result``."""
+
+    def __init__(self, xid: int, result: Any) -> None:
+        super().__init__(f"commit of transaction {xid} cut off")
+        self.xid = xid
+        self.result = result
+
+
+def _end(connection: Any, err: BaseException, is_postgres: bool) -> None:
+    """Roll back and return a failed transaction's connection; a lost one is discarded."""
+    try:
+        connection.rollback()
+    except Exception:  # the connection is gone: the server has rolled the transaction back
+        connection.invalidate()
+        return
+    if is_postgres and is_connection_error(err):
+        connection.invalidate()
+        return
+    connection.close()
 
 
 class Prepared:
@@ -61,16 +91,23 @@ class Prepared:
 
 
 class WriteTransaction:
-    """One write transaction on a DBAPI cursor; see :meth:`Database.write`."""
+    """One attempt at a write transaction, on a DBAPI cursor; see :meth:`Database.transact`.
 
-    __slots__ = ("_db", "cursor")
+    With ``escape`` (a re-run after the driver refused text), every text parameter has its
+    lone surrogates escaped first (see ``escaping``).
+    """
 
-    def __init__(self, db: Database, cursor: Any) -> None:
+    __slots__ = ("_db", "cursor", "escape")
+
+    def __init__(self, db: Database, cursor: Any, escape: bool = False) -> None:
         self._db = db
         self.cursor = cursor
+        self.escape = escape
 
     def execute(self, statement: sa.Executable | StatementBuilder, params: Params) -> Any:
         prepared = self._db.prepared(statement)
+        if self.escape:
+            params = escape_params(params)
         self.cursor.execute(prepared.sql, prepared.params(params))
         return self.cursor
 
@@ -79,6 +116,8 @@ class WriteTransaction:
         if not rows:
             return 0
         prepared = self._db.prepared(statement)
+        if self.escape:
+            rows = [escape_params(r) for r in rows]
         if len(rows) == 1:
             # One row: skip executemany's set-up (psycopg: a pipeline, and its extra round trip).
             self.cursor.execute(prepared.sql, prepared.params(rows[0]))
@@ -106,6 +145,8 @@ class WriteTransaction:
         """Insert ``rows`` and return their autoincrement ids, in the order of ``rows``."""
         if not rows:
             return []
+        if self.escape:
+            rows = [escape_params(r) for r in rows]
         return self._db.insert_ids(self, statement, rows)
 
 
@@ -138,12 +179,13 @@ _cache_lock = threading.Lock()
 class Database:
     """An engine and its dialect's ways: transactions, compiled statements, upserts, ids."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, retry_seconds: float = DEFAULT_RETRY_SECONDS) -> None:
         self.engine = engine
         self.writer = writer(engine)
         self.dialect_name = engine.dialect.name
         self.is_sqlite = self.dialect_name == "sqlite"
         self.is_postgres = self.dialect_name == "postgresql"
+        self.where = engine.url.render_as_string(hide_password=True)
         # The dialect's own insert has on_conflict_do_*; importing only the one in use keeps the
         # Postgres dialect (~40 ms) out of SQLite processes.
         self._insert: Callable[[sa.Table], Any]
@@ -161,41 +203,143 @@ class Database:
         # not interleave transactions on it.
         self._lock: Any = threading.RLock() if is_memory_sqlite(engine.url) else nullcontext()
         self._cache_prefix = f"{self.dialect_name}+{engine.dialect.driver}"
+        self.retry_seconds = retry_seconds
+        # Lost connections are ridden out only once the database has been reached (reconnect.py).
+        self.reached = False
+        if self.is_postgres:
+            event.listen(engine, "connect", self._on_connect)
+
+    def _on_connect(self, _dbapi_connection: Any, _record: Any) -> None:
+        self.reached = True
 
     # -- transactions -------------------------------------------------------------------------
 
+    def can_reconnect(self, err: BaseException) -> bool:
+        """Whether ``err`` is a lost connection to a database reached before: worth trying again."""
+        return self.is_postgres and self.reached and is_connection_error(err)
+
+    def raise_unless_connection_lost(self, err: Exception) -> None:
+        """Return if ``err`` is worth another try (a lost connection); else raise what it means."""
+        if self.can_reconnect(err):
+            return
+        known = sqlite_failure(err, self.engine.url) if self.is_sqlite else None
+        if known is None:
+            raise err
+        raise known from err
+
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A Core connection for reading (SQLite: deferred BEGIN, never the write lock)."""
-        with self._lock, self.engine.connect() as conn:
-            yield conn
+    def read(self) -> Iterator[ReadConnection]:
+        """A Core connection for reading (SQLite: deferred BEGIN, never the write lock).
+
+        Its statements ride out a lost Postgres connection and escape text the driver refuses.
+        """
+        with self._lock:
+            conn = self._connect()
+            try:
+                yield ReadConnection(self, conn)
+            finally:
+                try:
+                    conn.close()  # rolls back, and may find the connection gone
+                except Exception as err:
+                    if not self.can_reconnect(err):
+                        raise  # after the reads: what they read stands, nothing is lost
+
+    def _connect(self) -> Connection:
+        return self.retrying(self.engine.connect)
+
+    def retrying(self, call: Callable[[], T]) -> T:
+        """``call()``, called again on a lost connection: for what is safe to repeat whole (a
+        connection, a migration: alembic finds one that committed at head and does nothing)."""
+        reconnect: Reconnect | None = None
+        while True:
+            try:
+                return call()
+            except Exception as err:
+                self.raise_unless_connection_lost(err)
+                reconnect = reconnect or Reconnect(self.retry_seconds, self.where)
+                reconnect.pause(err)
 
     @contextmanager
     def write_core(self) -> Iterator[Connection]:
-        """A Core connection in a write transaction (SQLite: BEGIN IMMEDIATE), committed at exit."""
+        """A Core connection in a write transaction (SQLite: BEGIN IMMEDIATE), committed at exit.
+
+        For schema changes only (no retry): the store's writes use :meth:`transact`.
+        """
         with self._lock, self.writer.begin() as conn:
             yield conn
 
-    @contextmanager
-    def write(self) -> Iterator[WriteTransaction]:
-        """A write transaction on the DBAPI connection, committed at exit, rolled back on error.
+    def transact(self, body: Callable[[WriteTransaction], T]) -> T:
+        """Run ``body`` in a write transaction on the DBAPI connection and commit; its result.
 
         SQLite: ``BEGIN IMMEDIATE`` takes the write lock first (waiting up to busy_timeout), so
         concurrent writers queue instead of deadlocking. Postgres: the driver begins implicitly.
+
+        ``body`` may run more than once, each time in a new transaction, the previous one rolled
+        back: again with text escaped if the driver refused text (``escaping``), and again on a
+        new connection if the Postgres connection was lost before the commit or the commit is
+        known not to have happened (``reconnect``). So ``body`` must only write through ``tx``
+        and leave what it was given as it found it (or change it the same way every time).
         """
+        escape = False
+        reconnect: Reconnect | None = None
+        while True:
+            try:
+                return self._attempt(body, escape)
+            except UnicodeEncodeError:
+                if escape:
+                    raise
+                escape = True
+            except _CommitUnknown as unknown:
+                reconnect = reconnect or Reconnect(self.retry_seconds, self.where)
+                if self._committed(unknown, reconnect):
+                    return cast(T, unknown.result)
+            except Exception as err:
+                self.raise_unless_connection_lost(err)
+                reconnect = reconnect or Reconnect(self.retry_seconds, self.where)
+                reconnect.pause(err)
+
+    def _attempt(self, body: Callable[[WriteTransaction], T], escape: bool) -> T:
         with self._lock:
             connection = self.engine.raw_connection()
             try:
                 cursor = connection.cursor()
                 if self.is_sqlite:
                     cursor.execute("BEGIN IMMEDIATE")
-                yield WriteTransaction(self, cursor)
-                connection.commit()
-            except BaseException:
-                connection.rollback()
+                result = body(WriteTransaction(self, cursor, escape))
+                # Postgres: the transaction's id, if it wrote anything, tells a commit lost with
+                # its connection from one that never happened.
+                xid = cursor.execute(_OWN_XID).fetchone()[0] if self.is_postgres else None
+            except BaseException as err:
+                _end(connection, err, self.is_postgres)
                 raise
-            finally:
-                connection.close()
+            try:
+                connection.commit()
+            except BaseException as err:
+                _end(connection, err, self.is_postgres)
+                if xid is not None and self.can_reconnect(err):
+                    raise _CommitUnknown(xid, result) from err
+                raise
+            connection.close()
+            return result
+
+    def _committed(self, unknown: _CommitUnknown, reconnect: Reconnect) -> bool:
+        """Whether the transaction whose commit was cut off committed, asked on a new connection."""
+        cause = unknown.__cause__ or unknown
+        while True:
+            reconnect.pause(cause)
+            try:
+                with self.engine.connect() as conn:
+                    status = conn.exec_driver_sql(_XID_STATUS, {"xid": unknown.xid}).scalar()
+            except Exception as err:
+                if not self.can_reconnect(err):
+                    raise
+                cause = err
+                continue
+            if status == "committed":
+                return True
+            if status == "aborted":
+                return False
+            # "in progress": the server has not yet noticed that its client is gone; ask again.
 
     # -- statements ---------------------------------------------------------------------------
 

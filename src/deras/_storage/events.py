@@ -30,8 +30,7 @@ class EventStore:
     def store_events(self, events: Sequence[EventRecord]) -> None:
         if not events:
             return
-        with self._db.write() as tx:
-            ids = self.append(tx, events)
+        ids = self._db.transact(lambda tx: self.append(tx, events))
         # Only once committed: a rolled-back event has no id.
         for event, event_id in zip(events, ids, strict=True):
             event.id = event_id

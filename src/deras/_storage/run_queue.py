@@ -25,7 +25,7 @@ from deras._core.events import DATA_ERROR, EventRecord, EventType
 from deras._core.records import RunRecord
 from deras._core.status import NodeStatus, RunStatus
 
-from .database import IN_BATCH, Database, in_batch, in_batch_params
+from .database import IN_BATCH, Database, WriteTransaction, in_batch, in_batch_params
 from .events import EventStore
 from .runs import run_record
 from .schema import attempts, dump_json, event_log, load_json, runs
@@ -144,7 +144,8 @@ class RunQueueStore:
         """
         wanted = list(dict.fromkeys(run_ids))
         worker_json = None if worker is None else dump_json(worker)
-        with self._db.write() as tx:
+
+        def claim(tx: WriteTransaction) -> list[str]:
             locked: set[str] = set()
             for params in in_batch_params("r", wanted, queued=RunStatus.QUEUED.value):
                 locked.update(row[0] for row in tx.fetchall(_LOCK_QUEUED, params))
@@ -158,7 +159,9 @@ class RunQueueStore:
                 worker=worker_json,
             ):
                 tx.execute(_CLAIM, params)
-        return claimed
+            return claimed
+
+        return self._db.transact(claim)
 
     def take(self, run_id: str, now: float, worker: dict[str, Any]) -> bool:
         """A worker takes the ``starting`` run the queue launched to it; False if it may not.
@@ -173,8 +176,7 @@ class RunQueueStore:
             "now": now,
             "worker": dump_json(worker),
         }
-        with self._db.write() as tx:
-            return tx.rowcount(_TAKE, params) == 1
+        return self._db.transact(lambda tx: tx.rowcount(_TAKE, params) == 1)
 
     def requeue_untaken(self, before: float) -> list[str]:
         """Put ``starting`` runs that no worker took since ``before`` back in the queue.
@@ -184,7 +186,8 @@ class RunQueueStore:
         queued again, not failed: nothing of them has run. Rows another session holds are
         skipped (Postgres: SKIP LOCKED). Returns the run ids requeued.
         """
-        with self._db.write() as tx:
+
+        def requeue(tx: WriteTransaction) -> list[str]:
             found = [
                 row[0]
                 for row in tx.fetchall(
@@ -198,7 +201,9 @@ class RunQueueStore:
                     for r in found
                 ],
             )
-        return found
+            return found
+
+        return self._db.transact(requeue)
 
     def beat(self, owners: Mapping[str, dict[str, Any] | None], now: float) -> list[str]:
         """Stamp the heartbeat of every run in ``owners``; returns those being canceled.
@@ -209,15 +214,18 @@ class RunQueueStore:
         a cancel reaches it.
         """
         ids = list(owners)
-        canceling: list[str] = []
-        with self._db.write() as tx:
+
+        def beat(tx: WriteTransaction) -> list[str]:
+            canceling: list[str] = []
             for params in in_batch_params("r", ids, now=now, canceling=RunStatus.CANCELING.value):
                 for i in range(IN_BATCH):
                     owner = owners.get(params[f"r_{i}"]) if params[f"r_{i}"] is not None else None
                     params[f"w_{i}"] = None if owner is None else dump_json(owner)
                 tx.execute(_BEAT, params)
                 canceling.extend(row[0] for row in tx.fetchall(_CANCELING_OF, params))
-        return canceling
+            return canceling
+
+        return self._db.transact(beat)
 
     def beating_runs(self) -> list[RunRecord]:
         """Active runs that have a heartbeat: those the run monitor judges alive or dead.
@@ -244,7 +252,8 @@ class RunQueueStore:
         the run a ``RUN_FAILURE`` (with ``message``; ``RUN_CANCELED`` if it was being canceled),
         what those attempts had in progress an ``ASSET_FAILED``, and its concurrency slots are freed.
         """
-        with self._db.write() as tx:
+
+        def fail(tx: WriteTransaction) -> bool:
             rows = tx.fetchall(_LOCK_STALE, {"run_id": run_id})
             if not rows:
                 return False  # no such run, or locked by a session that is working on it
@@ -288,7 +297,9 @@ class RunQueueStore:
             events.append(EventRecord(run_id, end, message=message, level="ERROR", timestamp=now))
             self._events.append(tx, events)
             release_run_slots(tx, run_id)
-        return True
+            return True
+
+        return self._db.transact(fail)
 
     def cancel(self, run_id: str, now: float) -> RunStatus | None:
         """Cancel the run; returns its status afterwards (None: no such run).
@@ -297,7 +308,8 @@ class RunQueueStore:
         or started one becomes ``canceling``: its worker sees it at its next heartbeat, stops
         between nodes and ends the run canceled. A finished or canceling run is left as is.
         """
-        with self._db.write() as tx:
+
+        def cancel(tx: WriteTransaction) -> RunStatus | None:
             rows = tx.fetchall(_LOCK_STATUS, {"run_id": run_id})
             if not rows:
                 return None
@@ -311,7 +323,9 @@ class RunQueueStore:
             if status in (RunStatus.STARTING, RunStatus.STARTED):
                 tx.execute(_SET_CANCELING, {"run_id": run_id, "canceling": RunStatus.CANCELING.value})
                 return RunStatus.CANCELING
-        return status
+            return status
+
+        return self._db.transact(cancel)
 
 
 def _same_process(owner: dict[str, Any], stored: str | None) -> bool:

@@ -15,6 +15,7 @@ from deras._core.records import AttemptRecord, RunRecord
 from deras._core.status import NodeStatus, RunStatus
 
 from .database import IN_BATCH, Database, WriteTransaction, in_batch_params
+from .escaping import escape_text
 from .schema import attempts, dump_json, load_json, runs
 
 _INSERT_RUN = sa.insert(runs).values({c.name: bindparam(c.name) for c in runs.c if c.name != "id"})
@@ -217,8 +218,8 @@ class RunStore:
         return owners
 
     def update_run_status(self, run_id: str, status: RunStatus) -> None:
-        with self._db.write() as tx:
-            changed = tx.rowcount(_SET_RUN_STATUS, {"key": run_id, "status": RunStatus(status).value})
+        params = {"key": run_id, "status": RunStatus(status).value}
+        changed = self._db.transact(lambda tx: tx.rowcount(_SET_RUN_STATUS, params))
         if not changed:
             raise DerasError(f"cannot set the status of run {run_id!r}: no such run")
 
@@ -274,7 +275,8 @@ class RunStore:
         # Tags are a JSON column: LIKE on each "key":"value" fragment narrows the scan in the
         # database (the encoder is fixed, so the fragment is in the stored text), then the exact
         # comparison drops what LIKE over-matches (SQLite's LIKE ignores ASCII case).
-        wanted = {str(k): str(v) for k, v in tags.items()}
+        # Tags are stored with text UTF-8 cannot encode escaped: so is what they are compared to.
+        wanted = {escape_text(str(k)): escape_text(str(v)) for k, v in tags.items()}
         for key, value in wanted.items():
             query = query.where(runs.c.tags.contains(dump_json({key: value})[1:-1], autoescape=True))
         found: list[RunRecord] = []

@@ -16,8 +16,11 @@ The daemon's tables (revision ``0002_daemon``) each have their own module: ``tic
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import sqlalchemy as sa
+
+from .escaping import escape_json_text
 
 SCHEMA_REVISION = "0002_daemon"
 """The alembic head revision this code expects (compared on open without importing alembic)."""
@@ -253,10 +256,18 @@ DERAS_TABLES = (
     backfill_units,
     concurrency_slots,
 )
+DERAS_TABLE_NAMES = frozenset(t.name for t in DERAS_TABLES)
 
 
-_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-dump_json = _encoder.encode
-"""Compact JSON for Text columns; one encoder for every writer, so equal values store equal text."""
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def dump_json(value: Any) -> str:
+    """Compact JSON for Text columns; one encoder for every writer, so equal values store equal text.
+
+    Text UTF-8 cannot encode (lone surrogates) comes back escaped (see ``escaping``).
+    """
+    return escape_json_text(_encode(value))
+
 
 load_json = json.loads

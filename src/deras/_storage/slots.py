@@ -80,7 +80,8 @@ class SlotStore:
         Idempotent: a node that already holds a slot of the pool (a retried claim) gets True
         again and keeps its one slot.
         """
-        with self._db.write() as tx:
+
+        def claim(tx: WriteTransaction) -> bool:
             if tx.fetchall(_HELD, {"pool": pool, "run_id": run_id, "node": node}):
                 return True
             if limit <= 0:
@@ -96,13 +97,13 @@ class SlotStore:
             params = {"pool": pool, "slot": free[0][0], "run_id": run_id, "node": node, "now": now}
             return tx.rowcount(_TAKE, params) == 1
 
+        return self._db.transact(claim)
+
     def release(self, pool: str, run_id: str, node: str) -> None:
-        with self._db.write() as tx:
-            tx.execute(_RELEASE, {"pool": pool, "run_id": run_id, "node": node})
+        self._db.transact(lambda tx: tx.execute(_RELEASE, {"pool": pool, "run_id": run_id, "node": node}))
 
     def release_run(self, run_id: str) -> None:
-        with self._db.write() as tx:
-            release_run_slots(tx, run_id)
+        self._db.transact(lambda tx: release_run_slots(tx, run_id))
 
     def usage(self) -> dict[str, int]:
         """Occupied slots per pool, for every pool that has slots (zero included)."""

@@ -19,34 +19,67 @@ from deras._core.status import NodeStatus, PartitionState, RunStatus
 
 from .assets import AssetStore
 from .backfills import BackfillStore
-from .database import Database
-from .engine import create_engine, is_memory_sqlite
+from .database import Database, WriteTransaction
+from .engine import create_engine, is_memory_sqlite, sqlite_file
 from .events import EventStore
+from .reconnect import DEFAULT_RETRY_SECONDS, is_connection_error
 from .run_queue import RunQueueStore
 from .runs import RunStore
-from .schema import KNOWN_REVISIONS, SCHEMA_REVISION, VERSION_TABLE, metadata, version_table
+from .schema import (
+    DERAS_TABLE_NAMES,
+    KNOWN_REVISIONS,
+    SCHEMA_REVISION,
+    VERSION_TABLE,
+    metadata,
+    version_table,
+)
 from .slots import SlotStore
+from .sqlite_file import damaged, prepare_sqlite_file
 from .ticks import TickStore
 
 MEMORY_URL = "sqlite://"
+_NAMES = ", ".join(f"'{name}'" for name in sorted(DERAS_TABLE_NAMES))
+_TABLE_COUNT_SQLITE = f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({_NAMES})"
+_TABLE_COUNT_POSTGRES = (
+    "SELECT count(*) FROM pg_catalog.pg_tables "
+    f"WHERE schemaname = current_schema() AND tablename IN ({_NAMES})"
+)
+
+
+def build_schema(url: sa.URL) -> None:
+    """Create the deras schema in the (new) database at ``url``, with the migrations."""
+    from .migrations import upgrade_to_head
+
+    engine = create_engine(url)
+    try:
+        upgrade_to_head(Database(engine))
+    finally:
+        engine.dispose()
 
 
 class MetadataStore:
     """Runs, the event log and everything derived from it, in SQLite or Postgres.
 
     Opening a database without a deras schema creates it; opening one at another schema
-    revision raises :class:`DerasError` asking for ``deras db upgrade``. The check costs one
-    small query and does not import alembic.
+    revision raises :class:`DerasError` asking for ``deras db upgrade``, and one that lacks a
+    deras table (or a SQLite file emptied to 0 bytes) raises :class:`DamagedDatabase`. The
+    check costs one small query and does not import alembic; ``deras db check`` compares every
+    column and index and checks the file's integrity (``health.py``).
+
+    A lost Postgres connection is ridden out for up to ``retry_seconds`` (``reconnect.py``).
 
     Writes happen in one transaction per call: :meth:`store_events` appends a batch of events
     and applies everything they imply (run status, attempts, materializations, check results,
     partition status), so readers never see an event without its effects.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, retry_seconds: float = DEFAULT_RETRY_SECONDS) -> None:
         self._url = url
-        engine = create_engine(url)
-        self._db = Database(engine)
+        parsed = sa.make_url(url)
+        if sqlite_file(parsed) is not None:
+            prepare_sqlite_file(parsed, build_schema)
+        engine = create_engine(parsed)
+        self._db = Database(engine, retry_seconds)
         self._runs = RunStore(self._db)
         self._events = EventStore(self._db)
         self._assets = AssetStore(self._db)
@@ -94,7 +127,7 @@ class MetadataStore:
         """Migrate the schema to this version of deras (``alembic upgrade head``); idempotent."""
         from .migrations import upgrade_to_head  # alembic is imported only when migrating
 
-        upgrade_to_head(self._db)
+        self._db.retrying(lambda: upgrade_to_head(self._db))
 
     def dispose(self) -> None:
         """Close every pooled connection (an in-memory database is lost)."""
@@ -126,20 +159,33 @@ class MetadataStore:
             url = self._db.engine.url.set(drivername="postgresql")
             self._watch = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
             self._watch.execute(f"LISTEN {WORK_CHANNEL}")
-        self._notices += sum(1 for _ in self._watch.notifies(timeout=0))
+        try:
+            self._notices += sum(1 for _ in self._watch.notifies(timeout=0))
+        except Exception as err:
+            if not is_connection_error(err):
+                raise
+            # Lost: notices may have been missed, so report a change; LISTEN anew next time.
+            self._watch.close()
+            self._watch = None
+            self._notices += 1
         return self._notices
 
     def _ensure_schema(self) -> None:
-        revisions = self._schema_revisions()
+        revisions, tables = self._schema_revisions()
         if revisions == [SCHEMA_REVISION]:
+            if tables < len(DERAS_TABLE_NAMES):
+                missing = sorted(DERAS_TABLE_NAMES - self._table_names())
+                raise damaged(self._where(), f"table(s) {', '.join(missing)} missing")
             return
         if not revisions:
+            if tables:
+                raise damaged(self._where(), f"it has deras tables but no {VERSION_TABLE} table")
             if is_memory_sqlite(self._db.engine.url):
                 self._create_schema_directly()
             else:
                 self.upgrade()
             return
-        where = self._db.engine.url.render_as_string(hide_password=True)
+        where = self._where()
         found = ", ".join(revisions)
         if all(rev in KNOWN_REVISIONS for rev in revisions):
             raise DerasError(
@@ -153,14 +199,26 @@ class MetadataStore:
             "upgrade deras, or run `deras db upgrade` with the version that wrote it"
         )
 
-    def _schema_revisions(self) -> list[str]:
-        """The revisions in alembic's version table; ``[]`` if there is no deras schema."""
+    def _where(self) -> str:
+        path = sqlite_file(self._db.engine.url)
+        return str(path) if path is not None else self._db.where
+
+    def _schema_revisions(self) -> tuple[list[str], int]:
+        """The revisions in alembic's version table (``[]`` if there is none), and how many
+        deras tables exist: one query."""
+        catalog = _TABLE_COUNT_SQLITE if self._db.is_sqlite else _TABLE_COUNT_POSTGRES
         with self._db.read() as conn:
             try:
-                rows = conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").all()
+                rows = conn.exec_driver_sql(f"SELECT version_num, ({catalog}) FROM {VERSION_TABLE}").all()
             except (sa.exc.OperationalError, sa.exc.ProgrammingError):
-                return []  # no version table
-        return sorted(row[0] for row in rows)
+                rows = None  # no version table
+        if rows is None:
+            with self._db.read() as conn:
+                return [], int(conn.exec_driver_sql(catalog).scalar_one())
+        return sorted(row[0] for row in rows), int(rows[0][1]) if rows else 0
+
+    def _table_names(self) -> set[str]:
+        return set(sa.inspect(self._db.engine).get_table_names())
 
     def _create_schema_directly(self) -> None:
         # An in-memory database is always new: building the tables from the schema (what the
@@ -184,10 +242,13 @@ class MetadataStore:
 
         Lets a process that executes many short runs back to back store them together.
         """
-        with self._db.write() as tx:
+
+        def write(tx: WriteTransaction) -> list[int]:
             for run in runs:
                 self._runs.insert_run(tx, run)
-            ids = self._events.append(tx, events) if events else []
+            return self._events.append(tx, events) if events else []
+
+        ids = self._db.transact(write)
         for event, event_id in zip(events, ids, strict=True):
             event.id = event_id
 
@@ -197,11 +258,14 @@ class MetadataStore:
         A run whose ``idempotency_key`` another run already has is skipped, so creating the
         runs of a retried tick again is harmless; a duplicate run id raises.
         """
-        with self._db.write() as tx:
+
+        def create(tx: WriteTransaction) -> list[RunRecord]:
             inserted, _ = self._runs.insert_runs(tx, runs)
             if inserted:
                 tx.announce_work()
-        return inserted
+            return inserted
+
+        return self._db.transact(create)
 
     def get_run_by_idempotency_key(self, key: str) -> RunRecord | None:
         return self._runs.get_run_by_idempotency_key(key)

@@ -117,7 +117,8 @@ class TickStore:
         """
         key = {"instigator": instigator, "tick_time": tick_time}
         lease_until = now + lease_seconds
-        with self._db.write() as tx:
+
+        def claim(tx: WriteTransaction) -> TickRecord | None:
             params = {**key, "status": TickStatus.STARTED.value, "run_ids": "[]", "owner": owner}
             if tx.rowcount(_insert_tick, {**params, "lease_until": lease_until, "now": now}):
                 return _tick_record(tx.fetchall(_SELECT_BY_KEY, key)[0])
@@ -130,8 +131,10 @@ class TickStore:
             if tick.status is not TickStatus.STARTED or not (expired or abandoned):
                 return None
             tx.execute(_TAKE_OVER, {"id": tick.id, "owner": owner, "lease_until": lease_until})
-        tick.owner, tick.lease_until = owner, lease_until
-        return tick
+            tick.owner, tick.lease_until = owner, lease_until
+            return tick
+
+        return self._db.transact(claim)
 
     def finish_tick(
         self,
@@ -152,7 +155,8 @@ class TickStore:
         status = TickStatus(status)
         if not status.is_finished:
             raise DerasError(f"cannot finish tick {tick_id} as {status!r}: give its outcome")
-        with self._db.write() as tx:
+
+        def finish(tx: WriteTransaction) -> None:
             tick = self._locked(tx, tick_id)
             merged = _merge(tick.run_ids, run_ids)
             params = {
@@ -168,13 +172,18 @@ class TickStore:
             if cursor is not UNSET:
                 tx.execute(_UPSERT_CURSOR, {"name": tick.instigator, "value": cursor, "now": now})
 
+        self._db.transact(finish)
+
     def add_tick_runs(self, tick_id: int, run_ids: Sequence[str]) -> None:
         """Record runs of a started tick as they are created (a crash then loses none)."""
-        with self._db.write() as tx:
+
+        def add(tx: WriteTransaction) -> None:
             tick = self._locked(tx, tick_id)
             if tick.status is not TickStatus.STARTED:
                 raise DerasError(f"cannot add runs to tick {tick_id}: it is {tick.status}, not started")
             tx.execute(_SET_RUN_IDS, {"id": tick_id, "run_ids": dump_json(_merge(tick.run_ids, run_ids))})
+
+        self._db.transact(add)
 
     def get_ticks(
         self,
@@ -220,12 +229,10 @@ class TickStore:
 
     def set_status(self, name: str, status: str | None, now: float) -> None:
         """Turn the instigator on (``"running"``) or off (``"stopped"``); None: as defined."""
-        with self._db.write() as tx:
-            tx.execute(_UPSERT_STATUS, {"name": name, "value": status, "now": now})
+        self._db.transact(lambda tx: tx.execute(_UPSERT_STATUS, {"name": name, "value": status, "now": now}))
 
     def set_cursor(self, name: str, cursor: str | None, now: float) -> None:
-        with self._db.write() as tx:
-            tx.execute(_UPSERT_CURSOR, {"name": name, "value": cursor, "now": now})
+        self._db.transact(lambda tx: tx.execute(_UPSERT_CURSOR, {"name": name, "value": cursor, "now": now}))
 
     def _locked(self, tx: WriteTransaction, tick_id: int) -> TickRecord:
         rows = tx.fetchall(_LOCK_BY_ID, {"id": tick_id})
