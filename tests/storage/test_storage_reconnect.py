@@ -23,7 +23,7 @@ from deras._core.records import RunRecord
 from deras._core.status import RunStatus
 from deras._storage import MetadataStore
 from deras._storage.reconnect import DatabaseUnavailable
-from deras._storage.run_queue import _HEARTBEAT
+from deras._storage.schema import runs
 
 pytestmark = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 
@@ -76,7 +76,8 @@ def test_a_write_that_loses_its_connection_midway_runs_again_and_applies_once(
         ids = store._events.append(tx, [EventRecord("r", EventType.LOG, message="once")])
         if len(tries) == 1:
             terminate()  # this transaction's own connection: the next statement finds it gone
-        tx.execute(_HEARTBEAT, {"run_id": "r", "now": 5.0, "worker": None})
+        stamp = sa.update(runs).where(runs.c.run_id == sa.bindparam("id"))
+        tx.execute(stamp.values(heartbeat=sa.bindparam("now")), {"id": "r", "now": 5.0})
         return ids
 
     with caplog.at_level(logging.WARNING, logger="deras.storage"):
