@@ -64,6 +64,29 @@ def _drop(path: Path, table: str) -> None:
     conn.close()
 
 
+def test_threads_creating_new_databases_at_once_all_succeed(tmp_path: Path) -> None:
+    """Alembic keeps the running migration in module globals: migrations must not interleave."""
+    import threading
+
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def create(i: int) -> None:
+        barrier.wait()
+        try:
+            MetadataStore(f"sqlite:///{tmp_path / f'db{i % 2}.db'}").dispose()
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db") == ["db0.db", "db1.db"]
+
+
 @pytest.mark.parametrize("table", ["materializations", "runs", "event_log", "ticks"])
 def test_a_dropped_table_is_reported_as_damage_on_open(tmp_path: Path, table: str) -> None:
     path = tmp_path / "deras.db"

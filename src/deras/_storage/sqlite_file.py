@@ -1,6 +1,6 @@
 """A SQLite database file: created whole, never mistaken for new, its failures named.
 
-* A new database is built aside (``.deras.db.<pid>.new``) and linked into place complete, so
+* A new database is built aside (``.deras.db.<pid>.<random>.new``) and linked into place complete, so
   deras never leaves a 0-byte database file behind. A 0-byte file at the database's path was
   therefore emptied by something else (a failed copy, a truncation); SQLite would take it for an
   empty database and deras would start afresh, silently losing every earlier run. Opening one is
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -74,7 +75,8 @@ def build_aside(url: sa.URL, path: Path, create: Callable[[sa.URL], None], *, re
     then theirs is used), or over it with ``replace``. A ``-wal`` file left beside a missing or
     emptied database is renamed ``*.orphaned``: SQLite would replay its pages into the new one.
     """
-    aside = path.with_name(f".{path.name}.{os.getpid()}.new")
+    # Unique per call: threads of one process may create the same database at once.
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
     try:
         create(url.set(database=str(aside)))
         for suffix in ("-wal", "-shm"):

@@ -12,6 +12,7 @@ then update ``schema.SCHEMA_REVISION`` and ``schema.KNOWN_REVISIONS``.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 
 # Any constant: serialises concurrent upgrades of one Postgres database (pg_advisory_xact_lock).
 _UPGRADE_LOCK_KEY = 0x64657261  # "dera"
+# Alembic keeps the running migration in module globals (``alembic.op``, ``alembic.context``):
+# two threads migrating at once, even different databases, would run each other's operations.
+_ALEMBIC_LOCK = threading.Lock()
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -48,7 +52,7 @@ def upgrade_to_head(db: Database) -> None:
     from alembic import command
 
     config = alembic_config()
-    with db.write_core() as connection:
+    with _ALEMBIC_LOCK, db.write_core() as connection:
         if db.is_postgres:
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
         config.attributes["connection"] = connection
