@@ -231,3 +231,27 @@ def test_the_change_token_survives_a_lost_listen_connection(
     finally:
         watcher.dispose()
         writer.dispose()
+
+
+def test_a_connection_lost_while_the_first_connect_sets_it_up_is_made_again(
+    db_url: str, terminate: Callable[[], int]
+) -> None:
+    """The server answered, then ended the new connection during the driver's first queries:
+    the store is opened on a new connection, not refused as unreachable."""
+    MetadataStore(db_url).dispose()  # the schema exists: opening it only reads
+    cut: list[int] = []
+
+    def end_it(dbapi_connection: Any, record: Any) -> None:
+        if not cut:
+            cut.append(terminate())
+
+    sa.event.listen(sa.engine.Engine, "first_connect", end_it)
+    try:
+        store = MetadataStore(db_url)
+    finally:
+        sa.event.remove(sa.engine.Engine, "first_connect", end_it)
+    try:
+        assert cut == [1]
+        assert store.get_runs() == []
+    finally:
+        store.dispose()

@@ -207,6 +207,8 @@ class Database:
         # Lost connections are ridden out only once the database has been reached (reconnect.py).
         self.reached = False
         if self.is_postgres:
+            # First in line: the dialect's own first-connect queries may lose the connection.
+            event.listen(engine, "first_connect", self._on_connect, insert=True)
             event.listen(engine, "connect", self._on_connect)
 
     def _on_connect(self, _dbapi_connection: Any, _record: Any) -> None:
