@@ -202,7 +202,7 @@ def test_bash_operator_templates_and_fails_on_nonzero_exit() -> None:
     run = d.test(logical_date=DAY)
     assert run.xcom("hello") == f"20250301 deras {run.run_id}"
     assert run.get_task_instance("bad").state == "failed"
-    logs = run.result._state.instance.get_logs(run.run_id, node="bash.bad")
+    logs = "\n".join(e.message for e in run.result.events if e.node == "bash.bad")
     assert "about to fail" in logs and "exit code 3" in logs
 
 

@@ -47,6 +47,10 @@ class StepTimeoutError(DerasError):
     """An attempt ran past its ``timeout=``."""
 
 
+class ValueNotStoredError(DerasError):
+    """An output's IO manager failed: the attempt fails, as its value is not durable."""
+
+
 class SelectionError(DerasError):
     """A selection string or AssetSelection that names nothing known."""
 

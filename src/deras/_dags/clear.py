@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from .._core.errors import DerasError
 from .._core.status import NodeStatus
-
-
-@dataclass(slots=True)
-class ResumeState:
-    """What a cleared run keeps: the outcomes of nodes not cleared, and attempt numbers."""
-
-    outcomes: dict[str, NodeStatus] = field(default_factory=dict)
-    first_attempts: dict[str, int] = field(default_factory=dict)
-    map_counts: dict[str, int] = field(default_factory=dict)
 
 
 def clear_task_instances(
@@ -27,8 +17,8 @@ def clear_task_instances(
     Tasks not cleared keep their outcome and XComs; each cleared task's next attempt has the
     next try number. The run's state is decided again from all its tasks.
     """
+    from .._exec.coordinator import Resume, coordinate
     from .._exec.dag_run_info import DagRunInfo
-    from .._exec.in_process import InProcessExecutor
     from .._plan.plan import plan_run
     from .dag_run import DagRun
 
@@ -43,7 +33,7 @@ def clear_task_instances(
     cleared = {f"{dag.dag_id}.{t}" for t in task_ids}
     if downstream:
         cleared = graph.closure(cleared, upstream=False)
-    resume = ResumeState()
+    resume = Resume({}, {}, {})
     for attempt in instance.get_attempts(run_id):
         base = attempt.node.split("[", 1)[0]
         if base in cleared:
@@ -80,5 +70,5 @@ def clear_task_instances(
     )
     order = [nid for nid in graph.order if nid in cleared]
     plan = plan_run(graph, node_ids=order)
-    InProcessExecutor().execute(run, plan, instance, {}, dag_run=info, resume=resume)
+    coordinate(run, plan, instance, {}, dag_run=info, resume=resume)
     return DagRun(dag, instance.get_run(run_id), instance)

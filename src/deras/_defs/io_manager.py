@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,9 +21,6 @@ class OutputContext:
     definition_metadata: dict[str, Any] = field(default_factory=dict)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("deras"))
     _metadata: dict[str, Any] = field(default_factory=dict)
-    # Set by the executor: built-in IO managers hand it their file writes, which the run's
-    # event writer performs in order, off the executor's thread.
-    _defer: Callable[[Callable[[], None]], None] | None = None
 
     @property
     def has_partition_key(self) -> bool:

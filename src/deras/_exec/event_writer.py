@@ -1,20 +1,22 @@
-"""Writing runs' events — and their values' files — behind the executor, in order.
+"""Writing runs' events behind the executor, in order.
 
-The executor never waits on storage in the middle of a run. New runs, events and deferred
-file writes go into one ordered queue. For its first ``INLINE_WINDOW_SECONDS`` a writer only
-queues, so a short run is stored in one transaction at its end, run row included. Past that,
-a writer thread takes everything queued, performs the file writes, then stores the runs and
-events in one transaction, at most once per ``GROUP_COMMIT_SECONDS`` (group commit: while
-one commit runs, the next batch gathers). A node's materialization is therefore committed
-only after its value's file exists. One writer may serve many consecutive runs of one
-process (a partition range), so a thousand short runs cost a few dozen transactions.
+The executor never waits on storage in the middle of a run. New runs and events go into one
+ordered queue. For its first ``INLINE_WINDOW_SECONDS`` a writer only queues, so a short run is
+stored in one transaction at its end, run row included. Past that, a writer thread stores
+everything queued in one transaction, at most once per ``GROUP_COMMIT_SECONDS`` (group commit:
+while one commit runs, the next batch gathers). Values are not the writer's: a step stores its
+outputs before it reports success, so a materialization event always follows its file. One
+writer may serve many consecutive runs of one process (a partition range), so a thousand short
+runs cost a few dozen transactions.
+
+The "store" is anything with ``write(runs=, events=)``: the metadata store, or a pool worker's
+pipe to the process that coordinates the run.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,23 +32,15 @@ LIVE_LATENCY_SECONDS = 0.1  # a long node's start and logs reach storage within 
 
 
 @dataclass(slots=True)
-class _FileWrite:
-    run_id: str
-    node: str | None
-    asset_key: str
-    write: Callable[[], None]
-
-
-@dataclass(slots=True)
 class _NewRun:
     run: RunRecord
 
 
-_Item = EventRecord | _FileWrite | _NewRun
+_Item = EventRecord | _NewRun
 
 
 class EventWriter:
-    """The ordered queue of runs' events and deferred writes, drained in few transactions.
+    """The ordered queue of runs and events, drained in few transactions.
 
     With ``background=False`` (in-memory instances) no thread is started: the queue is
     drained inline, at transitions once the window has passed and at ``flush()``.
@@ -74,8 +68,6 @@ class EventWriter:
         # Where texts too long for one event are kept whole (None: an in-memory instance).
         self.log_dir: Path | None = None
         self.written: list[EventRecord] = []
-        # (run_id, node) -> why the node's value could not be stored
-        self.storage_failures: dict[tuple[str, str], str] = {}
 
     # -- producing ------------------------------------------------------------------------
     def begin_run(self, run: RunRecord) -> None:
@@ -103,13 +95,10 @@ class EventWriter:
             self._queue.append(event)
         return event
 
-    def defer_write(self, run_id: str, node: str | None, asset_key: str, write: Callable[[], None]) -> None:
-        """Queue a value's file write; it happens before any event queued after it is stored."""
+    def add_records(self, events: list[EventRecord]) -> None:
+        """Queue events made (masked and cut) by another writer: a pool worker's, relayed."""
         with self._lock:
-            self._queue.append(_FileWrite(run_id, node, asset_key, write))
-
-    def failed_nodes(self, run_id: str) -> list[str]:
-        return [node for (rid, node) in self.storage_failures if rid == run_id]
+            self._queue.extend(events)
 
     # -- draining ---------------------------------------------------------------------------
     def transition(self) -> None:
@@ -147,22 +136,6 @@ class EventWriter:
         if timer is not None:
             timer.cancel()
             timer.join()
-
-    def write_files(self) -> None:
-        """Inline: perform every queued file write now, so ``storage_failures`` is complete.
-
-        The queued events stay queued: the run's end stores them with its verdict in one
-        transaction. With the writer thread running this does nothing: the thread rewrites the
-        verdict of a run whose value could not be stored (see ``_rewrite_failed``).
-        """
-        self._settle_timer()
-        if self._thread is not None:
-            return
-        with self._lock:
-            writes = [item for item in self._queue if isinstance(item, _FileWrite)]
-            self._queue = [item for item in self._queue if not isinstance(item, _FileWrite)]
-        for item in writes:
-            self._run_write(item)
 
     def flush(self) -> None:
         """Return once everything queued so far is stored; re-raise a storage error."""
@@ -230,64 +203,10 @@ class EventWriter:
         runs: list[RunRecord] = []
         events: list[EventRecord] = []
         for item in batch:
-            if isinstance(item, _FileWrite):
-                self._run_write(item)
-            elif isinstance(item, _NewRun):
+            if isinstance(item, _NewRun):
                 runs.append(item.run)
             else:
                 events.append(item)
-        if self.storage_failures:
-            events = self._rewrite_failed(events)
         if runs or events:
             self._store.write(runs=runs, events=events)
         self.written.extend(events)
-
-    def _run_write(self, item: _FileWrite) -> None:
-        try:
-            item.write()
-        except Exception as err:
-            if item.node is not None:
-                self.storage_failures.setdefault(
-                    (item.run_id, item.node), f"storing {item.asset_key} failed: {type(err).__name__}: {err}"
-                )
-
-    def _rewrite_failed(self, events: list[EventRecord]) -> list[EventRecord]:
-        # A node whose value never reached its file did not materialize, and its run failed.
-        out = []
-        failed_runs = {run_id for run_id, _ in self.storage_failures}
-        for e in events:
-            if e.event_type == EventType.RUN_SUCCESS and e.run_id in failed_runs:
-                nodes = ", ".join(self.failed_nodes(e.run_id))
-                out.append(
-                    EventRecord(
-                        e.run_id,
-                        EventType.RUN_FAILURE,
-                        None,
-                        None,
-                        f"run failed: storing the value of {nodes} failed",
-                        "ERROR",
-                        data={"failed": self.failed_nodes(e.run_id)},
-                    )
-                )
-                continue
-            reason = self.storage_failures.get((e.run_id, e.node or ""))
-            if reason is None:
-                out.append(e)
-            elif e.event_type == EventType.ASSET_MATERIALIZATION:
-                data = {k: v for k, v in e.data.items() if k in ("asset_key", "partitions")}
-                out.append(EventRecord(e.run_id, EventType.ASSET_FAILED, e.node, e.attempt, data=data))
-            elif e.event_type == EventType.STEP_SUCCESS:
-                out.append(
-                    EventRecord(
-                        e.run_id,
-                        EventType.STEP_FAILURE,
-                        e.node,
-                        e.attempt,
-                        reason,
-                        "ERROR",
-                        data={"error": reason, "traceback": ""},
-                    )
-                )
-            else:
-                out.append(e)
-        return out

@@ -11,7 +11,7 @@ from .._core.errors import RunFailedError
 from .._core.records import RunRecord
 from .._core.status import RunStatus
 from .._plan.plan import RunPlan
-from .in_process import InProcessExecutor
+from .coordinator import coordinate
 from .result import ExecutionResult
 
 
@@ -61,11 +61,12 @@ def execute_run(
         root_run_id=root_run_id,
         create_time=time.time(),
     )
-    state = (executor or InProcessExecutor()).execute(
+    execution = coordinate(
         run,
         plan,
         instance,
         dict(resources),
+        executor=executor,
         echo_output=echo_output,
         on_node_done=on_node_done,
         writer=writer,
@@ -73,7 +74,7 @@ def execute_run(
         control=control,
         stored=stored,
     )
-    result = ExecutionResult(state)
+    result = ExecutionResult(execution)
     if raise_on_error and not result.success:
         failures = result.failure_events()
         non_check = [e for e in failures if not _is_check(plan, e.node)]

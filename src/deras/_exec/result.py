@@ -10,7 +10,7 @@ from .._core.records import RunRecord
 from .._core.status import NodeStatus, RunStatus
 from .._defs.io_manager import InputContext
 from .._defs.results import AssetCheckResult, AssetCheckSeverity
-from .run_state import RunState
+from .coordinator import RunExecution
 
 
 class ExecutionResult:
@@ -19,10 +19,10 @@ class ExecutionResult:
     >>> # result = dg.materialize([a, b]); result.success; result.asset_value("b")
     """
 
-    def __init__(self, state: RunState) -> None:
-        self._state = state
-        self.run: RunRecord = state.run
-        self.run_id = state.run.run_id
+    def __init__(self, execution: RunExecution) -> None:
+        self._execution = execution
+        self.run: RunRecord = execution.run
+        self.run_id = execution.run.run_id
 
     @property
     def success(self) -> bool:
@@ -30,36 +30,31 @@ class ExecutionResult:
 
     @property
     def status(self) -> RunStatus:
-        # A shared event writer may learn after the run returned that a value was not stored.
-        if self._state.events.failed_nodes(self.run_id):
-            return RunStatus.FAILURE
         return self.run.status
 
     @property
     def events(self) -> list[EventRecord]:
         """This run's stored events, in order."""
-        return [e for e in self._state.events.written if e.run_id == self.run_id]
+        return [e for e in self._execution.scope.events.written if e.run_id == self.run_id]
 
     @property
     def node_statuses(self) -> dict[str, NodeStatus]:
-        statuses = dict(self._state.outcomes)
-        for nid in self._state.events.failed_nodes(self.run_id):
-            statuses[nid] = NodeStatus.FAILED
-        return statuses
+        return dict(self._execution.progress.outcomes)
 
     def asset_value(self, asset_key: AssetKey | str, partition_key: str | None = None) -> Any:
         """The value the run produced for an asset (loaded by its IO manager if not cached)."""
         key = AssetKey.coerce(asset_key)
-        if partition_key is None and len(self._state.plan.partition_keys) == 1:
-            partition_key = self._state.plan.partition_keys[0]
-        cached = self._state.values.get((key, partition_key), _MISSING)
+        plan, scope = self._execution.plan, self._execution.scope
+        if partition_key is None and len(plan.partition_keys) == 1:
+            partition_key = plan.partition_keys[0]
+        cached = scope.values.get((key, partition_key), _MISSING)
         if cached is not _MISSING:
             return cached
-        node = self._state.plan.graph.node_for_asset(key)
+        node = plan.graph.node_for_asset(key)
         if node is None:
             raise KeyError(f"asset '{key}' is not part of this run")
         io_key = next(o.io_manager_key for o in node.outputs if o.asset_key == key)
-        io_manager = self._state.resources.get(io_key)
+        io_manager = scope.resources.get(io_key)
         return io_manager.load_input(InputContext(asset_key=key, partition_key=partition_key))
 
     output_for_node = asset_value

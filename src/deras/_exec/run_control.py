@@ -1,7 +1,7 @@
 """What a run's process hears from outside while it executes: cancel requests and pool slots.
 
-The executor asks its ``RunControl`` before each node whether the run was canceled, and for a
-slot of the node's ``pool=`` before running it. The default control never cancels and has no
+The run loop asks its ``RunControl`` before each node whether the run was canceled, and for a
+slot of the node's ``pool=`` before submitting it. The default control never cancels and has no
 pools (``dg.materialize`` on an in-memory instance). Every run of a stored instance gets a
 :class:`CancelableRunControl`: its process's heartbeat (``process_heartbeat.py``) relays a
 cancel request to it. A run worker's :class:`StoredRunControl` also claims slots in the
@@ -18,8 +18,6 @@ from typing import Any
 
 log = logging.getLogger("deras.run_control")
 
-_SLOT_POLL_SECONDS = 0.1
-
 
 class RunControl:
     """No cancellation and no pools: what an in-process run without a daemon gets."""
@@ -35,8 +33,8 @@ class RunControl:
     def canceled(self) -> bool:
         return False
 
-    def acquire(self, pool: str, node: str) -> bool:
-        """Wait for a slot of ``pool`` for ``node``; False if the run was canceled meanwhile."""
+    def try_acquire(self, pool: str, node: str) -> bool:
+        """Take a slot of ``pool`` for ``node`` if one is free now (the run loop asks again later)."""
         return True
 
     def release(self, pool: str, node: str) -> None:
@@ -74,18 +72,16 @@ class StoredRunControl(CancelableRunControl):
         self._warned: set[str] = set()
         self.claimed_slots = False
 
-    def acquire(self, pool: str, node: str) -> bool:
+    def try_acquire(self, pool: str, node: str) -> bool:
         limit = self._limits.get(pool)
         if limit is None:
             if pool not in self._warned:
                 self._warned.add(pool)
                 log.warning("pool %r is not configured (pools: in deras.yaml): not limited", pool)
             return True
-        while not self._cancel.is_set():
-            if self._store.slots.claim(pool, limit, self._run_id, node, time.time()):
-                self.claimed_slots = True
-                return True
-            self._cancel.wait(_SLOT_POLL_SECONDS)
+        if self._store.slots.claim(pool, limit, self._run_id, node, time.time()):
+            self.claimed_slots = True
+            return True
         return False
 
     def release(self, pool: str, node: str) -> None:

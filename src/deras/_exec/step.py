@@ -1,191 +1,172 @@
-"""Running one node: inputs, resources, context, attempts with retries and timeouts, events."""
+"""One attempt of one node, in whatever process executes it: inputs, resources, context, events."""
 
 from __future__ import annotations
 
-import time
 import traceback
 from typing import Any
 
-from .._core.errors import SkipTask
+from .._core.errors import SkipTask, ValueNotStoredError
 from .._core.events import EventType
 from .._core.keys import AssetKey
 from .._core.metadata import normalize_metadata
 from .._core.status import NodeStatus
-from .._core.task_state import TaskInstanceState as TI
 from .._defs.io_manager import InputContext, OutputContext
 from .._graph.node import Node, NodeInput, NodeKind
 from .capture import capture_output
 from .context import AssetCheckExecutionContext, AssetExecutionContext, Resources
 from .outputs import AssetOutput, asset_outputs, check_verdict
-from .run_state import RunState
+from .step_scope import StepScope
+from .step_types import SkipCause, SkipKind, StepOutcome, StepSpec
 from .timeout import deadline
 
 
-def run_node(state: RunState, node: Node) -> NodeStatus:
-    """Execute ``node`` (every mapped instance of a mapped task), with retries and callbacks."""
-    if node.kind == NodeKind.TASK and node.definition.is_mapped:
-        return _run_mapped(state, node)
-    return _run_instance(state, node, -1)
+def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
+    """Run one attempt of ``spec``'s node here: its events, its values stored, its callbacks.
 
-
-def _run_mapped(state: RunState, node: Node) -> NodeStatus:
-    from .taskflow_args import expansion
-
-    attempt = state.first_attempts.get(node.id, 0)  # a cleared run records its next try
+    The attempt's outputs are stored (durable) before it reports success; a value that
+    cannot be stored fails the attempt. A failure is recorded as a retry when ``spec`` has
+    retries left and the error allows one; the run loop submits the next attempt.
+    """
+    node = scope.graph.nodes[spec.node_id]
+    name, attempt, events = spec.name, spec.attempt, scope.events
+    keys = scope.partition_keys if node.partitions_def is not None else []
+    span = _span(node, keys, scope.instance.dynamic_partitions_store)
+    events.add(scope.run_id, EventType.STEP_START, name, attempt)
+    events.transition()
+    if attempt == 0 and span is not None and node.kind == NodeKind.ASSET:
+        for key in node.asset_keys:
+            events.add(
+                scope.run_id,
+                EventType.MATERIALIZATION_PLANNED,
+                name,
+                attempt,
+                data={"asset_key": str(key), "partitions": span},
+            )
+    callback_context: dict[str, Any] = {"run_id": scope.run_id, "node": name, "try_number": attempt + 1}
+    branch: frozenset[str] | None = None
     try:
-        lists = expansion(state, node.definition)
+        if node.kind == NodeKind.TASK:
+            from .task_step import task_context
+
+            # Built first, so failure and retry callbacks get the whole context (ti, ds, ...).
+            callback_context = task_context(scope, spec, node)
+            branch = _task_attempt(scope, spec, node, callback_context)
+        else:
+            _attempt(scope, node, keys, attempt, span, name)
+    except SkipTask as err:
+        reason = str(err) or "the task raised SkipTask"
+        data = {"reason": reason}
+        events.add(scope.run_id, EventType.STEP_SKIPPED, name, attempt, f"skipped: {reason}", "INFO", data)
+        events.transition()
+        return _outcome(spec, NodeStatus.SKIPPED, skip=SkipCause(SkipKind.RAISED, reason))
     except Exception as err:
-        error = f"{type(err).__name__}: cannot expand {node.id}: {err}"
-        state.events.add(
-            state.run_id,
-            EventType.STEP_FAILURE,
-            node.id,
+        error = f"{type(err).__name__}: {err}"
+        tb = "" if getattr(err, "_deras_no_traceback", False) else traceback.format_exc()
+        retryable = not getattr(err, "_deras_no_retry", False)
+        return _fail(scope, spec, node, span, error, tb, retryable, {**callback_context, "exception": err})
+    events.add(scope.run_id, EventType.STEP_SUCCESS, name, attempt)
+    run_callback(scope, node, name, "on_success", callback_context)
+    events.transition()
+    return _outcome(spec, NodeStatus.SUCCESS, branch_choice=branch)
+
+
+def record_lost_attempt(scope: StepScope, spec: StepSpec, error: str) -> StepOutcome:
+    """The attempt's process died (or was killed at its timeout) before it said how it ended:
+    record its failure here, a retry if the node's policy has one left."""
+    node = scope.graph.nodes[spec.node_id]
+    keys = scope.partition_keys if node.partitions_def is not None else []
+    span = _span(node, keys, scope.instance.dynamic_partitions_store)
+    context: dict[str, Any] = {"run_id": scope.run_id, "node": spec.name, "try_number": spec.attempt + 1}
+    if node.kind == NodeKind.TASK:
+        from .task_step import task_context
+
+        context = task_context(scope, spec, node)
+    return _fail(scope, spec, node, span, error, "", True, context)
+
+
+def record_expansion_failure(scope: StepScope, node_id: str, attempt: int, err: Exception) -> None:
+    """A mapped task whose lists could not be computed fails without an instance."""
+    error = f"{type(err).__name__}: cannot expand {node_id}: {err}"
+    scope.events.add(
+        scope.run_id,
+        EventType.STEP_FAILURE,
+        node_id,
+        attempt,
+        error,
+        "ERROR",
+        {"error": error, "traceback": traceback.format_exc()},
+    )
+
+
+def _fail(
+    scope: StepScope,
+    spec: StepSpec,
+    node: Node,
+    span: Any,
+    error: str,
+    tb: str,
+    retryable: bool,
+    callback_context: dict[str, Any],
+) -> StepOutcome:
+    name, attempt, events = spec.name, spec.attempt, scope.events
+    if retryable and spec.retries_left > 0:
+        delay = node.retry_policy.delay_for(node.retry_policy.max_retries - spec.retries_left + 1)
+        events.add(
+            scope.run_id,
+            EventType.STEP_RETRY,
+            name,
             attempt,
-            error,
-            "ERROR",
-            {"error": error, "traceback": traceback.format_exc()},
+            f"attempt {attempt + 1} failed ({error}); retrying in {delay:g} s",
+            "WARNING",
+            {"error": error, "traceback": tb, "delay": delay},
         )
-        return NodeStatus.FAILED
-    count = len(next(iter(lists.values()))) if lists else 0
-    state.map_counts[node.id] = count
-    if count == 0:
-        reason = "mapped over an empty list: no instance to run"
-        state.events.add(
-            state.run_id,
-            EventType.STEP_SKIPPED,
-            node.id,
-            attempt,
-            f"skipped: {reason}",
-            "INFO",
-            {"reason": reason},
-        )
-        return NodeStatus.SKIPPED
-    outcomes = [_run_instance(state, node, i) for i in range(count)]
-    if NodeStatus.FAILED in outcomes:
-        return NodeStatus.FAILED
-    if all(o == NodeStatus.SKIPPED for o in outcomes):
-        return NodeStatus.SKIPPED
-    return NodeStatus.SUCCESS
+        run_callback(scope, node, name, "on_retry", callback_context)
+        events.flush()
+        return _outcome(spec, NodeStatus.UP_FOR_RETRY, error=error, retry_delay=delay)
+    events.add(
+        scope.run_id, EventType.STEP_FAILURE, name, attempt, error, "ERROR", {"error": error, "traceback": tb}
+    )
+    if node.kind == NodeKind.ASSET:
+        for key in node.asset_keys:
+            data: dict[str, Any] = {"asset_key": str(key)}
+            if span is not None:
+                data["partitions"] = span
+            events.add(scope.run_id, EventType.ASSET_FAILED, name, attempt, data=data)
+    run_callback(scope, node, name, "on_failure", callback_context)
+    events.flush()
+    return _outcome(spec, NodeStatus.FAILED, error=error)
 
 
-def _run_instance(state: RunState, node: Node, map_index: int) -> NodeStatus:
-    """Every attempt of one node (or one mapped instance); events flush at the attempt's end."""
-    keys = state.plan.partition_keys if node.partitions_def is not None else []
-    span = _span(node, keys, state.instance.dynamic_partitions_store)
-    retries = node.retry_policy.max_retries if node.retry_policy else 0
-    name = node.id if map_index < 0 else f"{node.id}[{map_index}]"
-    first = attempt = state.first_attempts.get(name, 0)
-    state.move(name, TI.SCHEDULED)
-    while True:
-        state.move(name, TI.QUEUED, TI.RUNNING)
-        state.events.add(state.run_id, EventType.STEP_START, name, attempt)
-        state.events.transition()
-        if attempt == 0 and span is not None and node.kind == NodeKind.ASSET:
-            for key in node.asset_keys:
-                state.events.add(
-                    state.run_id,
-                    EventType.MATERIALIZATION_PLANNED,
-                    name,
-                    attempt,
-                    data={"asset_key": str(key), "partitions": span},
-                )
-        callback_context: dict[str, Any] = {"run_id": state.run_id, "node": name, "try_number": attempt + 1}
-        try:
-            if node.kind == NodeKind.TASK:
-                from .task_step import task_context
-
-                # Built first, so failure and retry callbacks get the whole context (ti, ds, ...).
-                callback_context = task_context(state, node, attempt, map_index)
-                _task_attempt(state, node, name, attempt, map_index, callback_context)
-            else:
-                _attempt(state, node, keys, attempt, span, name)
-        except SkipTask as err:
-            state.move(name, TI.SKIPPED)
-            reason = str(err) or "the task raised SkipTask"
-            state.events.add(
-                state.run_id,
-                EventType.STEP_SKIPPED,
-                name,
-                attempt,
-                f"skipped: {reason}",
-                "INFO",
-                {"reason": reason},
-            )
-            state.events.transition()
-            return NodeStatus.SKIPPED
-        except Exception as err:
-            error = f"{type(err).__name__}: {err}"
-            tb = "" if getattr(err, "_deras_no_traceback", False) else traceback.format_exc()
-            callback_context = {**callback_context, "exception": err}
-            if attempt - first < retries and not getattr(err, "_deras_no_retry", False):
-                delay = node.retry_policy.delay_for(attempt - first + 1)
-                state.events.add(
-                    state.run_id,
-                    EventType.STEP_RETRY,
-                    name,
-                    attempt,
-                    f"attempt {attempt + 1} failed ({error}); retrying in {delay:g} s",
-                    "WARNING",
-                    {"error": error, "traceback": tb, "delay": delay},
-                )
-                run_callback(state, node, name, "on_retry", callback_context)
-                state.move(name, TI.UP_FOR_RETRY, TI.SCHEDULED)
-                state.events.flush()
-                if delay:
-                    time.sleep(delay)
-                attempt += 1
-                continue
-            state.events.add(
-                state.run_id,
-                EventType.STEP_FAILURE,
-                name,
-                attempt,
-                error,
-                "ERROR",
-                {"error": error, "traceback": tb},
-            )
-            if node.kind == NodeKind.ASSET:
-                for key in node.asset_keys:
-                    data: dict[str, Any] = {"asset_key": str(key)}
-                    if span is not None:
-                        data["partitions"] = span
-                    state.events.add(state.run_id, EventType.ASSET_FAILED, name, attempt, data=data)
-            state.move(name, TI.FAILED)
-            run_callback(state, node, name, "on_failure", callback_context)
-            state.events.flush()
-            return NodeStatus.FAILED
-        state.events.add(state.run_id, EventType.STEP_SUCCESS, name, attempt)
-        state.move(name, TI.SUCCESS)
-        run_callback(state, node, name, "on_success", callback_context)
-        state.events.transition()
-        return NodeStatus.SUCCESS
+def _outcome(spec: StepSpec, status: NodeStatus, **fields: Any) -> StepOutcome:
+    return StepOutcome(spec.run_id, spec.node_id, spec.attempt, status, spec.map_index, **fields)
 
 
 def _task_attempt(
-    state: RunState, node: Node, name: str, attempt: int, map_index: int, context: dict[str, Any]
-) -> None:
+    scope: StepScope, spec: StepSpec, node: Node, context: dict[str, Any]
+) -> frozenset[str] | None:
+    """Run the task's operator; the task ids it chose if it is a branch."""
     from .task_step import run_task_attempt
 
-    handler = state.log_handler
-    handler.node, handler.attempt = name, attempt
+    handler = scope.log_handler
+    handler.node, handler.attempt = spec.name, spec.attempt
     with (
-        capture_output(state.events, state.run_id, name, attempt, state.echo_output, state.run_fds),
+        capture_output(scope.events, scope.run_id, spec.name, spec.attempt, scope.echo_output, scope.run_fds),
         deadline(node.timeout, f"task {node.id}"),
     ):
-        run_task_attempt(state, node, attempt, map_index, context)
+        return run_task_attempt(scope, spec, node, context)
 
 
-def run_callback(state: RunState, node: Node, name: str, which: str, context: dict[str, Any]) -> None:
+def run_callback(scope: StepScope, node: Node, name: str, which: str, context: dict[str, Any]) -> None:
     """Call a node's callback with ``context=``; a raising callback is logged, nothing else."""
     callback = node.callbacks.get(which)
     if callback is None:
         return
     try:
-        with capture_output(state.events, state.run_id, name, None, state.echo_output, state.run_fds):
+        with capture_output(scope.events, scope.run_id, name, None, scope.echo_output, scope.run_fds):
             call_with_context(callback, context)
     except Exception:
-        state.events.add(
-            state.run_id,
+        scope.events.add(
+            scope.run_id,
             EventType.LOG,
             name,
             None,
@@ -211,30 +192,30 @@ class BlockingCheckFailed(Exception):
     _deras_no_traceback = True  # the check's verdict says it all
 
 
-def _attempt(state: RunState, node: Node, keys: list[str], attempt: int, span: Any, name: str) -> None:
-    handler = state.log_handler
+def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: Any, name: str) -> None:
+    handler = scope.log_handler
     handler.node, handler.attempt = name, attempt
-    context = _context(state, node, keys, attempt)
-    with capture_output(state.events, state.run_id, node.id, attempt, state.echo_output, state.run_fds):
+    context = _context(scope, node, keys, attempt)
+    with capture_output(scope.events, scope.run_id, node.id, attempt, scope.echo_output, scope.run_fds):
         with deadline(node.timeout, f"{node.kind} {node.id}"):
             kwargs: dict[str, Any] = {}
             if node.context_param:
                 kwargs[node.context_param] = context
             for inp in node.inputs:
-                kwargs[inp.param] = _load_input(state, node, inp, keys)
+                kwargs[inp.param] = _load_input(scope, node, inp, keys)
             for param, key in node.resources.items():
-                kwargs[param] = state.resources.get(key)
+                kwargs[param] = scope.resources.get(key)
             assert node.fn is not None
             result = node.fn(**kwargs)
             if node.kind == NodeKind.CHECK:
-                _record_check(state, node, keys, attempt, check_verdict(node, result))
+                _record_check(scope, node, keys, attempt, check_verdict(node, result))
                 return
             outputs = asset_outputs(node, result)
         # Inside the capture: an IO manager is user code too, and may print.
-        materialized = [_stored(state, node, context, out, keys, span, len(outputs)) for out in outputs]
+        materialized = [_stored(scope, node, context, out, keys, span, len(outputs)) for out in outputs]
     for data in materialized:  # after the attempt's output, as the log reads best
-        state.events.add(
-            state.run_id,
+        scope.events.add(
+            scope.run_id,
             EventType.ASSET_MATERIALIZATION,
             node.id,
             attempt,
@@ -244,7 +225,7 @@ def _attempt(state: RunState, node: Node, keys: list[str], attempt: int, span: A
 
 
 def _stored(
-    state: RunState,
+    scope: StepScope,
     node: Node,
     context: AssetExecutionContext,
     out: AssetOutput,
@@ -257,7 +238,7 @@ def _stored(
     metadata.update(context.output_metadata.get(out.asset_key, {}))
     metadata.update(out.metadata)
     if out.has_value:
-        metadata.update(_store_output(state, out.asset_key, out.io_manager_key, out.value, keys, node))
+        metadata.update(_store_output(scope, out.asset_key, out.io_manager_key, out.value, keys, node))
     data: dict[str, Any] = {"asset_key": str(out.asset_key), "metadata": normalize_metadata(metadata)}
     if len(keys) == 1:
         data["partition"] = keys[0]
@@ -268,28 +249,28 @@ def _stored(
     return data
 
 
-def _context(state: RunState, node: Node, keys: list[str], attempt: int) -> AssetExecutionContext:
+def _context(scope: StepScope, node: Node, keys: list[str], attempt: int) -> AssetExecutionContext:
     cls = AssetCheckExecutionContext if node.kind == NodeKind.CHECK else AssetExecutionContext
     asset_keys = node.asset_keys or ([node.check.asset_key] if node.check else [])
     context = cls(
-        run_id=state.run_id,
+        run_id=scope.run_id,
         node_id=node.id,
         asset_key=asset_keys[0] if len(asset_keys) == 1 else None,
         asset_keys=asset_keys,
         partition_keys=keys,
         partitions_def=node.partitions_def,
-        log=state.log,
-        resources=Resources(state.resources.get),
+        log=scope.log,
+        resources=Resources(scope.resources.get),
         retry_number=attempt,
-        instance=state.instance,
-        run_config=state.run.run_config,
+        instance=scope.instance,
+        run_config=scope.run.run_config,
     )
     if isinstance(context, AssetCheckExecutionContext) and node.check is not None:
         context.check_name = node.check.check_name
     return context
 
 
-def _record_check(state: RunState, node: Node, keys: list[str], attempt: int, verdict: Any) -> None:
+def _record_check(scope: StepScope, node: Node, keys: list[str], attempt: int, verdict: Any) -> None:
     assert node.check is not None
     severity = str(verdict.severity)
     data = {
@@ -303,8 +284,8 @@ def _record_check(state: RunState, node: Node, keys: list[str], attempt: int, ve
     if len(keys) == 1:
         data["partition"] = keys[0]
     outcome = "passed" if verdict.passed else "failed"
-    state.events.add(
-        state.run_id,
+    scope.events.add(
+        scope.run_id,
         EventType.ASSET_CHECK_EVALUATION,
         node.id,
         attempt,
@@ -324,35 +305,37 @@ def _roundtrips(io_manager: Any) -> bool:
 
 
 def _store_output(
-    state: RunState, key: AssetKey, io_key: str, value: Any, keys: list[str], node: Node
+    scope: StepScope, key: AssetKey, io_key: str, value: Any, keys: list[str], node: Node
 ) -> dict[str, Any]:
-    io_manager = state.resources.get(io_key)
+    io_manager = scope.resources.get(io_key)
     ctx = OutputContext(
         asset_key=key,
-        run_id=state.run_id,
+        run_id=scope.run_id,
         partition_key=keys[0] if len(keys) == 1 else None,
         partition_keys=list(keys),
-        log=state.log,
+        log=scope.log,
     )
-    ctx._defer = lambda write: state.events.defer_write(state.run_id, node.id, str(key), write)
-    io_manager.handle_output(ctx, value)
+    try:
+        io_manager.handle_output(ctx, value)
+    except Exception as err:  # the value is not durable: the attempt did not succeed
+        raise ValueNotStoredError(f"storing {key} failed: {type(err).__name__}: {err}") from err
     if _roundtrips(io_manager):
         if len(keys) <= 1:
-            state.values[(key, keys[0] if keys else None)] = value
+            scope.values[(key, keys[0] if keys else None)] = value
         elif isinstance(value, dict) and set(value) <= set(keys):
             for k, v in value.items():
-                state.values[(key, k)] = v
+                scope.values[(key, k)] = v
         else:
             for k in keys:
-                state.values[(key, k)] = value
+                scope.values[(key, k)] = value
     return ctx._metadata
 
 
-def _load_input(state: RunState, node: Node, inp: NodeInput, keys: list[str]) -> Any:
+def _load_input(scope: StepScope, node: Node, inp: NodeInput, keys: list[str]) -> Any:
     assert inp.asset_key is not None
     up_def = inp.upstream_partitions_def
     if up_def is None:
-        return _load_one(state, inp, None)
+        return _load_one(scope, inp, None)
     from .._defs.partition_mapping import default_partition_mapping
 
     mapping = inp.partition_mapping or default_partition_mapping(node.partitions_def, up_def)
@@ -361,23 +344,23 @@ def _load_input(state: RunState, node: Node, inp: NodeInput, keys: list[str]) ->
         keys or None,
         node.partitions_def,
         up_def,
-        dynamic_partitions_store=state.instance.dynamic_partitions_store,
+        dynamic_partitions_store=scope.instance.dynamic_partitions_store,
     )
     if len(keys) <= 1 and mapping.is_one_to_one(node.partitions_def, up_def):
         # One upstream partition per downstream partition: the value itself (None when the
         # mapped partition does not exist, e.g. the day before the first day).
-        return _load_one(state, inp, up_keys[0]) if up_keys else None
-    return {k: _load_one(state, inp, k) for k in up_keys}
+        return _load_one(scope, inp, up_keys[0]) if up_keys else None
+    return {k: _load_one(scope, inp, k) for k in up_keys}
 
 
-def _load_one(state: RunState, inp: NodeInput, partition: str | None) -> Any:
+def _load_one(scope: StepScope, inp: NodeInput, partition: str | None) -> Any:
     assert inp.asset_key is not None
-    cached = state.values.get((inp.asset_key, partition), _MISSING)
+    cached = scope.values.get((inp.asset_key, partition), _MISSING)
     if cached is not _MISSING:
         return cached
-    io_manager = state.resources.get(inp.io_manager_key)
+    io_manager = scope.resources.get(inp.io_manager_key)
     return io_manager.load_input(
-        InputContext(asset_key=inp.asset_key, name=inp.param, partition_key=partition, log=state.log)
+        InputContext(asset_key=inp.asset_key, name=inp.param, partition_key=partition, log=scope.log)
     )
 
 

@@ -89,7 +89,8 @@ class StepSpec:
     ``retries_left`` says whether a failure of this attempt is retried (the step records a
     retry rather than a final failure, and runs ``on_retry`` rather than ``on_failure``).
     ``map_counts`` are the instance counts of the run's mapped tasks decided so far, for XCom
-    pulls of a mapped upstream.
+    pulls of a mapped upstream; ``succeeded_upstream`` the direct upstream nodes that
+    succeeded (an XCom one of them should have pushed and did not is an error, not None).
     """
 
     run_id: str
@@ -101,6 +102,7 @@ class StepSpec:
     code_location: Mapping[str, str] | None = None
     dag_run: DagRunInfo | None = None
     map_counts: Mapping[str, int] = field(default_factory=dict)
+    succeeded_upstream: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -114,8 +116,9 @@ class StepOutcome:
 
     ``status`` is SUCCESS, FAILED, SKIPPED (the node raised SkipTask: ``skip`` says why) or
     UP_FOR_RETRY (failed, and will be tried again after ``retry_delay`` seconds).
-    ``branch_choice`` holds the task ids a branch task chose; ``failed_check`` labels a
-    blocking check that failed (``"check positive on prices"``), which skips what is downstream.
+    ``branch_choice`` holds the task ids a branch task chose. ``lost`` says why an executor
+    could not learn the outcome from the attempt itself (its process died, or was killed at the
+    node's timeout): the run loop records that attempt's failure, a retry by the node's policy.
     """
 
     run_id: str
@@ -126,8 +129,8 @@ class StepOutcome:
     error: str | None = None
     retry_delay: float = 0.0
     branch_choice: frozenset[str] | None = None
-    failed_check: str | None = None
     skip: SkipCause | None = None
+    lost: str | None = None
 
     @property
     def name(self) -> str:
@@ -143,8 +146,8 @@ class StepOutcome:
             "error": self.error,
             "retry_delay": self.retry_delay,
             "branch_choice": sorted(self.branch_choice) if self.branch_choice is not None else None,
-            "failed_check": self.failed_check,
             "skip": self.skip.to_json() if self.skip is not None else None,
+            "lost": self.lost,
         }
 
     @classmethod
@@ -160,6 +163,6 @@ class StepOutcome:
             error=data.get("error"),
             retry_delay=data.get("retry_delay", 0.0),
             branch_choice=frozenset(choice) if choice is not None else None,
-            failed_check=data.get("failed_check"),
             skip=SkipCause.from_json(skip) if skip else None,
+            lost=data.get("lost"),
         )

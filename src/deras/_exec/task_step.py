@@ -6,9 +6,9 @@ import copy
 from typing import Any
 
 from .._core.events import EventType
-from .._core.status import NodeStatus
 from .._graph.node import Node
-from .run_state import RunState
+from .step_scope import StepScope
+from .step_types import StepSpec
 
 
 class TaskInstanceHandle:
@@ -17,17 +17,18 @@ class TaskInstanceHandle:
     >>> # ti.xcom_push("rows", 3); ti.xcom_pull(task_ids="extract")
     """
 
-    def __init__(self, state: RunState, node: Node, try_number: int, map_index: int) -> None:
-        self._state = state
+    def __init__(self, scope: StepScope, spec: StepSpec, node: Node) -> None:
+        self._scope = scope
+        self._spec = spec
         self._node = node
         self.task_id: str = node.definition.task_id
         self.dag_id: str = node.definition.dag.dag_id
-        self.run_id = state.run_id
-        self.try_number = try_number
-        self.map_index = map_index
+        self.run_id = scope.run_id
+        self.try_number = spec.attempt + 1
+        self.map_index = spec.map_index
 
     def xcom_push(self, key: str, value: Any) -> None:
-        _put(self._state, self._node, self.task_id, key, self.map_index, value)
+        _put(self._scope, self._node, self.task_id, key, self.map_index, value)
 
     def xcom_pull(
         self,
@@ -41,78 +42,78 @@ class TaskInstanceHandle:
             if len(task_ids) == 1:
                 task_ids = task_ids[0]
         if isinstance(task_ids, str):
-            return pull(self._state, self.dag_id, task_ids, key, map_indexes)
-        return [pull(self._state, self.dag_id, t, key, map_indexes) for t in task_ids]
+            return pull(self._scope, self._spec, self.dag_id, task_ids, key, map_indexes)
+        return [pull(self._scope, self._spec, self.dag_id, t, key, map_indexes) for t in task_ids]
 
     def __repr__(self) -> str:
         return f"<TaskInstance {self.dag_id}.{self.task_id} run={self.run_id} try={self.try_number}>"
 
 
 def pull(
-    state: RunState, dag_id: str, task_id: str, key: str = "return_value", map_index: int | None = None
+    scope: StepScope,
+    spec: StepSpec,
+    dag_id: str,
+    task_id: str,
+    key: str = "return_value",
+    map_index: int | None = None,
 ) -> Any:
     node_id = f"{dag_id}.{task_id}"
-    count = state.map_counts.get(node_id)
+    count = spec.map_counts.get(node_id)
     if count is not None and map_index is None:  # a mapped task: every instance's value, in order
-        return [_get(state, dag_id, task_id, key, i) for i in range(count)]
-    return _get(state, dag_id, task_id, key, -1 if map_index is None else map_index)
+        return [_get(scope, spec, dag_id, task_id, key, i) for i in range(count)]
+    return _get(scope, spec, dag_id, task_id, key, -1 if map_index is None else map_index)
 
 
-def _get(state: RunState, dag_id: str, task_id: str, key: str, map_index: int) -> Any:
+def _get(scope: StepScope, spec: StepSpec, dag_id: str, task_id: str, key: str, map_index: int) -> Any:
     cache_key = (f"{dag_id}.{task_id}", key, map_index)
-    if cache_key in state.xcom_cache:
-        return state.xcom_cache[cache_key]
+    if cache_key in scope.xcom_cache:
+        return scope.xcom_cache[cache_key]
     try:
-        return state.instance.xcom_store.get(dag_id, state.run_id, task_id, key, map_index)
+        return scope.instance.xcom_store.get(dag_id, scope.run_id, task_id, key, map_index)
     except KeyError:
         # An upstream that failed or was skipped left nothing: a task that runs anyway (all_done,
         # one_failed...) gets None for it, as Airflow's xcom_pull gives. A succeeded one must have it.
-        name = f"{dag_id}.{task_id}" + (f"[{map_index}]" if map_index >= 0 else "")
-        if state.outcomes.get(name, state.outcomes.get(f"{dag_id}.{task_id}")) == NodeStatus.SUCCESS:
+        if f"{dag_id}.{task_id}" in spec.succeeded_upstream:
             raise
         return None
 
 
-def _put(state: RunState, node: Node, task_id: str, key: str, map_index: int, value: Any) -> None:
+def _put(scope: StepScope, node: Node, task_id: str, key: str, map_index: int, value: Any) -> None:
     dag_id = node.definition.dag.dag_id
-    state.xcom_cache[(f"{dag_id}.{task_id}", key, map_index)] = value
-    state.instance.xcom_store.put(
-        dag_id,
-        state.run_id,
-        task_id,
-        key,
-        map_index,
-        value,
-        defer=lambda write: state.events.defer_write(state.run_id, node.id, f"xcom {task_id}.{key}", write),
-    )
+    scope.xcom_cache[(f"{dag_id}.{task_id}", key, map_index)] = value
+    scope.instance.xcom_store.put(dag_id, scope.run_id, task_id, key, map_index, value)
 
 
-def task_context(state: RunState, node: Node, attempt: int, map_index: int) -> dict[str, Any]:
+def task_context(scope: StepScope, spec: StepSpec, node: Node) -> dict[str, Any]:
     from .templating import template_context
 
-    info = state.dag_run
-    ti = TaskInstanceHandle(state, node, attempt + 1, map_index)
+    info = scope.dag_run
+    assert info is not None, "a task runs in a DAG run"
+    ti = TaskInstanceHandle(scope, spec, node)
     context = template_context(
         logical_date=info.logical_date,
         data_interval_start=info.data_interval_start,
         data_interval_end=info.data_interval_end,
-        run_id=state.run_id,
+        run_id=scope.run_id,
         dag_id=info.dag_id,
         task_id=ti.task_id,
         params=info.params,
         conf=info.conf,
         ti=ti,
-        try_number=attempt + 1,
-        map_index=map_index,
+        try_number=spec.attempt + 1,
+        map_index=spec.map_index,
     )
-    context["log"] = state.log
+    context["log"] = scope.log
     return context
 
 
 def run_task_attempt(
-    state: RunState, node: Node, attempt: int, map_index: int, context: dict[str, Any]
-) -> Any:
-    """Execute the operator with templated fields and resolved arguments; store its XCom."""
+    scope: StepScope, spec: StepSpec, node: Node, context: dict[str, Any]
+) -> frozenset[str] | None:
+    """Execute the operator with templated fields and resolved arguments; store its XCom.
+
+    Returns the task ids a branch task chose (None for any other task).
+    """
     from .taskflow_args import resolve_call
     from .templating import render_template
 
@@ -123,25 +124,25 @@ def run_task_attempt(
             value = getattr(op, name, None)
             if value is not None:
                 setattr(op, name, render_template(value, context, where=f"task '{op.task_id}' {name}"))
-    resolve_call(state, op, context, map_index)
+    resolve_call(scope, spec, op, context)
     result = op.execute(context)
-    _put(state, node, op.task_id, "return_value", map_index, result)
+    _put(scope, node, op.task_id, "return_value", spec.map_index, result)
+    chosen: frozenset[str] | None = None
     if getattr(op, "is_branch", False):
-        chosen = [result] if isinstance(result, str) else list(result or [])
-        unknown = [t for t in chosen if t not in op.downstream_task_ids]
+        chosen = frozenset([result] if isinstance(result, str) else list(result or []))
+        unknown = sorted(t for t in chosen if t not in op.downstream_task_ids)
         if unknown:
             raise ValueError(
                 f"branch task '{op.task_id}' returned {unknown}, which are not its direct downstream tasks "
                 f"({sorted(op.downstream_task_ids)})"
             )
-        state.branch_follow[node.id] = set(chosen)
     for key in op.outlets:
-        state.events.add(
-            state.run_id,
+        scope.events.add(
+            scope.run_id,
             EventType.ASSET_MATERIALIZATION,
             node.id,
-            attempt,
+            spec.attempt,
             f"materialized {key} (outlet of task {op.task_id})",
             data={"asset_key": key.to_user_string(), "metadata": {"task": node.id}},
         )
-    return result
+    return chosen

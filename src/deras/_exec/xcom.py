@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,6 @@ class XComStore:
         key: str,
         map_index: int,
         value: Any,
-        defer: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         if self.base_dir is None:
             self._memory[(dag_id, run_id, task_id, key, map_index)] = value
@@ -47,16 +45,10 @@ class XComStore:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)  # a pickling error is the task's
         path = self._path(dag_id, run_id, task_id, key, map_index)
 
-        def write() -> None:
-            if path.parent not in self._made:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._made.add(path.parent)
-            write_atomically(path, data, path.with_name(f".{path.name}.{os.getpid()}.tmp"))
-
-        if defer is not None:
-            defer(write)
-        else:
-            write()
+        if path.parent not in self._made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(path.parent)
+        write_atomically(path, data, path.with_name(f".{path.name}.{os.getpid()}.tmp"))
 
     def get(
         self, dag_id: str, run_id: str, task_id: str, key: str = "return_value", map_index: int = -1

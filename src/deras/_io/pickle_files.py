@@ -35,10 +35,7 @@ class PickleFileIOManager(IOManager):
         if len(keys) <= 1:
             path = self.path_for(context.asset_key, keys[0] if keys else None)
             data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)  # here: a pickling error is the node's
-            if context._defer is not None:
-                context._defer(lambda: self._write(path, data))
-            else:
-                self._write(path, data)
+            self._write(path, data)
             context.add_output_metadata({"path": str(path)})
             return
         if isinstance(obj, dict) and set(obj) <= set(keys):
