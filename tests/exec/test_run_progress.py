@@ -25,7 +25,7 @@ def _dag_graph() -> object:
 
 def _progress() -> RunProgress:
     graph = _dag_graph()
-    return RunProgress(graph, [n for n in graph.order])  # type: ignore[attr-defined]
+    return RunProgress(graph, list(graph.order))  # type: ignore[attr-defined]
 
 
 def test_a_normal_life_passes_and_is_recorded() -> None:
@@ -73,7 +73,8 @@ def test_a_branch_that_chose_other_tasks_skips_the_rest() -> None:
     progress.finish(progress.pop_ready(), NodeStatus.SUCCESS, branch_choice=frozenset({"c"}))
     b, c = progress.pop_ready(), progress.pop_ready()
     cause = progress.decide(b)
-    assert cause is not None and cause.kind == SkipKind.NOT_CHOSEN and cause.message == "not chosen by branch a"
+    assert cause is not None and cause.kind == SkipKind.NOT_CHOSEN
+    assert cause.message == "not chosen by branch a"
     assert progress.decide(c) is None
 
 

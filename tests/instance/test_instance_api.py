@@ -153,7 +153,7 @@ def test_value_that_cannot_be_stored_fails_its_node_and_records_no_materializati
     outcomes = instance.store.get_node_outcomes(result.run_id)
     assert outcomes["blocked/value"] == dg.NodeStatus.FAILED
     [failure] = [e for e in instance.get_events(result.run_id) if e.event_type == dg.EventType.STEP_FAILURE]
-    assert failure.data["error"].startswith("ValueNotStoredError: storing blocked/value failed: FileExistsError")
+    assert failure.data["error"].startswith("ValueNotStoredError: storing blocked/value failed: FileExists")
 
 
 def test_cancel_ends_at_once_a_running_run_that_recorded_no_process(instance: Any) -> None:
