@@ -7,7 +7,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from .._io.pickle_files import write_atomically
+from .._io.atomic_file import SPARE_FOLDER, SpareFiles, write_atomically
 
 
 class XComStore:
@@ -23,6 +23,7 @@ class XComStore:
         self._base = str(self.base_dir) if self.base_dir is not None else ""
         self._memory: dict[tuple[str, str, str, str, int], Any] = {}
         self._made: set[Path] = set()
+        self._spares = SpareFiles(self.base_dir / SPARE_FOLDER) if self.base_dir is not None else None
 
     def _path(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int) -> Path:
         # One folder per run and a flat file per value: no folder to create per task.
@@ -48,7 +49,7 @@ class XComStore:
         if path.parent not in self._made:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(path.parent)
-        write_atomically(path, data, path.with_name(f".{path.name}.{os.getpid()}.tmp"))
+        write_atomically(path, data, self._spares)
 
     def get(
         self, dag_id: str, run_id: str, task_id: str, key: str = "return_value", map_index: int = -1

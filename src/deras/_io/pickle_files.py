@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import pickle
 from pathlib import Path
 from typing import Any
 
 from .._defs.io_manager import InputContext, IOManager, OutputContext
+from .atomic_file import SPARE_FOLDER, SpareFiles, write_atomically
 
 
 class PickleFileIOManager(IOManager):
@@ -25,6 +25,7 @@ class PickleFileIOManager(IOManager):
     def __init__(self, base_dir: str | os.PathLike[str]) -> None:
         self.base_dir = Path(base_dir)
         self._made: set[Path] = set()
+        self._spares = SpareFiles(self.base_dir / SPARE_FOLDER)
 
     def path_for(self, asset_key: Any, partition_key: str | None) -> Path:
         path = self.base_dir.joinpath(*asset_key.path)
@@ -76,45 +77,5 @@ class PickleFileIOManager(IOManager):
         if parent not in self._made:
             parent.mkdir(parents=True, exist_ok=True)
             self._made.add(parent)
-        write_atomically(path, data, parent / f".{path.name}.{os.getpid()}.tmp")
+        write_atomically(path, data, self._spares)
 
-
-def write_atomically(path: Path | str, data: bytes, tmp: Path | str) -> None:
-    """Write ``data`` to ``tmp`` and rename it over ``path``: readers see all or nothing.
-
-    Raw ``os.open``/``os.write`` rather than ``open()``: a buffered file object costs extra
-    system calls per file, which a run writing a thousand small values pays a thousand times.
-    A failed write removes ``tmp``: a half-written value left behind on a full disk would make
-    the next, small write fail too. A full disk or a file-size limit is said in plain words.
-    """
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as err:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        explained = _explained(err, path, len(data))
-        if explained is err:
-            raise
-        raise explained from err
-
-
-def _explained(err: OSError, path: Path | str, size: int) -> OSError:
-    if err.errno in (errno.ENOSPC, errno.EDQUOT):
-        what = "disk full (no space left on device)" if err.errno == errno.ENOSPC else "disk quota exceeded"
-        return OSError(
-            err.errno, f"{what}: cannot write {size:,} bytes to {path}. Fix: free space on its filesystem"
-        )
-    if err.errno == errno.EFBIG:
-        return OSError(
-            err.errno,
-            f"file too large: {size:,} bytes to {path} exceed the file size limit (of the filesystem, "
-            "or the process's `ulimit -f`)",
-        )
-    return err
