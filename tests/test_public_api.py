@@ -51,6 +51,7 @@ DOCUMENTED = {
     "BackfillPolicy",
     "DerasInstance",
     "InProcessExecutor",
+    "MultiprocessExecutor",
     "RunStatus",
     # §4: DAGs and tasks
     "dag",

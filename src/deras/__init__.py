@@ -121,6 +121,7 @@ _EXPORTS: dict[str, str] = {
     "materialize": "deras._exec.materialize",
     "ExecutionResult": "deras._exec.result",
     "InProcessExecutor": "deras._exec.in_process",
+    "MultiprocessExecutor": "deras._exec.multiprocess",
     "DerasInstance": "deras._instance.instance",
     "PartitionStatus": "deras._instance.partition_status",
     "RunStatus": "deras._core.status",
@@ -245,6 +246,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._exec.context import AssetCheckExecutionContext, AssetExecutionContext
     from ._exec.in_process import InProcessExecutor
     from ._exec.materialize import materialize
+    from ._exec.multiprocess import MultiprocessExecutor
     from ._exec.result import ExecutionResult
     from ._exec.trigger_rules import TriggerRule
     from ._graph.selection import AssetSelection

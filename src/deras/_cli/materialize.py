@@ -12,17 +12,20 @@ import click
 from .._core.errors import DerasError
 from .._core.status import NodeStatus
 from .._exec.event_writer import EventWriter
+from .._exec.executor_choice import choose_executor
 from .._exec.launch import execute_run
 from .._graph.selection import resolve_selection
 from .._instance.instance import DerasInstance
 from .._plan.plan import RunPlan, plan_run
 from .code import code_options, fail, load_code
+from .executor_options import cli_executor, executor_options
 from .json_stdout import reserve_stdout_for_json
 from .progress import node_progress
 
 
 @click.command("materialize")
 @code_options
+@executor_options
 @click.option(
     "--select", "selection", default=None, help="Selection string, e.g. 'group:prices' or '+report'."
 )
@@ -54,8 +57,15 @@ def materialize_command(
     defs = loaded.definitions
     instance = DerasInstance.get()
     run_tags = dict(_parse_tag(t) for t in tags)
-    if job_name:
-        job = defs.get_job(job_name)
+    job = defs.get_job(job_name) if job_name else None
+    try:
+        executor = choose_executor(
+            cli_executor(), getattr(job, "executor", None), defs.executor, instance=instance
+        )
+    except DerasError as err:
+        fail(str(err))
+        return
+    if job is not None:
         node_ids: Any = set(job.node_ids)
         if selection:  # a selection narrows the job, it never reaches outside it
             node_ids &= resolve_selection(defs.asset_graph, selection)
@@ -90,6 +100,7 @@ def materialize_command(
         job_name=job_name,
         tags=run_tags,
         code_location=loaded.location,
+        executor=executor,
     )
     if len(plans) == 1:
         plan = plans[0]

@@ -131,6 +131,7 @@ def _execute(instance: Any, run: RunRecord, definitions: Any, control: StoredRun
             run_type=run.tags.get("deras/run_type", "manual"),
             run=run,
             control=control,
+            executor=dag.executor or definitions.executor,
         )
         stored = instance.get_run(dag_run.run_id)
         return stored.status if stored is not None else RunStatus.FAILURE
@@ -148,7 +149,16 @@ def _execute(instance: Any, run: RunRecord, definitions: Any, control: StoredRun
         partition_keys=keys,
         dynamic_partitions_store=instance.dynamic_partitions_store,
     )
-    result = execute_run(instance, plan, definitions.resources, target=run.target, run=run, control=control)
+    job = next((j for j in definitions.jobs if j.name == run.job_name), None) if run.job_name else None
+    result = execute_run(
+        instance,
+        plan,
+        definitions.resources,
+        target=run.target,
+        run=run,
+        control=control,
+        executor=getattr(job, "executor", None) or definitions.executor,
+    )
     return result.run.status
 
 

@@ -68,7 +68,9 @@ class DAG:
         self.doc_md = doc_md
         self.on_failure_callback = on_failure_callback
         self.on_success_callback = on_success_callback
-        self.executor = executor
+        from .._exec.executor_choice import executor_from
+
+        self.executor = executor_from(executor, where=f"DAG '{dag_id}'")
         # How the daemon re-launches a failed run of this DAG (None: deras.yaml's run_retries).
         self.run_retry_policy = check_run_retry_policy(run_retry_policy, f"DAG '{dag_id}'")
         self.task_dict: dict[str, Any] = {}
@@ -148,10 +150,12 @@ class DAG:
         *,
         instance: Any = None,
         run_type: str = "manual",
+        executor: Any = None,
     ) -> Any:
-        """Run the DAG once in this process and return the DAG run.
+        """Run the DAG once and return the DAG run.
 
-        On an in-memory instance unless ``instance=`` is given.
+        On an in-memory instance unless ``instance=`` is given; its tasks run in this process
+        unless ``executor=`` (or the DAG's own) says otherwise.
         """
         from .._instance.instance import DerasInstance
         from .dag_run import run_dag
@@ -162,6 +166,7 @@ class DAG:
             logical_date=logical_date,
             conf=conf,
             run_type=run_type,
+            executor=executor,
         )
 
     def __repr__(self) -> str:

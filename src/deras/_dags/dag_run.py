@@ -112,11 +112,13 @@ def run_dag(
     only_tasks: list[str] | None = None,
     run: Any = None,
     control: Any = None,
+    executor: Any = None,
 ) -> DagRun:
-    """Run every task of ``dag`` once in this process and record it as a DAG run.
+    """Run every task of ``dag`` once and record it as a DAG run.
 
     The conf is validated against the DAG's params before anything runs. ``run`` is a stored
-    (queued) run record to execute instead of creating one: a run worker's DAG run.
+    (queued) run record to execute instead of creating one: a run worker's DAG run. Tasks run
+    on ``executor``, else the DAG's own, else deras.yaml's, else in this process.
     """
     from .._defs.params import resolve_params
     from .._exec.dag_run_info import DagRunInfo
@@ -157,6 +159,7 @@ def run_dag(
         dag_run=info,
         run=run,
         control=control,
+        executor=executor if executor is not None else dag.executor,
     )
     dag_run = DagRun(dag, result.run, instance, result)
     _dag_callback(dag, dag_run, result)

@@ -20,7 +20,7 @@ from .event_writer import EventWriter
 from .executor import Executor, RunSetup
 from .in_process import InProcessExecutor
 from .process_heartbeat import heartbeat_interval, process_heartbeat
-from .run_control import CancelableRunControl, RunControl
+from .run_control import CancelableRunControl, RunControl, StoredRunControl
 from .run_loop import RunLoop
 from .run_owner import this_process
 from .run_progress import RunProgress
@@ -79,9 +79,12 @@ def coordinate(
     first insert (a cleared run, already stored, is stamped with it first), and the
     process's heartbeat stamps the run while it executes and relays cancel requests.
     """
+    executor = executor or InProcessExecutor()
+    if getattr(executor, "needs_shared_storage", False):
+        instance.use_temporary_storage()  # nothing to do for a stored instance
     beating: AbstractContextManager[None] = nullcontext()
     if not instance.is_ephemeral:
-        control = control or CancelableRunControl()
+        control = control or _control(instance, run.run_id)
         if resume is not None:
             instance.store.run_queue.beat({run.run_id: this_process()}, time.time())
         elif not stored:
@@ -90,9 +93,17 @@ def coordinate(
         beating = process_heartbeat().beating(instance.store, run.run_id, control, interval)
     with beating:
         return _coordinate(
-            run, plan, instance, resources, executor or InProcessExecutor(), echo_output, on_node_done,
+            run, plan, instance, resources, executor, echo_output, on_node_done,
             writer, dag_run, resume, control or _NO_CONTROL, stored,
         )  # fmt: skip
+
+
+def _control(instance: Any, run_id: str) -> RunControl:
+    """A run of a stored instance hears cancels; with pools configured, its nodes take slots."""
+    pools = instance.settings.config.get("pools") if instance.settings is not None else None
+    if not pools:
+        return CancelableRunControl()
+    return StoredRunControl(instance.store, run_id, instance.daemon_settings.pools)  # validated
 
 
 def _coordinate(

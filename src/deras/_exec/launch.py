@@ -45,6 +45,9 @@ def execute_run(
     With ``run`` (a stored, queued run a worker picked up) no new record is made: the run's
     own id, tags and config are used and the other record arguments are ignored.
     """
+    from .executor_choice import choose_executor
+
+    executor = choose_executor(executor, instance=instance)
     stored = run is not None
     run = run or RunRecord(
         run_id=new_run_id(),

@@ -16,7 +16,7 @@ import heapq
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -30,6 +30,7 @@ from .run_progress import TI_STATE, RunProgress
 from .step import record_expansion_failure, record_lost_attempt
 from .step_scope import StepScope
 from .step_types import SkipCause, SkipKind, StepOutcome, StepSpec
+from .tag_limits import TagLimits
 
 SLOT_POLL_SECONDS = 0.1  # how often a step waiting for a pool slot asks again
 
@@ -64,6 +65,7 @@ class RunLoop:
         self._running: dict[str, StepSpec] = {}
         self._slots: dict[str, str] = {}  # step name -> pool it holds a slot of
         self._instances: dict[str, list[NodeStatus | None]] = {}  # mapped node -> instance outcomes
+        self._tag_limits = TagLimits.parse(getattr(executor, "tag_concurrency_limits", None) or [])
 
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> None:
@@ -191,13 +193,20 @@ class RunLoop:
         steps.submit(spec)
 
     def _take_slot(self, spec: StepSpec) -> bool:
-        pool = self.scope.graph.nodes[spec.node_id].pool
-        if pool is None:
-            return True
-        if not self.control.try_acquire(pool, spec.name):
+        """Whether ``spec`` may start now: its tags' limits have room, and its pool a slot."""
+        node = self.scope.graph.nodes[spec.node_id]
+        if self._tag_limits and not self._tag_limits.has_room(node.tags, self._running_tags()):
             return False
-        self._slots[spec.name] = pool
+        if node.pool is None:
+            return True
+        if not self.control.try_acquire(node.pool, spec.name):
+            return False
+        self._slots[spec.name] = node.pool
         return True
+
+    def _running_tags(self) -> list[Mapping[str, str]]:
+        nodes = self.scope.graph.nodes
+        return [nodes[s.node_id].tags for s in self._running.values()]
 
     def _release(self, name: str) -> None:
         pool = self._slots.pop(name, None)

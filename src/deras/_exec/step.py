@@ -151,7 +151,7 @@ def _task_attempt(
     handler.node, handler.attempt = spec.name, spec.attempt
     with (
         capture_output(scope.events, scope.run_id, spec.name, spec.attempt, scope.echo_output, scope.run_fds),
-        deadline(node.timeout, f"task {node.id}"),
+        deadline(node.timeout if scope.own_timeouts else None, f"task {node.id}"),
     ):
         return run_task_attempt(scope, spec, node, context)
 
@@ -197,7 +197,7 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
     handler.node, handler.attempt = name, attempt
     context = _context(scope, node, keys, attempt)
     with capture_output(scope.events, scope.run_id, node.id, attempt, scope.echo_output, scope.run_fds):
-        with deadline(node.timeout, f"{node.kind} {node.id}"):
+        with deadline(node.timeout if scope.own_timeouts else None, f"{node.kind} {node.id}"):
             kwargs: dict[str, Any] = {}
             if node.context_param:
                 kwargs[node.context_param] = context

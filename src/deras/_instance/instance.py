@@ -17,6 +17,8 @@ from .logs import LOGGED_EVENT_TYPES, render_logs
 from .partition_status import PartitionStatus
 from .settings import Settings, database_retry_seconds
 
+_inherited: list[Any] = []  # a forked worker's parent's stores: referenced, never used or closed
+
 
 class DerasInstance:
     """Where runs, events and asset values are kept.
@@ -37,6 +39,7 @@ class DerasInstance:
         self._io_manager: Any = None
         self._xcom_store: Any = None
         self._daemon_settings: Any = None
+        self._temporary_storage: Any = None  # a TemporaryDirectory for an in-memory instance's values
 
     @classmethod
     def get(cls, home: str | os.PathLike[str] | None = None) -> DerasInstance:
@@ -66,7 +69,29 @@ class DerasInstance:
 
     @property
     def storage_dir(self) -> Path | None:
-        return self.settings.home / "storage" if self.settings else None
+        if self.settings is not None:
+            return self.settings.home / "storage"
+        if self._temporary_storage is not None:
+            return Path(self._temporary_storage.name)
+        return None
+
+    def use_temporary_storage(self) -> None:
+        """Keep values (and XComs) in a temporary folder, removed with this instance: what an
+        in-memory instance needs when steps run in other processes."""
+        if self.storage_dir is not None:
+            return
+        import tempfile
+
+        self._temporary_storage = tempfile.TemporaryDirectory(prefix="deras-values-")
+        self._io_manager = self._xcom_store = None
+
+    def after_fork(self) -> None:
+        """In a forked worker: open a connection of its own to a stored database when it needs
+        one. The parent's connections are never touched (nor closed, which would end them for
+        the parent too): they are kept referenced until the worker exits."""
+        if self._store is not None and not self.is_ephemeral:
+            _inherited.append(self._store)
+            self._store = None
 
     @property
     def default_io_manager(self) -> Any:
@@ -109,6 +134,9 @@ class DerasInstance:
         if self._store is not None:
             self._store.dispose()
             self._store = None
+        if self._temporary_storage is not None:
+            self._temporary_storage.cleanup()
+            self._temporary_storage = None
 
     # -- runs and events ----------------------------------------------------------------
     def get_run(self, run_id: str) -> RunRecord | None:

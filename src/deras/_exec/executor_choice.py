@@ -1,0 +1,70 @@
+"""Which executor a run uses: given as an object, a name or a dict, checked where it is written.
+
+In order, the first that is set wins: ``executor=`` of the call (``materialize``, ``dag.test``)
+or ``--executor`` of the command; the job's or DAG's ``executor=``; ``Definitions(executor=)``;
+``executor:`` in deras.yaml; else in process. An unknown name is an error, never ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._core.errors import ConfigError
+
+EXECUTOR_NAMES = ("in_process", "multiprocess", "celery")
+
+
+def executor_from(value: Any, *, where: str) -> Any:
+    """The executor ``value`` names (None stays None): an executor object, a name such as
+    ``"multiprocess"``, or a dict ``{"type": "multiprocess", "max_concurrent": 8}``.
+
+    >>> executor_from("multiprocess", where="test").name
+    'multiprocess'
+    >>> executor_from({"type": "in_process"}, where="test").name
+    'in_process'
+    """
+    if value is None:
+        return None
+    if callable(getattr(value, "start", None)) and isinstance(getattr(value, "name", None), str):
+        return value
+    if isinstance(value, str):
+        return _build(value, {}, where)
+    if isinstance(value, Mapping) and isinstance(value.get("type"), str):
+        options = {k: v for k, v in value.items() if k != "type"}
+        return _build(value["type"], options, where)
+    raise ConfigError(
+        f"{where}: executor {value!r} is not an executor. Fix: use dg.InProcessExecutor(), "
+        "dg.MultiprocessExecutor(max_concurrent=N), deras.celery.CeleryExecutor(...), a name "
+        f"({', '.join(EXECUTOR_NAMES)}) or {{'type': name, ...options}}"
+    )
+
+
+def _build(name: str, options: dict[str, Any], where: str) -> Any:
+    try:
+        if name == "in_process":
+            from .in_process import InProcessExecutor
+
+            return InProcessExecutor(**options)
+        if name == "multiprocess":
+            from .multiprocess import MultiprocessExecutor
+
+            return MultiprocessExecutor(**options)
+        if name == "celery":
+            from ..celery import CeleryExecutor
+
+            return CeleryExecutor(**options)
+    except TypeError as err:
+        raise ConfigError(f"{where}: executor {name!r}: {err}") from None
+    raise ConfigError(f"{where}: unknown executor {name!r}. Fix: use one of {', '.join(EXECUTOR_NAMES)}")
+
+
+def choose_executor(*candidates: Any, instance: Any = None, where: str = "run") -> Any:
+    """The first executor set among ``candidates``, then deras.yaml's; None: in process."""
+    for candidate in candidates:
+        chosen = executor_from(candidate, where=where)
+        if chosen is not None:
+            return chosen
+    settings = getattr(instance, "settings", None)
+    configured = settings.config.get("executor") if settings is not None else None
+    return executor_from(configured, where=f"{settings.home / 'deras.yaml'}" if settings else where)
