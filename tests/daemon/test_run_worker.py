@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -9,6 +10,7 @@ import time
 
 import pytest
 
+import deras as dg
 from deras._core.events import EventType
 from deras._core.status import RunStatus
 from deras._daemon.launcher import worker_env
@@ -202,3 +204,35 @@ def test_the_heartbeat_names_the_node_being_run(make_instance, write_code):
         time.sleep(0.02)
     worker.join(10)
     assert {"slow_1", "slow_2"} <= seen
+
+
+POOLED_CODE = """
+import os
+import deras as dg
+
+@dg.asset
+def left():
+    return os.getpid()
+
+@dg.asset
+def right():
+    return os.getpid()
+
+defs = dg.Definitions(
+    assets=[left, right],
+    jobs=[dg.define_asset_job("both", executor={"type": "multiprocess", "max_concurrent": 2})],
+)
+"""
+
+
+@pytest.mark.slow
+def test_a_stored_run_of_a_job_runs_on_the_jobs_executor(make_instance, write_code):
+    instance = make_instance()
+    loaded = write_code(POOLED_CODE)
+    factory = RunFactory(loaded.definitions, loaded.location, instance)
+    run = factory.for_assets(["left", "right"], key="pooled", job_name="both")
+    instance.store.create_runs([run])
+    assert execute_stored_run(instance, run.run_id) == RunStatus.SUCCESS
+    io_manager = instance.default_io_manager
+    pids = {io_manager.load_input(dg.InputContext(asset_key=dg.AssetKey(n))) for n in ("left", "right")}
+    assert os.getpid() not in pids  # the nodes ran in the pool's workers, not in the run worker

@@ -11,6 +11,7 @@ import click
 
 from .._instance.instance import DerasInstance
 from .code import fail, is_verbose, verbose_option
+from .executor_options import cli_executor, executor_options
 from .json_stdout import reserve_stdout_for_json
 
 
@@ -185,7 +186,13 @@ def _run(
 
     try:
         return run_dag(
-            dag, DerasInstance.get(), logical_date=logical_date, conf=conf, run_type=run_type, extra_tags=tags
+            dag,
+            DerasInstance.get(),
+            logical_date=logical_date,
+            conf=conf,
+            run_type=run_type,
+            extra_tags=tags,
+            executor=cli_executor(),
         )
     except DerasError as err:
         fail(str(err))
@@ -198,6 +205,7 @@ def _run(
 @click.option("--conf", default=None, help="JSON object of run parameters.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run (and its task instances) as JSON.")
 @dag_source_options
+@executor_options
 def test_dag(
     dag_id: str,
     logical_date: str | None,
@@ -227,6 +235,7 @@ def test_dag(
 @click.option("--logical-date", default=None)
 @click.option("--json", "as_json", is_flag=True)
 @dag_source_options
+@executor_options
 def trigger_dag(
     dag_id: str,
     conf: str | None,
@@ -249,6 +258,7 @@ def trigger_dag(
 @click.option("--conf", default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print the run (and its task instances) as JSON.")
 @dag_source_options
+@executor_options
 def backfill_dag(
     dag_id: str,
     start: str,

@@ -12,7 +12,7 @@ from .check import check_command
 from .daemon import daemon_group, run_worker_command
 from .dags import dags_group, tasks_group
 from .db import db_group
-from .materialize import materialize_command
+from .materialize import job_group, materialize_command
 from .runs import runs_group
 from .schedules import schedule_group, sensor_group
 
@@ -24,6 +24,7 @@ def cli() -> None:
 
 
 cli.add_command(materialize_command)
+cli.add_command(job_group)
 cli.add_command(check_command)
 cli.add_command(runs_group)
 cli.add_command(db_group)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -23,23 +24,34 @@ from .json_stdout import reserve_stdout_for_json
 from .progress import node_progress
 
 
+def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """What every command that runs assets takes: code, executor, partitions, tags, output."""
+    for option in reversed(
+        [
+            code_options,
+            executor_options,
+            click.option("--partition", "partition", default=None, help="Partition key to materialize."),
+            click.option(
+                "--partition-range",
+                "partition_range",
+                default=None,
+                help="FIRST...LAST: every partition in the range (one run, or one per partition).",
+            ),
+            click.option("--tag", "tags", multiple=True, help="Run tag KEY=VALUE (repeatable)."),
+            click.option("--json", "as_json", is_flag=True, help="Print {run_id, status} as JSON."),
+            click.option("--no-progress", is_flag=True, help="Do not draw the progress bar."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
 @click.command("materialize")
-@code_options
-@executor_options
+@run_options
 @click.option(
     "--select", "selection", default=None, help="Selection string, e.g. 'group:prices' or '+report'."
 )
 @click.option("--job", "job_name", default=None, help="Run the assets of this job.")
-@click.option("--partition", "partition", default=None, help="Partition key to materialize.")
-@click.option(
-    "--partition-range",
-    "partition_range",
-    default=None,
-    help="FIRST...LAST: every partition in the range (one run, or one per partition).",
-)
-@click.option("--tag", "tags", multiple=True, help="Run tag KEY=VALUE (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print {run_id, status} as JSON.")
-@click.option("--no-progress", is_flag=True, help="Do not draw the progress bar.")
 def materialize_command(
     file: str | None,
     module: str | None,
@@ -52,6 +64,42 @@ def materialize_command(
     no_progress: bool,
 ) -> None:
     """Materialize assets (and run their checks); exit 1 if the run fails."""
+    materialize_now(file, module, selection, job_name, partition, partition_range, tags, as_json, no_progress)
+
+
+@click.group("job")
+def job_group() -> None:
+    """Asset jobs (define_asset_job)."""
+
+
+@job_group.command("run")
+@click.argument("name")
+@run_options
+def run_job(
+    name: str,
+    file: str | None,
+    module: str | None,
+    partition: str | None,
+    partition_range: str | None,
+    tags: tuple[str, ...],
+    as_json: bool,
+    no_progress: bool,
+) -> None:
+    """Run the assets of job NAME now (as `materialize --job NAME`); exit 1 if the run fails."""
+    materialize_now(file, module, None, name, partition, partition_range, tags, as_json, no_progress)
+
+
+def materialize_now(
+    file: str | None,
+    module: str | None,
+    selection: str | None,
+    job_name: str | None,
+    partition: str | None,
+    partition_range: str | None,
+    tags: tuple[str, ...],
+    as_json: bool,
+    no_progress: bool,
+) -> None:
     json_out = reserve_stdout_for_json() if as_json else None
     loaded = load_code(file, module)
     defs = loaded.definitions

@@ -12,6 +12,7 @@ import click
 from .._core.status import RunStatus
 from .._instance.instance import DerasInstance
 from .code import code_options, fail, load_code
+from .executor_options import cli_executor, executor_options
 from .tables import print_table
 
 _LOGICAL_DATE_TAG = "deras/logical_date"
@@ -137,13 +138,16 @@ def run_logs(run_id: str, node: str | None, limit: int | None, offset: int, tail
 @click.argument("run_id")
 @click.option("--from-failure/--all", default=True, help="Only the nodes that did not succeed (default).")
 @code_options
+@executor_options
 def reexecute(run_id: str, from_failure: bool, file: str | None, module: str | None) -> None:
     """Run a past run again; succeeded nodes are not re-run, their outputs are loaded."""
     instance = DerasInstance.get()
     run = _get(instance, run_id)
     _refuse_dag_run(run)
     defs = load_code(file, module).definitions if (file or module) else _load_recorded(run)
-    result = instance.reexecute(run.run_id, from_failure=from_failure, definitions=defs)
+    result = instance.reexecute(
+        run.run_id, from_failure=from_failure, definitions=defs, executor=cli_executor()
+    )
     click.echo(f"run {result.run_id} {result.status} (re-execution of {run_id})")
     for event in result.failure_events():
         click.echo(f"  ✗ {event.node}: {event.data.get('error')}", err=True)

@@ -18,6 +18,7 @@ def reexecute_run(
     definitions: Any = None,
     echo_output: bool = False,
     on_node_done: Any = None,
+    executor: Any = None,
 ) -> ExecutionResult:
     parent = instance.get_run(run_id)
     if parent is None:
@@ -70,4 +71,11 @@ def reexecute_run(
         root_run_id=parent.root_run_id or parent.run_id,
         echo_output=echo_output,
         on_node_done=on_node_done,
+        executor=_executor(executor, definitions, parent.job_name),
     )
+
+
+def _executor(explicit: Any, definitions: Any, job_name: str | None) -> Any:
+    """The call's executor, else the job's (a re-execution runs as the job ran), else the code's."""
+    job = next((j for j in definitions.jobs if j.name == job_name), None) if job_name else None
+    return explicit or getattr(job, "executor", None) or definitions.executor

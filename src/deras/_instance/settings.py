@@ -21,6 +21,7 @@ _KNOWN_KEYS = {
     "run_monitoring",
     "daemon",
     "notifications",
+    "executor",
 }
 
 
