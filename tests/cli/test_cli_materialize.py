@@ -152,9 +152,9 @@ def test_deras_yaml_code_location_is_relative_to_the_yaml(deras, tmp_path: Path)
     (home / "deras.yaml").write_text("code_location:\n  file: pipelines/p.py\n")
     proc = deras("materialize", "--json")
     assert proc.returncode == 0, proc.stderr
-    (home / "deras.yaml").write_text("executor: {type: multiprocess}\n")
+    (home / "deras.yaml").write_text("executer: {type: multiprocess}\n")
     bad = deras("runs", "list")
-    assert bad.returncode == 1 and "unknown setting(s) ['executor']" in bad.stderr
+    assert bad.returncode == 1 and "unknown setting(s) ['executer']" in bad.stderr
 
 
 def test_multi_run_backfill_policy_chunks_a_partition_range(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -64,7 +64,11 @@ def _error(instance: object, run_id: str) -> str:
 
 
 def _leftovers(home: Path) -> list[str]:
-    return sorted(p.name for p in (home / "storage").iterdir() if p.name.startswith("."))
+    """Hidden files left in storage: temporary files, and spare files not given back."""
+    storage = home / "storage"
+    hidden = [p for p in storage.iterdir() if p.name.startswith(".") and p.name != ".spare"]
+    spares = list((storage / ".spare").iterdir()) if (storage / ".spare").exists() else []
+    return sorted(p.name for p in hidden + spares)
 
 
 @pytest.mark.slow

@@ -101,7 +101,11 @@ class SpareFiles:
 
     def discard(self) -> None:
         """Remove the spares not taken and the files not yet removed; make no more (at exit)."""
-        _unlink_all(self._close())
+        left = self._close()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)  # let it finish the files it is removing
+        _unlink_all(left + self._close())
 
     def _forget(self) -> None:
         # In a forked child: the parent's files are the parent's, and its thread is not here.
