@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from deras._core.records import RunTarget
 from deras._core.status import RunStatus
 from deras._daemon.asset_trigger import AssetTrigger
 from deras._daemon.daemon_context import DaemonContext
@@ -94,7 +95,8 @@ def _materialize(instance, loaded, *nodes: str, partition_key: str | None = None
         partition_key=partition_key,
         dynamic_partitions_store=instance.dynamic_partitions_store,
     )
-    result = execute_run(instance, plan, defs.resources, target="assets:" + ",".join(nodes))
+    label = "assets:" + ",".join(nodes)
+    result = execute_run(instance, plan, defs.resources, target=RunTarget.assets(), label=label)
     assert result.run.status == RunStatus.SUCCESS
     return result.run.run_id
 

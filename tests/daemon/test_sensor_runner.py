@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import deras as dg
+from deras._core.records import RunTarget
 from deras._core.status import RunStatus, TickStatus
 from deras._daemon.daemon_context import DaemonContext
 from deras._daemon.sensor_runner import SensorRunner
@@ -78,7 +79,7 @@ def _run_job(instance, defs, job_name: str) -> str:
 
     job = next(j for j in defs.jobs if j.name == job_name)
     plan = plan_run(defs.asset_graph, node_ids=sorted(job.node_ids))
-    result = execute_run(instance, plan, defs.resources, target=f"job:{job_name}", job_name=job_name)
+    result = execute_run(instance, plan, defs.resources, target=RunTarget.job(job_name))
     return result.run_id
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -209,6 +210,95 @@ def test_downgrading_to_0001_and_upgrading_again_keeps_the_runs(empty_db_url: st
         assert sorted(r.run_id for r in store.get_runs()) == ["old-1", "old-2"]
     finally:
         store.dispose()
+
+
+def _fill_at_0002(url: str, dag_runs: int) -> None:
+    """Runs of a database written by the deras of revision 0002: DAG runs known by tags only."""
+    tags = [
+        # As deras wrote them: the logical date in the DAG's timezone.
+        '{"team":"x","deras/dag_id":"etl","deras/run_type":"scheduled","deras/logical_date":"2025-03-30T00:00:00+01:00"}',
+        '{"deras/dag_id":"etl","deras/logical_date":"2025-03-31T00:00:00+02:00"}',  # no run type
+        '{"deras/dag_id":"etl_2"}',  # no logical date: a DAG run still, with none
+        '{"k":"v"}',
+    ]
+    rows = [{"run_id": f"old-{i}", "tags": t, "t": float(i + 1)} for i, t in enumerate(tags)]
+    rows += [
+        {
+            "run_id": f"many-{i}",
+            "tags": f'{{"deras/dag_id":"many","deras/logical_date":"2025-01-01T00:00:{i % 60:02d}+00:00"}}',
+            "t": 10.0,
+        }
+        for i in range(dag_runs)
+    ]
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO runs (run_id, target, status, tags, run_config, create_time) "
+                    "VALUES (:run_id, 'dag:etl', 'success', :tags, '{}', :t)"
+                ),
+                rows,
+            )
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_from_0002_gives_dag_runs_their_columns_from_their_tags(empty_db_url: str) -> None:
+    from deras._storage.health import check_database
+
+    _migrate(empty_db_url, "0002_daemon")
+    _fill_at_0002(empty_db_url, dag_runs=1500)  # more than one batch of the migration
+    _migrate(empty_db_url, "head")
+    health = check_database(empty_db_url)
+    assert health.ok, health.problems
+
+    store = MetadataStore(empty_db_url)
+    try:
+        etl = store.get_runs(dag_id="etl")
+        assert [r.run_id for r in etl] == ["old-1", "old-0"]  # latest logical date first
+        assert [(r.logical_date, r.run_type) for r in etl] == [
+            (datetime(2025, 3, 30, 22, tzinfo=UTC), "manual"),
+            (datetime(2025, 3, 29, 23, tzinfo=UTC), "scheduled"),
+        ]
+        assert etl[1].tags["team"] == "x" and etl[1].scope == "2025-03-30T00:00:00+01:00"
+        [undated] = store.get_runs(dag_id="etl_2")
+        assert (undated.logical_date, undated.run_type) == (None, "manual")
+        plain = store.get_run("old-3")
+        assert plain is not None and (plain.dag_id, plain.logical_date, plain.run_type) == (None, None, None)
+        assert len(store.get_runs(dag_id="many")) == 1500
+    finally:
+        store.dispose()
+
+
+def test_downgrading_to_0002_and_upgrading_again_fills_the_columns_again(empty_db_url: str) -> None:
+    from deras._core.new_runs import new_run
+    from deras._core.records import RunTarget
+
+    run = new_run(
+        RunTarget.dag("etl"), selection=[], logical_date=datetime(2025, 1, 1, tzinfo=UTC), run_type="backfill"
+    )
+    store = MetadataStore(empty_db_url)
+    try:
+        store.create_run(run)
+    finally:
+        store.dispose()
+    _migrate(empty_db_url, "0002_daemon", down=True)
+    assert not {"dag_id", "logical_date", "run_type"} & _columns(empty_db_url, "runs")
+    _migrate(empty_db_url, "head")
+    store = MetadataStore(empty_db_url)
+    try:
+        assert store.get_runs(dag_id="etl") == [run]
+    finally:
+        store.dispose()
+
+
+def _columns(url: str, table: str) -> set[str]:
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
 
 
 def test_opening_a_database_at_head_does_not_import_alembic(store: MetadataStore) -> None:

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 import click
 
+from .._core import tags as deras_tags
 from .._instance.instance import DerasInstance
 from .code import fail, is_verbose, verbose_option
 from .executor_options import cli_executor, executor_options
@@ -77,12 +78,12 @@ def _echo_import_errors(bag: Any) -> None:
 
 def _dates_with_runs(dag: Any) -> set[float]:
     """Logical dates (as instants) that already have a successful or unfinished run."""
-    runs = DerasInstance.get().get_runs(tags={"deras/dag_id": dag.dag_id})
+    runs = DerasInstance.get().get_runs(dag_id=dag.dag_id)
     return {
-        datetime.fromisoformat(r.tags["deras/logical_date"]).timestamp()
+        r.logical_date.timestamp()
         for r in runs
-        if "deras/logical_date" in r.tags
-        and "deras/test" not in r.tags
+        if r.logical_date is not None
+        and deras_tags.TEST not in r.tags
         and r.status.value not in ("failure", "canceled")  # a backfill re-runs what did not work
     }
 
@@ -222,7 +223,7 @@ def test_dag(
         logical_date=_parse_date(logical_date),
         conf=_parse_conf(conf),
         run_type="manual",
-        tags={"deras/test": "true"},
+        tags={deras_tags.TEST: "true"},
     )
     _finish(run, as_json)
 
@@ -356,7 +357,7 @@ def test_task(
         DerasInstance.get(),
         logical_date=_parse_date(logical_date),
         only_tasks=[task_id],
-        extra_tags={"deras/test": "true"},
+        extra_tags={deras_tags.TEST: "true"},
         echo_output=True,
     )
     _finish(run, as_json, json_out)

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from .._core.errors import DerasError
+from .._core.records import RunTarget
 from .._core.status import NodeStatus
 from .._exec.event_writer import EventWriter
 from .._exec.executor_choice import choose_executor
@@ -144,8 +145,8 @@ def materialize_now(
         execute_run,
         instance,
         resources=defs.resources,
-        target=target,
-        job_name=job_name,
+        target=RunTarget.job(job_name) if job_name else RunTarget.assets(),
+        label=target,
         tags=run_tags,
         code_location=loaded.location,
         executor=executor,

@@ -15,8 +15,6 @@ from .code import code_options, fail, load_code
 from .executor_options import cli_executor, executor_options
 from .tables import print_table
 
-_LOGICAL_DATE_TAG = "deras/logical_date"
-
 
 @click.group("runs")
 def runs_group() -> None:
@@ -33,7 +31,7 @@ def list_runs(limit: int, status: str | None, as_json: bool) -> None:
     runs = instance.get_runs(limit=limit, status=RunStatus(status) if status else None)
     gone = _owners_gone(instance, runs)
     if as_json:
-        click.echo(json.dumps([{**_run_json(r), "owner_gone": gone.get(r.run_id)} for r in runs]))
+        click.echo(json.dumps([{**r.to_json(), "owner_gone": gone.get(r.run_id)} for r in runs]))
         return
     from rich.table import Table
 
@@ -47,10 +45,6 @@ def list_runs(limit: int, status: str | None, as_json: bool) -> None:
     print_table(table)
     for run_id, message in gone.items():
         click.echo(f"run {run_id}: {message}; `deras runs cancel {run_id}` ends it", err=True)
-
-
-def _run_json(run: Any) -> dict[str, Any]:
-    return {**run.to_json(), "logical_date": run.tags.get(_LOGICAL_DATE_TAG)}
 
 
 def _owners_gone(instance: DerasInstance, runs: list[Any]) -> dict[str, str]:
@@ -76,7 +70,7 @@ def show_run(run_id: str, as_json: bool) -> None:
     attempts = instance.get_attempts(run.run_id)
     checks = instance.get_check_results(run_id=run.run_id)
     if as_json:
-        data = _run_json(run)
+        data = run.to_json()
         data["attempts"] = [
             {
                 "node": a.node,
@@ -94,7 +88,7 @@ def show_run(run_id: str, as_json: bool) -> None:
     click.echo(f"run {run.run_id}  {run.status}  {run.target}")
     if run.partition_key or run.partition_range:
         click.echo(f"partition: {run.scope}")
-    elif _LOGICAL_DATE_TAG in run.tags:
+    elif run.logical_date is not None:
         click.echo(f"logical date: {run.scope}")
     if run.parent_run_id:
         click.echo(f"parent run: {run.parent_run_id}")
@@ -178,8 +172,8 @@ def debug(run_id: str, node: str, use_pdb: bool, file: str | None, module: str |
 
 
 def _refuse_dag_run(run: Any) -> None:
-    dag_id = run.tags.get("deras/dag_id")
-    if dag_id:
+    dag_id = run.dag_id
+    if dag_id is not None:
         fail(
             f"run {run.run_id} is a run of DAG '{dag_id}': re-run its tasks in the same run with "
             f"`deras tasks clear {dag_id} --run {run.run_id} --task TASK [--downstream]`, or one task "

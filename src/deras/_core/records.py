@@ -3,18 +3,69 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from . import tags as deras_tags
 from .status import BackfillStatus, NodeStatus, RunStatus, TickStatus, UnitStatus
+
+
+class TargetKind(StrEnum):
+    """What a run is of: a selection of assets, an asset job, or a DAG."""
+
+    ASSETS = "assets"
+    JOB = "job"
+    DAG = "dag"
+
+
+@dataclass(frozen=True, slots=True)
+class RunTarget:
+    """What a run is of: ``RunTarget.assets()``, ``RunTarget.job("daily")``, ``RunTarget.dag("etl")``.
+
+    ``name`` is the job's name or the DAG's id (None for assets: the run's ``selection`` says
+    which). ``label`` is the text runs show when nothing more telling is given.
+
+    >>> RunTarget.dag("etl").label
+    'dag:etl'
+    """
+
+    kind: TargetKind
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.kind is TargetKind.ASSETS) != (self.name is None):
+            raise ValueError(f"a {self.kind} target {'has no' if self.name else 'needs a'} name")
+
+    @classmethod
+    def assets(cls) -> RunTarget:
+        return cls(TargetKind.ASSETS)
+
+    @classmethod
+    def job(cls, name: str) -> RunTarget:
+        return cls(TargetKind.JOB, name)
+
+    @classmethod
+    def dag(cls, dag_id: str) -> RunTarget:
+        return cls(TargetKind.DAG, dag_id)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.name or '*'}"
 
 
 @dataclass(slots=True)
 class RunRecord:
     """A run: what it targets, for which partition, and how it ended.
 
-    ``target`` is a human label (``"job:daily"``, ``"assets:a,b"``, ``"dag:etl"``);
+    ``target`` is a label for people (``"job:daily"``, ``"assets:a,b"``, ``"dag:etl"``); code
+    decides by :attr:`run_target` (from ``dag_id`` and ``job_name``), never by the label.
     ``selection`` the node ids planned; ``code_location`` how to load the code again
     (``{"file": ...}`` or ``{"module": ...}``) for re-execution and debugging.
+
+    A DAG run has ``dag_id``, ``logical_date`` (aware, in UTC: the DAG's own calendar is
+    ``in_dag_timezone``) and ``run_type`` (``manual``, ``scheduled``, ``backfill``,
+    ``asset_triggered``); other runs have None. Runs are built by ``_core/new_runs.py``.
 
     The last fields serve the daemon: ``idempotency_key`` makes creating the same run twice
     (a tick or backfill step retried after a crash) a no-op; the run queue launches higher
@@ -43,6 +94,22 @@ class RunRecord:
     priority: int = 0
     heartbeat: float | None = None
     worker: dict[str, Any] | None = None
+    dag_id: str | None = None
+    logical_date: datetime | None = None
+    run_type: str | None = None
+
+    @property
+    def run_target(self) -> RunTarget:
+        if self.dag_id is not None:
+            return RunTarget.dag(self.dag_id)
+        return RunTarget.job(self.job_name) if self.job_name else RunTarget.assets()
+
+    @property
+    def logical_date_text(self) -> str | None:
+        """A DAG run's logical date as its DAG's calendar writes it (the tag deras set), else ISO UTC."""
+        if self.logical_date is None:
+            return None
+        return self.tags.get(deras_tags.LOGICAL_DATE) or self.logical_date.isoformat()
 
     @property
     def scope(self) -> str:
@@ -52,7 +119,7 @@ class RunRecord:
             return self.partition_key
         if self.partition_range:
             return "…".join(self.partition_range)
-        return self.tags.get("deras/logical_date", "")
+        return self.logical_date_text or ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +137,9 @@ class RunRecord:
             "start_time": self.start_time,
             "end_time": self.end_time,
             "priority": self.priority,
+            "dag_id": self.dag_id,
+            "run_type": self.run_type,
+            "logical_date": self.logical_date_text,
         }
 
 

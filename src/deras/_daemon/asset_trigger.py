@@ -23,6 +23,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from .._core import tags as deras_tags
 from .._core.keys import AssetKey
 from .._core.status import RunStatus
 from .._dags.run_window import outside_window
@@ -97,7 +98,7 @@ class AssetTrigger:
                         logical_date=moment,
                         run_type="asset_triggered",
                         key=key,
-                        tags={"deras/triggered_by": ",".join(sorted(wanted))},
+                        tags={deras_tags.TRIGGERED_BY: ",".join(sorted(wanted))},
                         now=now,
                     )
                 )
@@ -134,7 +135,7 @@ class AssetTrigger:
                 sorted(nodes),
                 partition_key=part,
                 key=f"automation:eager:{new[-1].event_id}:{part}",
-                tags={"deras/automation": "eager"},
+                tags={deras_tags.AUTOMATION: "eager"},
                 now=now,
             )
             for part, nodes in by_partition.items()
@@ -198,7 +199,7 @@ class AssetTrigger:
                     self.ctx.factory.for_assets(
                         [nid],
                         key=f"automation:cron:{nid}:{entry['tick']:.6f}",
-                        tags={"deras/automation": "on_cron"},
+                        tags={deras_tags.AUTOMATION: "on_cron"},
                         now=now,
                     )
                 )

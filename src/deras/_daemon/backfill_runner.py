@@ -14,6 +14,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from .._core import tags as deras_tags
 from .._core.records import BackfillRecord, BackfillUnit, RunRecord
 from .._core.status import BackfillStatus, RunStatus, UnitStatus
 from .backfills import NO_PARTITION
@@ -28,7 +29,6 @@ _RUN_TO_UNIT = {
     RunStatus.FAILURE: UnitStatus.FAILURE,
     RunStatus.CANCELED: UnitStatus.CANCELED,
 }
-BACKFILL_TAG = "deras/backfill"
 
 
 class BackfillRunner:
@@ -151,7 +151,7 @@ class BackfillRunner:
     def _run_for(self, backfill: BackfillRecord, unit: BackfillUnit, now: float) -> RunRecord:
         factory = self.ctx.factory
         key = f"backfill:{backfill.backfill_id}:{unit.stage}:{unit.partition_key}"
-        tags = {**backfill.tags, BACKFILL_TAG: backfill.backfill_id}
+        tags = {**backfill.tags, deras_tags.BACKFILL: backfill.backfill_id}
         target = backfill.target
         if target["kind"] == "dag":
             dag = next(d for d in self.ctx.definitions.dags if d.dag_id == target["dag_id"])

@@ -10,8 +10,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._core.tags import TICK_ID
 from .._exec.run_owner import process_fate
-from .run_factory import TICK_TAG, RunFactory
+from .run_factory import RunFactory
 from .user_code import UserCodeRunner
 
 log = logging.getLogger("deras.daemon")
@@ -83,7 +84,7 @@ class DaemonContext:
             run_id = created.get(run.idempotency_key)
             if run_id is None:
                 existing = self.store.get_run_by_idempotency_key(run.idempotency_key)
-                if existing is not None and (tick_id is None or existing.tags.get(TICK_TAG) == str(tick_id)):
+                if existing is not None and (tick_id is None or existing.tags.get(TICK_ID) == str(tick_id)):
                     run_id = existing.run_id
             if run_id is not None:
                 ids.append(run_id)

@@ -8,25 +8,17 @@ location, the planned node ids, the partition (or logical date and conf), tags a
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from .._core import tags as deras_tags
 from .._core.errors import DerasError
-from .._core.records import RunRecord
-from .._core.status import RunStatus
+from .._core.new_runs import new_run
+from .._core.records import RunRecord, RunTarget
 
 BACKFILL_PRIORITY = -10
 """Backfill runs queue behind scheduled and sensor runs (priority 0) unless tagged otherwise."""
-
-PRIORITY_TAG = "deras/priority"
-TICK_TAG = "deras/tick_id"
-"""On the runs a sensor tick created: which tick, so a tick redone after a crash knows its own."""
-
-
-def new_run_id() -> str:
-    return str(uuid.uuid4())
 
 
 class RunFactory:
@@ -64,7 +56,7 @@ class RunFactory:
         """
         tags = {**(request.tags or {}), **origin}  # the daemon's own tags (tick id...) win
         if request.run_key is not None:
-            tags["deras/run_key"] = str(request.run_key)
+            tags[deras_tags.RUN_KEY] = str(request.run_key)
         selection = getattr(request, "asset_selection", None)
         job_name = getattr(request, "job_name", None) or default_job
         if selection is not None and not job_name:
@@ -92,7 +84,7 @@ class RunFactory:
             return self.for_dag(
                 target,
                 logical_date=tick_time,
-                run_type=tags.pop("deras/run_type", "manual" if tick_time is None else "scheduled"),
+                run_type=tags.pop(deras_tags.RUN_TYPE, "manual" if tick_time is None else "scheduled"),
                 conf=conf,
                 tags=tags,
                 key=key,
@@ -139,23 +131,19 @@ class RunFactory:
         else:
             wanted = set(node_ids)
             ordered = [n for n in graph.order if n in wanted]
-        tags = dict(tags or {})
-        target = f"job:{job_name}" if job_name else "assets:" + ",".join(ordered)[:200]
-        return RunRecord(
-            run_id=new_run_id(),
-            target=target,
-            status=RunStatus.QUEUED,
-            job_name=job_name,
+        return new_run(
+            RunTarget.job(job_name) if job_name else RunTarget.assets(),
+            label=None if job_name else "assets:" + ",".join(ordered)[:200],
+            selection=ordered,
             partition_key=partition_key if partition_range is None else None,
             partition_range=partition_range,
             tags=tags,
-            run_config=dict(run_config or {}),
-            selection=ordered,
+            run_config=run_config,
             code_location=self.location,
             backfill_id=backfill_id,
-            create_time=now or time.time(),
+            create_time=now,
             idempotency_key=key,
-            priority=_priority(tags, priority),
+            priority=priority,
         )
 
     def for_dag(
@@ -180,34 +168,16 @@ class RunFactory:
             from datetime import UTC
 
             logical_date = dag.schedule.infer_logical_date(datetime.fromtimestamp(now or time.time(), UTC))
-        logical_date = in_dag_timezone(dag, logical_date)
-        all_tags = {
-            **(tags or {}),
-            "deras/dag_id": dag.dag_id,
-            "deras/run_type": run_type,
-            "deras/logical_date": logical_date.isoformat(),
-        }
-        return RunRecord(
-            run_id=new_run_id(),
-            target=f"dag:{dag.dag_id}",
-            status=RunStatus.QUEUED,
-            job_name=dag.dag_id,
-            tags=all_tags,
-            run_config={"conf": dict(conf or {})},
+        return new_run(
+            RunTarget.dag(dag.dag_id),
             selection=list(dag.graph.nodes),
+            logical_date=in_dag_timezone(dag, logical_date),
+            run_type=run_type,
+            tags=tags,
+            run_config={"conf": dict(conf or {})},
             code_location=self.location,
             backfill_id=backfill_id,
-            create_time=now or time.time(),
+            create_time=now,
             idempotency_key=key,
-            priority=_priority(all_tags, priority),
+            priority=priority,
         )
-
-
-def _priority(tags: Mapping[str, str], default: int | None) -> int:
-    text = tags.get(PRIORITY_TAG)
-    if text is not None:
-        try:
-            return int(text)
-        except ValueError:
-            raise DerasError(f"tag {PRIORITY_TAG}={text!r} is not an integer") from None
-    return default or 0

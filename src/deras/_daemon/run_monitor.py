@@ -23,17 +23,17 @@ import logging
 import math
 from typing import Any
 
+from .._core import tags as deras_tags
+from .._core.new_runs import retry_of
 from .._core.records import RunRecord
 from .._core.status import RunStatus
 from .._exec.run_owner import dead_owner
 from .daemon_context import DaemonContext
 from .notification_outbox import NotificationOutbox
-from .run_factory import new_run_id
 
 log = logging.getLogger("deras.daemon.monitor")
 
 CURSOR = "daemon:run_monitor"
-RETRY_TAG = "deras/retry_number"
 LAG_SECONDS = 5.0
 """How far behind the latest end time read the monitor looks again for runs stored late."""
 _BATCH = 500
@@ -135,7 +135,7 @@ class RunMonitor:
         if run.status == RunStatus.FAILURE:
             event = "run_failure"
             policy = self._policy(run)
-            attempt = int(run.tags.get(RETRY_TAG, "0"))
+            attempt = int(run.tags.get(deras_tags.RETRY_NUMBER, "0"))
             if policy is not None and policy.max_retries > 0 and not run.code_location:
                 # A run started in someone's process (`deras dags trigger`, dg.materialize)
                 # records no code location a worker could load it from: it cannot be retried.
@@ -184,30 +184,14 @@ class RunMonitor:
     def _retry(self, run: RunRecord, policy: Any, number: int, now: float) -> None:
         root = run.root_run_id or run.run_id
         selection = list(run.selection or [])
-        if getattr(policy, "from_failure", True) and "deras/dag_id" not in run.tags:
+        if getattr(policy, "from_failure", True) and run.dag_id is None:
             from .._plan.plan import plan_from_failure
 
             graph = self.ctx.definitions.asset_graph
             outcomes = self.ctx.store.get_node_outcomes(run.run_id)
             selection = list(plan_from_failure(graph, [n for n in selection if n in graph.nodes], outcomes))
-        tags = {**run.tags, RETRY_TAG: str(number), "deras/parent_run_id": run.run_id}
-        retry = RunRecord(
-            run_id=new_run_id(),
-            target=run.target,
-            job_name=run.job_name,
-            partition_key=run.partition_key,
-            partition_range=run.partition_range,
-            tags=tags,
-            run_config=run.run_config,
-            selection=selection,
-            code_location=run.code_location,
-            parent_run_id=run.run_id,
-            root_run_id=root,
-            backfill_id=run.backfill_id,
-            create_time=now,
-            idempotency_key=f"retry:{root}:{number}",
-            priority=run.priority,
-        )
+        key = f"retry:{root}:{number}"
+        retry = retry_of(run, number, selection=selection, idempotency_key=key, create_time=now)
         if self.ctx.store.create_runs([retry]):
             log.info(
                 "run %s failed: retry %d of %d is %s", run.run_id, number, policy.max_retries, retry.run_id

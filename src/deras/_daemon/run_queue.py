@@ -103,9 +103,8 @@ class RunQueue:
     def _count(run: RunRecord, tags: Counter[tuple[str, str]], dags: Counter[str]) -> None:
         for item in run.tags.items():
             tags[item] += 1
-        dag_id = run.tags.get("deras/dag_id")
-        if dag_id:
-            dags[dag_id] += 1
+        if run.dag_id is not None:
+            dags[run.dag_id] += 1
 
     def _blocked(
         self, run: RunRecord, tag_counts: Counter[tuple[str, str]], dag_counts: Counter[str]
@@ -116,10 +115,9 @@ class RunQueue:
                 continue
             if tag_counts[(limit.key, value)] >= limit.limit:
                 return True
-        dag_id = run.tags.get("deras/dag_id")
-        if dag_id:
-            dag = self._dags.get(dag_id)
-            if dag is not None and dag_counts[dag_id] >= dag.max_active_runs:
+        if run.dag_id is not None:
+            dag = self._dags.get(run.dag_id)
+            if dag is not None and dag_counts[run.dag_id] >= dag.max_active_runs:
                 return True
         return False
 

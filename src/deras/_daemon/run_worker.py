@@ -12,7 +12,6 @@ import logging
 import os
 import time
 import traceback
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,20 +114,19 @@ def _location(run: RunRecord) -> dict[str, str]:
 
 
 def _execute(instance: Any, run: RunRecord, definitions: Any, control: StoredRunControl) -> RunStatus:
-    dag_id = run.tags.get("deras/dag_id")
+    dag_id = run.dag_id
     if dag_id is not None:
         from .._dags.dag_run import run_dag
 
         dag = next((d for d in definitions.dags if d.dag_id == dag_id), None)
         if dag is None:
             raise DerasError(f"run {run.run_id}: DAG '{dag_id}' is no longer in its code location")
-        logical = run.tags.get("deras/logical_date")
         dag_run = run_dag(
             dag,
             instance,
-            logical_date=datetime.fromisoformat(logical) if logical else None,
+            logical_date=run.logical_date,
             conf=(run.run_config or {}).get("conf"),
-            run_type=run.tags.get("deras/run_type", "manual"),
+            run_type=run.run_type or "manual",
             run=run,
             control=control,
             executor=dag.executor or definitions.executor,
@@ -154,7 +152,7 @@ def _execute(instance: Any, run: RunRecord, definitions: Any, control: StoredRun
         instance,
         plan,
         definitions.resources,
-        target=run.target,
+        target=run.run_target,
         run=run,
         control=control,
         executor=getattr(job, "executor", None) or definitions.executor,

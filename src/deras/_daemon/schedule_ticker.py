@@ -17,6 +17,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from .._core import tags as deras_tags
 from .._core.status import RunStatus, TickStatus
 from .._defs.wall_clock import tz_for
 from .crash_points import crash_point
@@ -112,7 +113,7 @@ class ScheduleTicker:
                 ctx.store.ticks.finish_tick(tick.id, TickStatus.SKIPPED, now=now, skip_reason=reason)
                 self._tick_log.skipped(inst.key, local, reason)
                 return
-            origin = {"deras/schedule": schedule.name, "deras/tick_time": local.isoformat()}
+            origin = {deras_tags.SCHEDULE: schedule.name, deras_tags.TICK_TIME: local.isoformat()}
             runs = [
                 ctx.factory.for_request(
                     request,
@@ -160,7 +161,7 @@ class ScheduleTicker:
                 self.ctx.store.ticks.finish_tick(tick.id, TickStatus.FAILURE, now=now, error=error_text(err))
         active = self.ctx.store.get_runs(
             status=[RunStatus.QUEUED, RunStatus.STARTING, RunStatus.STARTED],
-            tags={"deras/dag_id": dag.dag_id},
+            dag_id=dag.dag_id,
         )
         if due or active:  # with catchup, more are due once max_active_runs leaves room
             self._next_due[inst.key] = now + 1.0

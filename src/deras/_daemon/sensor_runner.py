@@ -14,11 +14,11 @@ import logging
 import math
 from typing import Any
 
+from .._core import tags as deras_tags
 from .._core.status import TickStatus
 from .crash_points import crash_point
 from .daemon_context import DaemonContext, error_text
 from .instigators import Instigator, find_instigator, instigators
-from .run_factory import TICK_TAG
 from .tick_log import TickLog
 
 log = logging.getLogger("deras.daemon.sensors")
@@ -106,7 +106,7 @@ class SensorRunner:
                     key=f"{inst.key}:{request.run_key}"
                     if request.run_key is not None
                     else f"{inst.key}:{slot:.6f}:{i}",
-                    origin={"deras/sensor": sensor.name, TICK_TAG: str(tick.id)},
+                    origin={deras_tags.SENSOR: sensor.name, deras_tags.TICK_ID: str(tick.id)},
                     now=now,
                 )
                 for i, request in enumerate(requests)
@@ -138,7 +138,7 @@ class SensorRunner:
         indexed reads, not a scan of every run's tags)."""
         for tick in self.ctx.store.ticks.get_ticks(inst.key, limit=1, status=TickStatus.SUCCESS):
             run = self.ctx.store.get_run(tick.run_ids[-1]) if tick.run_ids else None
-            return run.tags.get("deras/run_key") if run is not None else None
+            return run.tags.get(deras_tags.RUN_KEY) if run is not None else None
         return None
 
     def _apply_partition_requests(self, evaluation: Any) -> None:

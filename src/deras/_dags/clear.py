@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from .._core.errors import DerasError
@@ -20,12 +19,12 @@ def clear_task_instances(
     from .._exec.coordinator import Resume, coordinate
     from .._exec.dag_run_info import DagRunInfo
     from .._plan.plan import plan_run
-    from .dag_run import DagRun
+    from .dag_run import DagRun, in_dag_timezone
 
     run = instance.get_run(run_id)
     if run is None:
         raise DerasError(f"no run with id {run_id}")
-    if run.tags.get("deras/dag_id") != dag.dag_id:
+    if run.dag_id != dag.dag_id or run.logical_date is None:
         raise DerasError(f"run {run_id} is not a run of DAG '{dag.dag_id}'")
     for task_id in task_ids:
         dag.get_task(task_id)
@@ -54,7 +53,7 @@ def clear_task_instances(
             if name.startswith(f"{base}["):
                 resume.first_attempts[name] = first
         resume.map_counts.pop(base, None)
-    logical_date = datetime.fromisoformat(run.tags["deras/logical_date"])
+    logical_date = in_dag_timezone(dag, run.logical_date)
     start, end = dag.schedule.data_interval(logical_date)
     from .._defs.params import resolve_params
 
@@ -64,7 +63,7 @@ def clear_task_instances(
         logical_date,
         start,
         end,
-        run.tags.get("deras/run_type", "manual"),
+        run.run_type or "manual",
         conf,
         resolve_params(dag.params, conf, where=f"DAG '{dag.dag_id}'"),
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .._core.records import RunRecord
+from .._core.records import RunRecord, RunTarget
 from .._core.status import NodeStatus, RunStatus
 
 RUN_TYPES = ("manual", "scheduled", "backfill", "asset_triggered")
@@ -45,9 +45,10 @@ class DagRun:
         self._run = run
         self._instance = instance
         self.result = result
-        tags = run.tags
-        self.run_type = tags.get("deras/run_type", "manual")
-        self.logical_date = datetime.fromisoformat(tags["deras/logical_date"])
+        if run.logical_date is None:
+            raise ValueError(f"run {run.run_id} is not a DAG run: it has no logical date")
+        self.run_type = run.run_type or "manual"
+        self.logical_date = in_dag_timezone(dag, run.logical_date)
         self.conf = dict(run.run_config.get("conf", {}))
 
     @property
@@ -140,19 +141,12 @@ def run_dag(
     info = DagRunInfo(dag.dag_id, logical_date, start, end, run_type, dict(conf or {}), params, timeout)
     node_ids = [f"{dag.dag_id}.{t}" for t in only_tasks] if only_tasks else list(dag.graph.nodes)
     plan = plan_run(dag.graph, node_ids=node_ids)
-    tags = {
-        "deras/dag_id": dag.dag_id,
-        "deras/run_type": run_type,
-        "deras/logical_date": logical_date.isoformat(),
-        **(extra_tags or {}),
-    }
     result = execute_run(
         instance,
         plan,
         {},
-        target=f"dag:{dag.dag_id}",
-        job_name=dag.dag_id,
-        tags=tags,
+        target=RunTarget.dag(dag.dag_id),
+        tags=extra_tags,
         run_config={"conf": dict(conf or {})},
         echo_output=echo_output,
         on_node_done=on_node_done,

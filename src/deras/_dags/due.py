@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from .._core import tags as deras_tags
 from .._core.errors import DerasError
 
 
@@ -24,10 +25,8 @@ def dag_due_runs(dag: Any, instance: Any, now: datetime, *, max_runs: int | None
             )
         return []
     # A test run (`deras dags test`, `tasks test`) does not stand in for a scheduled one.
-    runs = [r for r in instance.get_runs(tags={"deras/dag_id": dag.dag_id}) if "deras/test" not in r.tags]
-    existing = [
-        datetime.fromisoformat(r.tags["deras/logical_date"]) for r in runs if "deras/logical_date" in r.tags
-    ]
+    runs = [r for r in instance.get_runs(dag_id=dag.dag_id) if deras_tags.TEST not in r.tags]
+    existing = [r.logical_date for r in runs if r.logical_date is not None]
     if max_runs is None:
         active = sum(1 for r in runs if not r.status.is_finished)
         max_runs = max(dag.max_active_runs - active, 0)

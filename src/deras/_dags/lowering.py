@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from .._core import tags as deras_tags
 from .._defs.retry import Backoff, RetryPolicy
 from .._graph.node import Node, NodeKind, NodeOutput
 
@@ -28,7 +29,7 @@ def lower_dag(dag: Any) -> list[Node]:
                 retry_policy=_retry_policy(task),
                 timeout=_seconds(task.execution_timeout),
                 pool=task.pool,
-                tags={"deras/dag_id": dag.dag_id},
+                tags={deras_tags.DAG_ID: dag.dag_id},
                 group=task.task_group.group_id if task.task_group is not None else None,
                 trigger_rule=task.trigger_rule,
                 stores_output=True,

@@ -9,7 +9,9 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from .._core import tags as deras_tags
 from .._core.errors import DerasError
+from .._core.records import RunTarget, TargetKind
 from .._plan.plan import plan_run
 from .fd_capture import catch_up_echo
 from .launch import execute_run
@@ -56,13 +58,13 @@ def debug_node(
             instance,
             plan,
             definitions.resources,
-            target=f"debug:{node_id}",
-            job_name=parent.job_name,
-            tags={"deras/debug": "true", "deras/parent_run_id": run_id},
+            # A run of the parent's job if it was one, else of one asset node.
+            target=parent.run_target if parent.run_target.kind is TargetKind.JOB else RunTarget.assets(),
+            label=f"debug:{node_id}",
+            tags={deras_tags.DEBUG: "true", deras_tags.PARENT_RUN_ID: run_id},
             run_config=parent.run_config,
             code_location=parent.code_location,
-            parent_run_id=run_id,
-            root_run_id=parent.root_run_id or run_id,
+            parent=parent,
             echo_output=True,
         )
     finally:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from .._core.errors import RunFailedError
-from .._core.records import RunRecord
+from .._core.new_runs import new_run
+from .._core.records import RunRecord, RunTarget
 from .._core.status import RunStatus
 from .._plan.plan import RunPlan
 from .coordinator import coordinate
 from .result import ExecutionResult
-
-
-def new_run_id() -> str:
-    return str(uuid.uuid4())
 
 
 def execute_run(
@@ -24,13 +19,12 @@ def execute_run(
     plan: RunPlan,
     resources: Mapping[str, Any],
     *,
-    target: str,
-    job_name: str | None = None,
+    target: RunTarget,
+    label: str | None = None,
     tags: Mapping[str, str] | None = None,
     run_config: Mapping[str, Any] | None = None,
     code_location: dict[str, str] | None = None,
-    parent_run_id: str | None = None,
-    root_run_id: str | None = None,
+    parent: RunRecord | None = None,
     executor: Any = None,
     echo_output: bool = False,
     on_node_done: Any = None,
@@ -42,27 +36,28 @@ def execute_run(
 ) -> ExecutionResult:
     """Record a run of ``plan`` and execute it; the result says how it ended.
 
-    With ``run`` (a stored, queued run a worker picked up) no new record is made: the run's
-    own id, tags and config are used and the other record arguments are ignored.
+    The new run record is of ``target`` (shown as ``label``); a DAG run's logical date and
+    type come from ``dag_run``. With ``run`` (a stored, queued run a worker picked up) no new
+    record is made: the run's own id, tags and config are used and the other record arguments
+    are ignored.
     """
     from .executor_choice import choose_executor
 
     executor = choose_executor(executor, instance=instance)
     stored = run is not None
-    run = run or RunRecord(
-        run_id=new_run_id(),
-        target=target,
+    run = run or new_run(
+        target,
+        label=label,
         status=RunStatus.STARTED,
-        job_name=job_name,
+        selection=plan.node_ids,
         partition_key=plan.partition_key,
         partition_range=plan.partition_range,
-        tags=dict(tags or {}),
-        run_config=dict(run_config or {}),
-        selection=list(plan.node_ids),
+        logical_date=None if dag_run is None else dag_run.logical_date,
+        run_type=None if dag_run is None else dag_run.run_type,
+        tags=tags,
+        run_config=run_config,
         code_location=code_location,
-        parent_run_id=parent_run_id,
-        root_run_id=root_run_id,
-        create_time=time.time(),
+        parent=parent,
     )
     execution = coordinate(
         run,

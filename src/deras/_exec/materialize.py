@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._core.records import RunTarget
 from .._defs.asset import AssetsDefinition, flatten
 from .._defs.check import AssetChecksDefinition
 from .._defs.definitions import Definitions
@@ -60,12 +61,13 @@ def materialize(
         partition_keys=partition_keys,
         dynamic_partitions_store=inst.dynamic_partitions_store,
     )
-    target = "assets:" + ",".join(n for n in plan.node_ids if defs.asset_graph.nodes[n].check is None)
+    label = "assets:" + ",".join(n for n in plan.node_ids if defs.asset_graph.nodes[n].check is None)
     return execute_run(
         inst,
         plan,
         defs.resources,
-        target=target[:500],
+        target=RunTarget.assets(),
+        label=label[:500],
         tags=tags,
         run_config=run_config,
         executor=executor,

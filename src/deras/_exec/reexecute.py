@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core import tags as deras_tags
 from .._core.errors import DerasError
 from .._plan.plan import plan_from_failure, plan_run, run_partition_keys
 from .launch import execute_run
@@ -23,8 +24,8 @@ def reexecute_run(
     parent = instance.get_run(run_id)
     if parent is None:
         raise DerasError(f"no run with id {run_id}")
-    if "deras/dag_id" in parent.tags:
-        dag_id = parent.tags["deras/dag_id"]
+    if parent.dag_id is not None:
+        dag_id = parent.dag_id
         raise DerasError(
             f"run {run_id} is a run of DAG '{dag_id}': re-run its tasks in the same run with "
             f"`deras tasks clear {dag_id} --run {run_id} --task TASK [--downstream]`"
@@ -55,20 +56,19 @@ def reexecute_run(
         dynamic_partitions_store=instance.dynamic_partitions_store,
     )
     tags = dict(parent.tags)
-    tags["deras/parent_run_id"] = parent.run_id
+    tags[deras_tags.PARENT_RUN_ID] = parent.run_id
     if from_failure:
-        tags["deras/from_failure"] = "true"
+        tags[deras_tags.FROM_FAILURE] = "true"
     return execute_run(
         instance,
         plan,
         definitions.resources,
-        target=parent.target,
-        job_name=parent.job_name,
+        target=parent.run_target,
+        label=parent.target,
         tags=tags,
         run_config=parent.run_config,
         code_location=parent.code_location,
-        parent_run_id=parent.run_id,
-        root_run_id=parent.root_run_id or parent.run_id,
+        parent=parent,
         echo_output=echo_output,
         on_node_done=on_node_done,
         executor=_executor(executor, definitions, parent.job_name),

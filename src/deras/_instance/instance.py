@@ -147,8 +147,15 @@ class DerasInstance:
         limit: int | None = None,
         status: RunStatus | Sequence[RunStatus] | None = None,
         tags: Mapping[str, str] | None = None,
+        *,
+        dag_id: str | None = None,
+        before: str | None = None,
     ) -> list[RunRecord]:
-        return self.store.get_runs(limit=limit, status=status, tags=tags)
+        """Runs, newest first; a DAG's by logical date with ``dag_id``; ``before`` pages them.
+
+        See :meth:`MetadataStore.get_runs`.
+        """
+        return self.store.get_runs(limit=limit, status=status, tags=tags, dag_id=dag_id, before=before)
 
     def get_events(self, run_id: str, node: str | None = None) -> list[EventRecord]:
         return self.store.get_events(run_id, node=node)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -260,34 +261,43 @@ class RunStore:
         status: RunStatus | Sequence[RunStatus] | None = None,
         tags: Mapping[str, str] | None = None,
         backfill_id: str | None = None,
+        dag_id: str | None = None,
+        before: str | None = None,
     ) -> list[RunRecord]:
-        query = sa.select(runs).order_by(runs.c.create_time.desc(), runs.c.id.desc())
-        if status is not None:
-            statuses = [status] if isinstance(status, str) else list(status)
-            query = query.where(runs.c.status.in_([RunStatus(s).value for s in statuses]))
-        if backfill_id is not None:
-            query = query.where(runs.c.backfill_id == backfill_id)
-        if not tags:
-            if limit is not None:
-                query = query.limit(limit)
-            with self._db.read() as conn:
-                return [run_record(row) for row in conn.execute(query)]
-        # Tags are a JSON column: LIKE on each "key":"value" fragment narrows the scan in the
-        # database (the encoder is fixed, so the fragment is in the stored text), then the exact
-        # comparison drops what LIKE over-matches (SQLite's LIKE ignores ASCII case).
-        # Tags are stored with text UTF-8 cannot encode escaped: so is what they are compared to.
-        wanted = {escape_text(str(k)): escape_text(str(v)) for k, v in tags.items()}
-        for key, value in wanted.items():
-            query = query.where(runs.c.tags.contains(dump_json({key: value})[1:-1], autoescape=True))
-        found: list[RunRecord] = []
         with self._db.read() as conn:
+            query = sa.select(runs)
+            if dag_id is not None:
+                order = (runs.c.logical_date, runs.c.id)
+                query = query.where(runs.c.dag_id == dag_id)
+            else:
+                order = (runs.c.create_time, runs.c.id)
+            query = query.order_by(*(column.desc() for column in order))
+            if before is not None:
+                query = query.where(sa.tuple_(*order) < sa.tuple_(*_page_key(conn, before, dag_id)))
+            if status is not None:
+                statuses = [status] if isinstance(status, str) else list(status)
+                query = query.where(runs.c.status.in_([RunStatus(s).value for s in statuses]))
+            if backfill_id is not None:
+                query = query.where(runs.c.backfill_id == backfill_id)
+            if not tags:
+                if limit is not None:
+                    query = query.limit(limit)
+                return [run_record(row) for row in conn.execute(query)]
+            # Tags are a JSON column: LIKE on each "key":"value" fragment narrows the scan in the
+            # database (the encoder is fixed, so the fragment is in the stored text), then the
+            # exact comparison drops what LIKE over-matches (SQLite's LIKE ignores ASCII case).
+            # Tags are stored with text UTF-8 cannot encode escaped: so is what they are compared to.
+            wanted = {escape_text(str(k)): escape_text(str(v)) for k, v in tags.items()}
+            for key, value in wanted.items():
+                query = query.where(runs.c.tags.contains(dump_json({key: value})[1:-1], autoescape=True))
+            found: list[RunRecord] = []
             for row in conn.execute(query):
                 record = run_record(row)
                 if all(record.tags.get(k) == v for k, v in wanted.items()):
                     found.append(record)
                     if limit is not None and len(found) >= limit:
                         break
-        return found
+            return found
 
     def get_attempts(self, run_id: str, node: str | None = None) -> list[AttemptRecord]:
         query = (
@@ -326,6 +336,24 @@ class RunStore:
             return {row.node: NodeStatus(row.status) for row in conn.execute(query)}
 
 
+def _page_key(conn: Any, run_id: str, dag_id: str | None) -> tuple[Any, int]:
+    """Where the page after run ``run_id`` starts: its (logical date or create time, id)."""
+    row = conn.execute(
+        sa.select(runs.c.id, runs.c.create_time, runs.c.dag_id, runs.c.logical_date).where(
+            runs.c.run_id == run_id
+        )
+    ).first()
+    if row is None:
+        raise DerasError(f"cannot list the runs before run {run_id!r}: no such run")
+    if dag_id is None:
+        return row.create_time, row.id
+    if row.dag_id != dag_id or row.logical_date is None:
+        raise DerasError(
+            f"cannot list the runs of DAG {dag_id!r} before run {run_id!r}: it is not a run of that DAG"
+        )
+    return row.logical_date, row.id
+
+
 def _run_row(run: RunRecord) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
@@ -348,6 +376,9 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
         "priority": run.priority,
         "heartbeat": run.heartbeat,
         "worker": None if run.worker is None else dump_json(run.worker),
+        "dag_id": run.dag_id,
+        "logical_date": None if run.logical_date is None else run.logical_date.timestamp(),
+        "run_type": run.run_type,
     }
 
 
@@ -377,4 +408,7 @@ def run_record(row: sa.Row[Any]) -> RunRecord:
         priority=row.priority,
         heartbeat=row.heartbeat,
         worker=None if row.worker is None else load_json(row.worker),
+        dag_id=row.dag_id,
+        logical_date=None if row.logical_date is None else datetime.fromtimestamp(row.logical_date, UTC),
+        run_type=row.run_type,
     )

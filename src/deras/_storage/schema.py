@@ -10,7 +10,8 @@ Changing a table means a new alembic revision in ``migrations/versions`` and a n
 :data:`SCHEMA_REVISION`; ``tests/storage`` checks that the migrations build exactly this schema.
 The daemon's tables (revision ``0002_daemon``) each have their own module: ``ticks.py``
 (ticks, instigator state), ``backfills.py`` (backfills and their units), ``run_queue.py``
-(the queue columns of ``runs``) and ``slots.py`` (concurrency slots).
+(the queue columns of ``runs``) and ``slots.py`` (concurrency slots). ``0003_run_columns``
+gives a DAG run's identity columns of its own (``runs.dag_id``, ``logical_date``, ``run_type``).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import sqlalchemy as sa
 
 from .escaping import escape_json_text
 
-SCHEMA_REVISION = "0002_daemon"
+SCHEMA_REVISION = "0003_run_columns"
 """The alembic head revision this code expects (compared on open without importing alembic)."""
 
-KNOWN_REVISIONS = ("0001_initial", "0002_daemon")
+KNOWN_REVISIONS = ("0001_initial", "0002_daemon", "0003_run_columns")
 """Every revision in ``migrations/versions``, oldest first."""
 
 VERSION_TABLE = "alembic_version"
@@ -66,12 +67,19 @@ runs = sa.Table(
     sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
     sa.Column("heartbeat", sa.Double),  # last sign of life of the worker executing the run
     sa.Column("worker", sa.Text),  # JSON object: {"host": ..., "pid": ...}
+    # A DAG run's identity (NULL for other runs). The logical date is an instant, a POSIX
+    # timestamp like every time here, so runs order by it whatever timezone their DAG has.
+    sa.Column("dag_id", sa.String),
+    sa.Column("logical_date", sa.Double),
+    sa.Column("run_type", sa.String),  # manual, scheduled, backfill, asset_triggered
     sa.UniqueConstraint("idempotency_key", name="uq_runs_idempotency_key"),
     sa.Index("ix_runs_create_time", "create_time", "id"),
     sa.Index("ix_runs_status", "status", "create_time"),
     sa.Index("ix_runs_backfill_id", "backfill_id", "create_time"),
     sa.Index("ix_runs_queue", "status", "priority", "id"),
     sa.Index("ix_runs_end_time", "end_time", "id"),
+    # A DAG's runs by logical date, pages of them by (logical_date, id): an index range.
+    sa.Index("ix_runs_dag", "dag_id", "logical_date", "id"),
     sqlite_autoincrement=True,
 )
 

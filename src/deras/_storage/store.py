@@ -299,9 +299,18 @@ class MetadataStore:
         status: RunStatus | Sequence[RunStatus] | None = None,
         tags: Mapping[str, str] | None = None,
         backfill_id: str | None = None,
+        dag_id: str | None = None,
+        before: str | None = None,
     ) -> list[RunRecord]:
-        """Runs, newest first, with any of ``status``, every tag of ``tags``, and ``backfill_id``."""
-        return self._runs.get_runs(limit=limit, status=status, tags=tags, backfill_id=backfill_id)
+        """Runs, newest first, with any of ``status``, every tag of ``tags``, and ``backfill_id``.
+
+        With ``dag_id``, that DAG's runs by logical date, latest first (an index range, not a
+        scan). ``before`` is the run id that ended the previous page: the next ``limit`` runs
+        after it in the same order, however many runs are created meanwhile.
+        """
+        return self._runs.get_runs(
+            limit=limit, status=status, tags=tags, backfill_id=backfill_id, dag_id=dag_id, before=before
+        )
 
     def get_events(
         self,
