@@ -94,6 +94,16 @@ def test_dag_max_active_runs_holds_back_a_second_run(make_instance, write_code):
     assert RunQueue(ctx, RecordingLauncher()).tick(time.time()) == [runs[0].run_id]
 
 
+def test_a_run_only_tagged_with_a_dag_id_is_not_one_of_its_active_runs(make_instance, write_code):
+    instance, ctx, factory = _setup(make_instance, write_code)
+    dag = ctx.definitions.dags[0]
+    tagged = factory.for_assets(["a"], key="tagged", tags={"deras/dag_id": dag.dag_id})
+    dag_run = factory.for_dag(dag, logical_date=None, run_type="manual", key="d")
+    instance.store.create_runs([tagged, dag_run])
+    launched = RunQueue(ctx, RecordingLauncher()).tick(time.time())
+    assert launched == [tagged.run_id, dag_run.run_id]
+
+
 def test_a_full_pool_keeps_runs_that_need_it_queued(make_instance, write_code):
     instance, ctx, factory = _setup(make_instance, write_code, {"pools": {"db": 1}})
     assert instance.store.slots.claim("db", 1, "someone-else", "x", time.time())

@@ -107,6 +107,12 @@ def test_reexecute_from_failure_loads_succeeded_outputs(instance: Any) -> None:
     assert run.parent_run_id == failed.run_id and run.root_run_id == failed.run_id
 
 
+def test_reexecute_of_an_asset_run_tagged_with_a_dag_id_runs_its_assets(instance: Any) -> None:
+    first = dg.materialize(ASSETS, instance=instance, tags={"deras/dag_id": "etl"})
+    again = instance.reexecute(first.run_id, from_failure=False, definitions=dg.Definitions(assets=ASSETS))
+    assert again.success and again.asset_value("load") == 12
+
+
 def test_partition_status_on_persistent_store(instance: Any) -> None:
     @dg.asset(partitions_def=DAILY)
     def daily(context: dg.AssetExecutionContext) -> str:
