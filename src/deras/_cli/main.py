@@ -15,6 +15,7 @@ from .db import db_group
 from .materialize import job_group, materialize_command
 from .runs import runs_group
 from .schedules import schedule_group, sensor_group
+from .worker import worker_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,6 +36,7 @@ cli.add_command(run_worker_command)
 cli.add_command(schedule_group)
 cli.add_command(sensor_group)
 cli.add_command(backfill_group)
+cli.add_command(worker_command)
 
 
 def main() -> None:

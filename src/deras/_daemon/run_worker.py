@@ -33,6 +33,10 @@ class CodeCache:
     def __init__(self) -> None:
         self._loaded: dict[str, tuple[float, Any]] = {}
 
+    def remember(self, location: dict[str, str], definitions: Any) -> None:
+        """``definitions`` are what ``location`` holds now (loaded by the caller)."""
+        self._loaded[repr(sorted(location.items()))] = (_stamp(location), definitions)
+
     def definitions(self, location: dict[str, str]) -> Any:
         from .._defs.loader import load_definitions
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -33,6 +33,7 @@ from .step_types import SkipCause, SkipKind, StepOutcome, StepSpec
 from .tag_limits import TagLimits
 
 SLOT_POLL_SECONDS = 0.1  # how often a step waiting for a pool slot asks again
+MAX_REDISPATCHES = 3  # a step whose worker was lost runs again, this many times at most
 
 
 class RunLoop:
@@ -64,6 +65,7 @@ class RunLoop:
         self._seq = itertools.count()
         self._running: dict[str, StepSpec] = {}
         self._slots: dict[str, str] = {}  # step name -> pool it holds a slot of
+        self._redispatched: Counter[str] = Counter()  # step name -> runs lost with their worker
         self._instances: dict[str, list[NodeStatus | None]] = {}  # mapped node -> instance outcomes
         self._tag_limits = TagLimits.parse(getattr(executor, "tag_concurrency_limits", None) or [])
 
@@ -218,10 +220,13 @@ class RunLoop:
         spec = self._running.pop(outcome.name)
         self._release(spec.name)
         if outcome.lost is not None:
-            outcome = record_lost_attempt(self.scope, spec, outcome.lost)
+            redispatch = outcome.redispatch and self._redispatched[spec.name] < MAX_REDISPATCHES
+            self._redispatched[spec.name] += redispatch
+            outcome = record_lost_attempt(self.scope, spec, outcome.lost, redispatch=redispatch)
         if outcome.status == NodeStatus.UP_FOR_RETRY:
             self.progress.move(spec.name, TI.UP_FOR_RETRY, TI.SCHEDULED)
-            retry = replace(spec, attempt=spec.attempt + 1, retries_left=spec.retries_left - 1)
+            left = spec.retries_left if outcome.redispatch else spec.retries_left - 1
+            retry = replace(spec, attempt=spec.attempt + 1, retries_left=left)
             due = time.monotonic() + outcome.retry_delay
             heapq.heappush(self._retries, (due, next(self._seq), retry))
             return

@@ -32,7 +32,10 @@ def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
     keys = scope.partition_keys if node.partitions_def is not None else []
     span = _span(node, keys, scope.instance.dynamic_partitions_store)
     events.add(scope.run_id, EventType.STEP_START, name, attempt)
-    events.transition()
+    if scope.durable_start:
+        events.flush()
+    else:
+        events.transition()
     if attempt == 0 and span is not None and node.kind == NodeKind.ASSET:
         for key in node.asset_keys:
             events.add(
@@ -70,10 +73,26 @@ def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
     return _outcome(spec, NodeStatus.SUCCESS, branch_choice=branch)
 
 
-def record_lost_attempt(scope: StepScope, spec: StepSpec, error: str) -> StepOutcome:
+def record_lost_attempt(
+    scope: StepScope, spec: StepSpec, error: str, *, redispatch: bool = False
+) -> StepOutcome:
     """The attempt's process died (or was killed at its timeout) before it said how it ended:
-    record its failure here, a retry if the node's policy has one left."""
+    record its failure here, a retry if the node's policy has one left. With ``redispatch`` (its
+    machine was lost, not the node's doing) it is recorded as a retry in any case, without using
+    one up: the run loop runs the step again."""
     node = scope.graph.nodes[spec.node_id]
+    if redispatch:
+        scope.events.add(
+            scope.run_id,
+            EventType.STEP_RETRY,
+            spec.name,
+            spec.attempt,
+            f"attempt {spec.attempt + 1} lost ({error}); running it again",
+            "WARNING",
+            {"error": error, "traceback": "", "delay": 0.0, "redispatch": True},
+        )
+        scope.events.flush()
+        return _outcome(spec, NodeStatus.UP_FOR_RETRY, error=error, redispatch=True)
     keys = scope.partition_keys if node.partitions_def is not None else []
     span = _span(node, keys, scope.instance.dynamic_partitions_store)
     context: dict[str, Any] = {"run_id": scope.run_id, "node": spec.name, "try_number": spec.attempt + 1}

@@ -40,6 +40,8 @@ class StepScope:
     echo_output: bool = False
     run_fds: RunFds | None = None  # fds 1 and 2 as the run found them, restored after each attempt
     own_timeouts: bool = True  # False: a step past its timeout is stopped from outside (its process killed)
+    # True: a step's start is stored before its body runs (a remote worker may vanish at any time)
+    durable_start: bool = False
     values: dict[tuple[AssetKey, str | None], Any] = field(default_factory=dict)
     xcom_cache: dict[tuple[str, str, int], Any] = field(default_factory=dict)  # (node, key, map index)
 

@@ -109,6 +109,37 @@ class StepSpec:
         """The node's name in events: ``node`` or ``node[i]`` for an instance of a mapped task."""
         return self.node_id if self.map_index < 0 else f"{self.node_id}[{self.map_index}]"
 
+    def to_json(self) -> dict[str, Any]:
+        """The spec as JSON, for a message to a remote worker (``from_json`` reads it back)."""
+        return {
+            "run_id": self.run_id,
+            "node_id": self.node_id,
+            "attempt": self.attempt,
+            "map_index": self.map_index,
+            "partition_keys": list(self.partition_keys),
+            "retries_left": self.retries_left,
+            "code_location": dict(self.code_location) if self.code_location else None,
+            "dag_run": self.dag_run.to_json() if self.dag_run is not None else None,
+            "map_counts": dict(self.map_counts),
+            "succeeded_upstream": sorted(self.succeeded_upstream),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StepSpec:
+        dag_run = data.get("dag_run")
+        return cls(
+            run_id=data["run_id"],
+            node_id=data["node_id"],
+            attempt=data["attempt"],
+            map_index=data.get("map_index", -1),
+            partition_keys=tuple(data.get("partition_keys") or ()),
+            retries_left=data.get("retries_left", 0),
+            code_location=data.get("code_location"),
+            dag_run=DagRunInfo.from_json(dag_run) if dag_run else None,
+            map_counts=dict(data.get("map_counts") or {}),
+            succeeded_upstream=frozenset(data.get("succeeded_upstream") or ()),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class StepOutcome:
@@ -118,7 +149,9 @@ class StepOutcome:
     UP_FOR_RETRY (failed, and will be tried again after ``retry_delay`` seconds).
     ``branch_choice`` holds the task ids a branch task chose. ``lost`` says why an executor
     could not learn the outcome from the attempt itself (its process died, or was killed at the
-    node's timeout): the run loop records that attempt's failure, a retry by the node's policy.
+    node's timeout): the run loop records that attempt's failure, a retry by the node's policy —
+    or, with ``redispatch`` (the machine running it was lost, not the node's doing), runs the
+    step again without using up a retry.
     """
 
     run_id: str
@@ -131,6 +164,7 @@ class StepOutcome:
     branch_choice: frozenset[str] | None = None
     skip: SkipCause | None = None
     lost: str | None = None
+    redispatch: bool = False
 
     @property
     def name(self) -> str:
@@ -148,6 +182,7 @@ class StepOutcome:
             "branch_choice": sorted(self.branch_choice) if self.branch_choice is not None else None,
             "skip": self.skip.to_json() if self.skip is not None else None,
             "lost": self.lost,
+            "redispatch": self.redispatch,
         }
 
     @classmethod
@@ -165,4 +200,5 @@ class StepOutcome:
             branch_choice=frozenset(choice) if choice is not None else None,
             skip=SkipCause.from_json(skip) if skip else None,
             lost=data.get("lost"),
+            redispatch=bool(data.get("redispatch", False)),
         )

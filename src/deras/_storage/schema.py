@@ -23,10 +23,10 @@ import sqlalchemy as sa
 
 from .escaping import escape_json_text
 
-SCHEMA_REVISION = "0003_run_columns"
+SCHEMA_REVISION = "0004_step_claims"
 """The alembic head revision this code expects (compared on open without importing alembic)."""
 
-KNOWN_REVISIONS = ("0001_initial", "0002_daemon", "0003_run_columns")
+KNOWN_REVISIONS = ("0001_initial", "0002_daemon", "0003_run_columns", "0004_step_claims")
 """Every revision in ``migrations/versions``, oldest first."""
 
 VERSION_TABLE = "alembic_version"
@@ -250,6 +250,23 @@ concurrency_slots = sa.Table(
     sa.Index("ix_concurrency_slots_run_id", "run_id"),
 )
 
+# One row per step attempt dispatched to a remote worker (Celery): the worker that claimed it
+# (insert-wins: a redelivered message finds it claimed and does nothing), its heartbeat, and its
+# outcome once it ended — or the coordinator's verdict that its worker was lost.
+step_claims = sa.Table(
+    "step_claims",
+    metadata,
+    sa.Column("run_id", sa.String, primary_key=True),
+    sa.Column("node", sa.String, primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("worker", sa.Text),  # JSON object: host, pid, ...
+    sa.Column("claimed_time", sa.Double, nullable=False),
+    sa.Column("heartbeat", sa.Double, nullable=False),
+    sa.Column("outcome", sa.Text),  # JSON object, set once
+    sa.Column("finished_time", sa.Double),
+    sqlite_with_rowid=False,
+)
+
 DERAS_TABLES = (
     runs,
     attempts,
@@ -263,6 +280,7 @@ DERAS_TABLES = (
     backfills,
     backfill_units,
     concurrency_slots,
+    step_claims,
 )
 DERAS_TABLE_NAMES = frozenset(t.name for t in DERAS_TABLES)
 

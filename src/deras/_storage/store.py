@@ -35,6 +35,8 @@ from .schema import (
 )
 from .slots import SlotStore
 from .sqlite_file import damaged, prepare_sqlite_file
+from .step_claims import StepClaimStore
+from .step_watch import StepWatch
 from .ticks import TickStore
 
 MEMORY_URL = "sqlite://"
@@ -89,6 +91,7 @@ class MetadataStore:
         self._ticks = TickStore(self._db)
         self._backfills = BackfillStore(self._db, self._runs)
         self._slots = SlotStore(self._db)
+        self._steps = StepClaimStore(self._db, self._events)
         try:
             self._ensure_schema()
         except BaseException:
@@ -103,6 +106,11 @@ class MetadataStore:
     @property
     def url(self) -> str:
         return self._url
+
+    @property
+    def url_for_display(self) -> str:
+        """The database URL without its password (for messages and comparisons)."""
+        return self._db.engine.url.render_as_string(hide_password=True)
 
     @property
     def run_queue(self) -> RunQueueStore:
@@ -122,6 +130,15 @@ class MetadataStore:
     def slots(self) -> SlotStore:
         """Concurrency slots of pools shared by the nodes of all runs."""
         return self._slots
+
+    @property
+    def steps(self) -> StepClaimStore:
+        """Claims of step attempts run by remote workers (the Celery executor's)."""
+        return self._steps
+
+    def watch_steps(self, run_id: str) -> StepWatch:
+        """Something to wait on until a remote worker closes a step claim of ``run_id``."""
+        return StepWatch(self._db, run_id)
 
     def upgrade(self) -> None:
         """Migrate the schema to this version of deras (``alembic upgrade head``); idempotent."""
