@@ -42,6 +42,21 @@ CASES = [
     ("W3 DAG load-10k (tasks)", "dag_load", 10000, 0.7, "Luigi 3.14 · Airflow 11.0"),
     ("W4 365 partitions, 365 runs", "backfill", 365, 0.6, "Luigi 0.66 · Dagster 88.9 · Airflow 87.8"),
     ("W4 365 partitions, single run", "backfill_single", 365, None, "Dagster 7.5 (single-run)"),
+    (
+        "W5 parallel-16, 1 s each, multiprocess max_concurrent=8 (ideal 2 s)",
+        "parallel",
+        16,
+        2.1,
+        "Luigi 2.23 · Prefect 10.6 · Dagster 20.0 · Airflow 6.63",
+    ),
+    (
+        "W1 chain-1000, multiprocess (2 workers)",
+        "pool_chain",
+        1000,
+        None,
+        "Dagster multiprocess 217 s at 100",
+    ),
+    ("W2 fan-1000, multiprocess (2 workers)", "pool_fan", 1000, None, ""),
 ]
 
 

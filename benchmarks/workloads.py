@@ -27,6 +27,62 @@ def chain(n: int) -> None:
     assert result.success and result.asset_value(f"n{n - 1}") == n - 1
 
 
+def pool_chain(n: int) -> None:
+    """W1 on the multiprocess executor (2 workers): what the pool costs per node."""
+    import deras as dg
+
+    assets = [_first(dg)] + [_step(dg, i) for i in range(1, n)]
+    executor = dg.MultiprocessExecutor(max_concurrent=2)
+    result = dg.materialize(assets, instance=dg.DerasInstance.get(), executor=executor)
+    assert result.success and result.asset_value(f"n{n - 1}") == n - 1
+
+
+def pool_fan(n: int) -> None:
+    """W2 on the multiprocess executor (2 workers)."""
+    import deras as dg
+
+    @dg.asset
+    def root() -> int:
+        return 1
+
+    middles = [_middle(dg, i) for i in range(n)]
+
+    @dg.asset(ins={f"m{i}": dg.AssetIn(key=f"m{i}") for i in range(n)})
+    def join(**values: int) -> int:
+        return sum(values.values())
+
+    executor = dg.MultiprocessExecutor(max_concurrent=2)
+    result = dg.materialize([root, *middles, join], instance=dg.DerasInstance.get(), executor=executor)
+    assert result.success and result.asset_value("join") == n
+
+
+def parallel(n: int) -> None:
+    """W5: n independent nodes sleeping 1 s each, 8 at once (ideal wall: n / 8 seconds)."""
+    import deras as dg
+
+    def sleeper(i: int) -> Any:
+        @dg.asset(name=f"s{i}")
+        def body() -> int:
+            time.sleep(1)
+            return i
+
+        return body
+
+    executor = dg.MultiprocessExecutor(max_concurrent=8)
+    result = dg.materialize(
+        [sleeper(i) for i in range(n)], instance=dg.DerasInstance.get(), executor=executor
+    )
+    assert result.success
+
+
+def _first(dg: Any) -> Any:
+    @dg.asset(name="n0")
+    def first() -> int:
+        return 0
+
+    return first
+
+
 def _step(dg: Any, i: int) -> Any:
     @dg.asset(name=f"n{i}", ins={"prev": dg.AssetIn(key=f"n{i - 1}")})
     def step(prev: int) -> int:
