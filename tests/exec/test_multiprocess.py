@@ -289,3 +289,60 @@ def test_pool_slots_hold_inside_a_run_of_a_stored_instance(make_instance, tmp_pa
     assert result.success
     assert [result.asset_value(f"q{i}") for i in range(3)] == [1, 1, 1]
     assert instance.store.slots.holders("db") == []  # every slot given back
+
+
+def test_a_worker_killed_from_outside_mid_node_has_the_node_retried_by_its_policy(tmp_path: Path) -> None:
+    """kill -9 of a pool process (what the OOM killer does): only its attempt is lost."""
+    import signal
+    import threading
+
+    mark = tmp_path / "pid"
+
+    @dg.asset(retry_policy=dg.RetryPolicy(max_retries=1))
+    def victim(context: dg.AssetExecutionContext) -> int:
+        if context.retry_number == 0:
+            mark.write_text(str(os.getpid()))
+            time.sleep(120)
+        return 5
+
+    @dg.asset
+    def bystander() -> int:
+        time.sleep(0.5)
+        return 1
+
+    def kill_when_started() -> None:
+        give_up = time.monotonic() + 60
+        while not mark.exists() and time.monotonic() < give_up:
+            time.sleep(0.01)
+        os.kill(int(mark.read_text()), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_when_started)
+    killer.start()
+    result = dg.materialize([victim, bystander], executor=dg.MultiprocessExecutor(2))
+    killer.join(60)
+    assert result.success and result.asset_value("victim") == 5 and result.asset_value("bystander") == 1
+    [retry] = [e for e in result.events if e.event_type == EventType.STEP_RETRY]
+    assert "signal 9 (SIGKILL)" in retry.data["error"]
+    assert len([e for e in result.events if e.event_type == EventType.ASSET_MATERIALIZATION]) == 2
+
+
+def test_assets_defined_without_a_file_run_in_the_pool() -> None:
+    """Code that lives nowhere on disk (``python -c``, a notebook cell) runs in the workers."""
+    code = textwrap.dedent(
+        """
+        import os
+        import deras as dg
+
+        @dg.asset
+        def where() -> int:
+            return os.getpid()
+
+        result = dg.materialize([where], executor=dg.MultiprocessExecutor(1))
+        print(result.success, result.asset_value("where") != os.getpid())
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True"]
