@@ -34,7 +34,7 @@ class SpareFiles:
     a process that dies leaves its files, which the next process to use the folder removes.
     """
 
-    def __init__(self, folder: Path, keep: int = 32) -> None:
+    def __init__(self, folder: Path, keep: int = 64) -> None:
         self.folder = folder
         self.keep = keep
         self._ready: list[str] = []
@@ -53,7 +53,7 @@ class SpareFiles:
                 self._thread = threading.Thread(target=self._work, name="deras-spare-files", daemon=True)
                 self._thread.start()
             spare = self._ready.pop() if self._ready else None
-            if len(self._ready) < self.keep // 2:
+            if len(self._ready) < self.keep:
                 self._wanted.notify()
             return spare
 
