@@ -19,15 +19,17 @@ from .page import check_limit, decode_cursor, encode_cursor
 
 @dataclass(frozen=True)
 class MaterializationView:
+    """A materialization; ``metadata`` is None in listings (read on the asset's page)."""
+
     event_id: int
     run_id: str
     timestamp: float
     partition: str | None
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] | None
 
     @classmethod
-    def of(cls, m: MaterializationRecord) -> MaterializationView:
-        return cls(m.event_id, m.run_id, m.timestamp, m.partition, m.metadata)
+    def of(cls, m: MaterializationRecord, with_metadata: bool = True) -> MaterializationView:
+        return cls(m.event_id, m.run_id, m.timestamp, m.partition, m.metadata if with_metadata else None)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -154,7 +156,7 @@ def list_assets(instance: Any, snapshot: Any = None) -> list[AssetSummary]:
         assets = []
         keys = reads.materialized_asset_keys()
         check_pairs = sorted(reads.check_names())
-    latest = reads.latest_materializations(keys)
+    latest = reads.latest_materializations(keys, with_metadata=False)
     results = reads.latest_check_results(check_pairs)
     statuses = reads.partition_statuses(keys)
     checks_of: dict[str, list[CheckStatus]] = {}
@@ -196,7 +198,7 @@ def asset_detail(
     checks = [_check_status(name, results.get((key, name))) for _, name in pairs]
     status = reads.partition_statuses([key]).get(key)
     latest = page[0] if page and before is None else reads.latest_materializations([key]).get(key)
-    summary = _summary(key, snap, latest, checks, status)
+    summary = _summary(key, snap, latest, checks, status, with_metadata=True)
     history = [
         CheckResultEntry(
             event_id, c.check_name, c.passed, c.severity, c.run_id, c.timestamp, c.partition, c.metadata
@@ -219,6 +221,7 @@ def _summary(
     latest: MaterializationRecord | None,
     checks: list[CheckStatus],
     status: tuple[str, dict[PartitionState, IndexRanges]] | None,
+    with_metadata: bool = False,
 ) -> AssetSummary:
     partitions = getattr(snap, "partitions", None)
     counts = None
@@ -236,7 +239,7 @@ def _summary(
         kinds=list(getattr(snap, "kinds", []) or []),
         description=getattr(snap, "description", None),
         partitioned=partitions is not None or status is not None,
-        last_materialization=MaterializationView.of(latest) if latest else None,
+        last_materialization=MaterializationView.of(latest, with_metadata) if latest else None,
         checks=checks,
         partitions=counts,
     )

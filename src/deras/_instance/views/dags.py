@@ -123,32 +123,56 @@ def dag_grid(
     more = len(window) > limit
     window = window[:limit]
     runs = [run for _, run in window]
-    prefix = f"{dag_id}."
-    cells: dict[tuple[str, str], str] = {}
-    for run_id, node, status in reads.latest_node_statuses([r.run_id for r in runs]):
-        if not node.startswith(prefix):
-            continue
-        task = node[len(prefix) :]
-        if task.endswith("]") and "[" in task:
-            task = task[: task.rindex("[")]
-        state = "scheduled" if status == "pending" else status
-        key = (run_id, task)
-        held = cells.get(key)
-        if held is None or _RANK.get(state, 0) < _RANK.get(held, 0):
-            cells[key] = state
-    tasks = _task_ids(snapshot, dag_id, cells)
-    states = [[cells.get((run.run_id, task)) for task in tasks] for run in runs]
+    rows = reads.node_statuses([r.run_id for r in runs])
+    tasks = _task_ids(snapshot, dag_id, rows)
+    states = _cells(dag_id, tasks, runs, rows)
     cursor = encode_cursor(window[-1][0]) if more else None
     return DagGrid(dag_id, tasks, summarize(instance, runs), states, cursor)
 
 
-def _task_ids(snapshot: Any, dag_id: str, cells: dict[tuple[str, str], str]) -> list[str]:
+def _cells(dag_id: str, tasks: list[str], runs: list[Any], rows: list[Any]) -> list[list[str | None]]:
+    """The runs x tasks matrix of states from ``(run_id, node, status)`` rows (each node's
+    attempts in order: the last wins). One dict lookup per row: this loop is the grid's cost."""
+    column = {f"{dag_id}.{task}": j for j, task in enumerate(tasks)}
+    line = {run.run_id: i for i, run in enumerate(runs)}
+    states: list[list[str | None]] = [[None] * len(tasks) for _ in runs]
+    mapped: dict[tuple[int, int], dict[str, str]] = {}
+    for run_id, node, status in rows:
+        j = column.get(node)
+        if j is not None:
+            states[line[run_id]][j] = status
+            continue
+        task = _mapped_task(dag_id, node)
+        if task is not None and f"{dag_id}.{task}" in column:
+            mapped.setdefault((line[run_id], column[f"{dag_id}.{task}"]), {})[node] = status
+    for (i, j), instances in mapped.items():  # a mapped task's cell: its worst instance
+        states[i][j] = min(instances.values(), key=lambda s: _RANK.get(s, 0))
+    for row in states:
+        for j, state in enumerate(row):
+            if state == "pending":
+                row[j] = "scheduled"
+    return states
+
+
+def _mapped_task(dag_id: str, node: str) -> str | None:
+    """``etl.load[3]`` → ``load``; None for a node that is no instance of a task of the DAG."""
+    prefix = f"{dag_id}."
+    if not node.startswith(prefix) or not node.endswith("]") or "[" not in node:
+        return None
+    return node[len(prefix) : node.rindex("[")]
+
+
+def _task_ids(snapshot: Any, dag_id: str, rows: list[Any]) -> list[str]:
     if snapshot is not None:
         for dag in snapshot.dags:
             if dag.dag_id == dag_id:
                 return [t.task_id for t in dag.tasks]
         raise DerasError(f"DAG '{dag_id}' is not in the code location")
-    return sorted({task for _, task in cells})
+    prefix = f"{dag_id}."
+    found = {
+        _mapped_task(dag_id, node) or node[len(prefix) :] for _, node, _ in rows if node.startswith(prefix)
+    }
+    return sorted(found)
 
 
 def _next_run(dag: Any, now: datetime) -> str | None:
