@@ -27,11 +27,19 @@ def runs_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def list_runs(limit: int, status: str | None, as_json: bool) -> None:
     """The most recent runs, newest first; a running run whose process is gone says so."""
+    from .._instance.views import list_runs as run_pages
+
     instance = DerasInstance.get()
-    runs = instance.get_runs(limit=limit, status=RunStatus(status) if status else None)
-    gone = _owners_gone(instance, runs)
+    runs: list[Any] = []
+    cursor = None
+    while len(runs) < limit:  # the view's pages hold at most 1,000 runs
+        page = run_pages(instance, status=status, limit=min(limit - len(runs), 1000), cursor=cursor)
+        runs.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
     if as_json:
-        click.echo(json.dumps([{**r.to_json(), "owner_gone": gone.get(r.run_id)} for r in runs]))
+        click.echo(json.dumps([r.to_json() for r in runs]))
         return
     from rich.table import Table
 
@@ -40,24 +48,12 @@ def list_runs(limit: int, status: str | None, as_json: bool) -> None:
     for name in ("status", "target", "partition / date", "started", "duration"):
         table.add_column(name)
     for r in runs:
-        status_text = _status(r.status) + (" [red](owner gone)[/red]" if r.run_id in gone else "")
+        status_text = _status(r.status) + (" [red](owner gone)[/red]" if r.owner_gone else "")
         table.add_row(r.run_id, status_text, r.target, r.scope, _when(r.start_time), _duration(r))
     print_table(table)
-    for run_id, message in gone.items():
-        click.echo(f"run {run_id}: {message}; `deras runs cancel {run_id}` ends it", err=True)
-
-
-def _owners_gone(instance: DerasInstance, runs: list[Any]) -> dict[str, str]:
-    """Why the process of each active run is gone (a daemon's run monitor would fail the run)."""
-    active = [r for r in runs if r.status.is_active]
-    if not active:
-        return {}
-    from .._exec.run_owner import dead_owner
-
-    now = time.time()
-    timeout = instance.daemon_settings.run_monitoring.heartbeat_timeout_seconds
-    dead = {r.run_id: dead_owner(r, now, timeout) for r in active}
-    return {run_id: d.message for run_id, d in dead.items() if d is not None}
+    for r in runs:
+        if r.owner_gone:
+            click.echo(f"run {r.run_id}: {r.owner_gone}; `deras runs cancel {r.run_id}` ends it", err=True)
 
 
 @runs_group.command("show")
@@ -65,23 +61,27 @@ def _owners_gone(instance: DerasInstance, runs: list[Any]) -> dict[str, str]:
 @click.option("--json", "as_json", is_flag=True)
 def show_run(run_id: str, as_json: bool) -> None:
     """One run with every node attempt."""
+    from .._instance.views import run_detail
+
     instance = DerasInstance.get()
-    run = _get(instance, run_id)
-    attempts = instance.get_attempts(run.run_id)
-    checks = instance.get_check_results(run_id=run.run_id)
+    detail = run_detail(instance, _get(instance, run_id).run_id)
+    if detail is None:  # deleted since _get found it
+        fail(f"no run with id {run_id}")
+        return
+    run = detail.summary
     if as_json:
         data = run.to_json()
         data["attempts"] = [
             {
-                "node": a.node,
+                "node": node,
                 "attempt": a.attempt,
-                "try_number": _try_number(a),
-                "status": str(a.status),
+                "try_number": a.try_number,
+                "status": a.status,
                 "start_time": a.start_time,
                 "end_time": a.end_time,
                 "error": a.error,
             }
-            for a in attempts
+            for node, a in detail.attempts_by_time
         ]
         click.echo(json.dumps(data))
         return
@@ -93,13 +93,12 @@ def show_run(run_id: str, as_json: bool) -> None:
     if run.parent_run_id:
         click.echo(f"parent run: {run.parent_run_id}")
     click.echo(f"started {_when(run.start_time)}, took {_duration(run)}")
-    for a in attempts:
+    for node, a in detail.attempts_by_time:
         took = f"{(a.end_time - a.start_time):.3f}s" if a.end_time and a.start_time else "-"
         err = f"  {a.error}" if a.error else ""
-        number = _try_number(a)
-        tried = f"try {number}" if number else ""  # a node skipped before it ran had no try
-        click.echo(f"  {a.node:<40} {tried:<5}  {a.status.value:<13} {took}{err}")
-    for c in checks:
+        tried = f"try {a.try_number}" if a.try_number else ""  # a node skipped before it ran had no try
+        click.echo(f"  {node:<40} {tried:<5}  {a.status:<13} {took}{err}")
+    for c in detail.checks:
         verdict = "passed" if c.passed else f"FAILED ({c.severity})"
         click.echo(f"check {c.check_name} on {c.asset_key}: {verdict}")
         for key, value in (c.metadata or {}).items():
@@ -212,14 +211,9 @@ def _get(instance: DerasInstance, run_id: str) -> Any:
     return None
 
 
-def _try_number(attempt: Any) -> int | None:
-    """1 for the first try; None for a node that was skipped before it started."""
-    return attempt.attempt + 1 if attempt.start_time is not None else None
-
-
-def _status(status: RunStatus) -> str:
-    colour = {"success": "green", "failure": "red", "started": "yellow"}.get(status.value, "white")
-    return f"[{colour}]{status.value}[/{colour}]"
+def _status(status: str) -> str:
+    colour = {"success": "green", "failure": "red", "started": "yellow"}.get(status, "white")
+    return f"[{colour}]{status}[/{colour}]"
 
 
 def _when(ts: float | None) -> str:

@@ -11,7 +11,8 @@ Changing a table means a new alembic revision in ``migrations/versions`` and a n
 The daemon's tables (revision ``0002_daemon``) each have their own module: ``ticks.py``
 (ticks, instigator state), ``backfills.py`` (backfills and their units), ``run_queue.py``
 (the queue columns of ``runs``) and ``slots.py`` (concurrency slots). ``0003_run_columns``
-gives a DAG run's identity columns of its own (``runs.dag_id``, ``logical_date``, ``run_type``).
+gives a DAG run's identity columns of its own (``runs.dag_id``, ``logical_date``, ``run_type``);
+``0005_read_indexes`` the indexes the read model's keyset pages need (``run_reads.py``).
 """
 
 from __future__ import annotations
@@ -23,10 +24,16 @@ import sqlalchemy as sa
 
 from .escaping import escape_json_text
 
-SCHEMA_REVISION = "0004_step_claims"
+SCHEMA_REVISION = "0005_read_indexes"
 """The alembic head revision this code expects (compared on open without importing alembic)."""
 
-KNOWN_REVISIONS = ("0001_initial", "0002_daemon", "0003_run_columns", "0004_step_claims")
+KNOWN_REVISIONS = (
+    "0001_initial",
+    "0002_daemon",
+    "0003_run_columns",
+    "0004_step_claims",
+    "0005_read_indexes",
+)
 """Every revision in ``migrations/versions``, oldest first."""
 
 VERSION_TABLE = "alembic_version"
@@ -74,8 +81,12 @@ runs = sa.Table(
     sa.Column("run_type", sa.String),  # manual, scheduled, backfill, asset_triggered
     sa.UniqueConstraint("idempotency_key", name="uq_runs_idempotency_key"),
     sa.Index("ix_runs_create_time", "create_time", "id"),
-    sa.Index("ix_runs_status", "status", "create_time"),
-    sa.Index("ix_runs_backfill_id", "backfill_id", "create_time"),
+    # Listings filtered by one column, newest first, paged by (create_time, id): an index range
+    # each (``run_reads.py``; revision 0005_read_indexes added id, the target and the DAG).
+    sa.Index("ix_runs_status", "status", "create_time", "id"),
+    sa.Index("ix_runs_backfill_id", "backfill_id", "create_time", "id"),
+    sa.Index("ix_runs_target", "target", "create_time", "id"),
+    sa.Index("ix_runs_dag_create", "dag_id", "create_time", "id"),
     sa.Index("ix_runs_queue", "status", "priority", "id"),
     sa.Index("ix_runs_end_time", "end_time", "id"),
     # A DAG's runs by logical date, pages of them by (logical_date, id): an index range.
@@ -144,6 +155,8 @@ check_results = sa.Table(
     sa.Column("metadata", sa.Text, nullable=False),  # JSON object
     sa.Index("ix_check_results_asset", "asset_key", "event_id"),
     sa.Index("ix_check_results_run", "run_id", "event_id"),
+    # The latest result of each check of every asset, in one grouped index scan.
+    sa.Index("ix_check_results_asset_check", "asset_key", "check_name", "event_id"),
 )
 
 # One row per (asset, state): the partitions in that state as compact JSON index ranges
@@ -218,7 +231,7 @@ backfills = sa.Table(
     sa.Column("create_time", sa.Double, nullable=False),
     sa.Column("end_time", sa.Double),
     sa.Column("error", sa.Text),
-    sa.Index("ix_backfills_create_time", "create_time"),
+    sa.Index("ix_backfills_create_time", "create_time", "backfill_id"),
 )
 
 # The units of a backfill; (backfill_id, stage, partition_key) is the exactly-once key of a

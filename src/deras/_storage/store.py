@@ -17,6 +17,7 @@ from deras._core.ranges import IndexRanges
 from deras._core.records import AttemptRecord, CheckResultRecord, MaterializationRecord, RunRecord
 from deras._core.status import NodeStatus, PartitionState, RunStatus
 
+from .asset_reads import AssetReads
 from .assets import AssetStore
 from .backfills import BackfillStore
 from .database import Database, WriteTransaction
@@ -24,6 +25,7 @@ from .engine import create_engine, is_memory_sqlite, sqlite_file
 from .events import EventStore
 from .reconnect import DEFAULT_RETRY_SECONDS, is_connection_error
 from .run_queue import RunQueueStore
+from .run_reads import RunReads
 from .runs import RunStore
 from .schema import (
     DERAS_TABLE_NAMES,
@@ -92,6 +94,8 @@ class MetadataStore:
         self._backfills = BackfillStore(self._db, self._runs)
         self._slots = SlotStore(self._db)
         self._steps = StepClaimStore(self._db, self._events)
+        self._run_reads = RunReads(self._db)
+        self._asset_reads = AssetReads(self._db)
         try:
             self._ensure_schema()
         except BaseException:
@@ -135,6 +139,16 @@ class MetadataStore:
     def steps(self) -> StepClaimStore:
         """Claims of step attempts run by remote workers (the Celery executor's)."""
         return self._steps
+
+    @property
+    def run_reads(self) -> RunReads:
+        """Pages of runs and windows of a DAG's runs, for the read model (``_instance/views``)."""
+        return self._run_reads
+
+    @property
+    def asset_reads(self) -> AssetReads:
+        """The latest facts of many assets at once, for the read model."""
+        return self._asset_reads
 
     def watch_steps(self, run_id: str) -> StepWatch:
         """Something to wait on until a remote worker closes a step claim of ``run_id``."""

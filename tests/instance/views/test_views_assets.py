@@ -1,0 +1,117 @@
+"""The read model's assets: the list with each asset's latest facts, and one asset's page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from view_snapshots import snapshot
+
+import deras as dg
+from deras._core.errors import DerasError
+from deras._instance.views.assets import asset_detail, list_assets
+
+COLOURS = dg.StaticPartitionsDefinition(["red", "green", "blue", "cyan"])
+
+
+@dg.asset(group_name="raw", tags={"deras/kind/python": ""})
+def rows(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    n = int(context.run_config.get("n", 3))
+    return dg.MaterializeResult(metadata={"rows": n, "note": "text is not a series"})
+
+
+@dg.asset_check(asset=rows)
+def rows_not_empty(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=int(context.run_config.get("n", 3)) > 0)
+
+
+@dg.asset_check(asset=rows)
+def rows_never_run() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+@dg.asset(partitions_def=COLOURS)
+def paint(context: dg.AssetExecutionContext) -> str:
+    return context.partition_key
+
+
+@dg.asset
+def untouched() -> int:
+    return 0
+
+
+DEFS = dg.Definitions(assets=[rows, paint, untouched], asset_checks=[rows_not_empty, rows_never_run])
+
+
+def _materialize_rows(instance: Any, n: int) -> str:
+    result = dg.materialize(
+        [rows, rows_not_empty], instance=instance, run_config={"n": n}, raise_on_error=False
+    )
+    return result.run_id
+
+
+def test_the_list_has_every_asset_with_its_latest_facts(instance: Any) -> None:
+    _materialize_rows(instance, 3)
+    last = _materialize_rows(instance, 0)
+    for colour in ("red", "green", "cyan"):
+        dg.materialize([paint], instance=instance, partition_key=colour)
+    found = {a.key: a for a in list_assets(instance, snapshot(DEFS))}
+    assert list(found) == ["rows", "paint", "untouched"]
+    rows_view = found["rows"]
+    assert rows_view.group == "raw" and rows_view.kinds == ["python"] and not rows_view.partitioned
+    assert rows_view.last_materialization is not None and rows_view.last_materialization.run_id == last
+    checks = {c.name: c for c in rows_view.checks}
+    assert checks["rows_not_empty"].passed is False and checks["rows_not_empty"].run_id == last
+    assert checks["rows_never_run"].passed is None
+    paint_view = found["paint"]
+    assert paint_view.partitions is not None
+    assert paint_view.partitions.to_json() == {
+        "materialized": 3,
+        "failed": 0,
+        "in_progress": 0,
+        "total": 4,
+        "missing": 1,
+    }
+    assert found["untouched"].last_materialization is None and found["untouched"].checks == []
+
+
+def test_without_a_snapshot_the_list_is_what_the_store_has(instance: Any) -> None:
+    _materialize_rows(instance, 1)
+    (only,) = list_assets(instance)
+    assert only.key == "rows" and only.group is None
+    assert [c.name for c in only.checks] == ["rows_not_empty"]
+
+
+def test_an_asset_page_has_materializations_in_pages_series_and_check_history(instance: Any) -> None:
+    runs = [_materialize_rows(instance, n) for n in (1, 2, 3, 0)]
+    snap = snapshot(DEFS)
+    detail = asset_detail(instance, snap, "rows", limit=3)
+    assert detail is not None
+    assert [m.run_id for m in detail.materializations] == runs[::-1][:3]
+    oldest_first = detail.materializations[::-1]
+    assert detail.metadata_series == {
+        "rows": [[m.timestamp, float(n)] for m, n in zip(oldest_first, (2, 3, 0), strict=True)]
+    }
+    older = asset_detail(instance, snap, "rows", limit=3, cursor=detail.next_cursor)
+    assert older is not None and [m.run_id for m in older.materializations] == [runs[0]]
+    assert older.next_cursor is None
+    assert older.summary.last_materialization == detail.materializations[0]
+    assert [c.passed for c in detail.check_history] == [False, True, True]
+    assert detail.partition_status is None and detail.to_json()["key"] == "rows"
+
+
+def test_an_asset_page_shows_partition_status_as_ranges_of_keys(instance: Any) -> None:
+    for colour in ("red", "green", "cyan"):
+        dg.materialize([paint], instance=instance, partition_key=colour)
+    detail = asset_detail(instance, snapshot(DEFS), "paint")
+    assert detail is not None and detail.partition_status is not None
+    assert detail.partition_status.ranges["materialized"] == [[0, 2], [3, 4]]
+    assert detail.partition_status.key_ranges is not None
+    assert detail.partition_status.key_ranges["materialized"] == [["red", "green"], ["cyan", "cyan"]]
+
+
+def test_an_unknown_asset_has_no_page_and_a_bad_cursor_is_refused(instance: Any) -> None:
+    assert asset_detail(instance, snapshot(DEFS), "nope") is None
+    assert asset_detail(instance, None, "nope") is None
+    with pytest.raises(DerasError, match="cursor"):
+        asset_detail(instance, None, "rows", cursor="xx")
