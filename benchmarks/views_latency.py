@@ -66,7 +66,7 @@ def views(instance: DerasInstance, snapshot: Any) -> dict[str, Callable[[], obje
         "list_runs (first page of 50)": lambda: list_runs(instance, limit=50),
         "list_runs (page 101)": lambda: list_runs(instance, limit=50, cursor=deep.next_cursor),
         "list_runs status=failure": lambda: list_runs(instance, status="failure", limit=50),
-        "list_runs target=job:job_3": lambda: list_runs(instance, target="job:job_3", limit=50),
+        "list_runs target=job:job_5": lambda: list_runs(instance, target="job:job_5", limit=50),
         "list_runs tag team=team_2": lambda: list_runs(instance, tags={"team": "team_2"}, limit=50),
         "list_runs dag_id=big": lambda: list_runs(instance, dag_id=BIG_DAG, limit=50),
         "run_detail (asset run)": lambda: run_detail(instance, asset_run),

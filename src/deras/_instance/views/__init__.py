@@ -6,6 +6,8 @@ Functions of an instance (and, where definitions matter, an optional ``CodeSnaps
 (:class:`Page`, opaque cursors), never offsets.
 """
 
+from .assets import AssetDetail, AssetSummary, asset_detail, list_assets
+from .dags import DagGrid, DagSummary, dag_grid, list_dags
 from .logs import LogPage, LogRecord, run_logs
 from .page import Page
 from .runs import (
@@ -21,8 +23,12 @@ from .runs import (
 )
 
 __all__ = [
+    "AssetDetail",
+    "AssetSummary",
     "AttemptView",
     "CheckResultView",
+    "DagGrid",
+    "DagSummary",
     "EventView",
     "LogPage",
     "LogRecord",
@@ -30,6 +36,10 @@ __all__ = [
     "RunDetail",
     "RunSummary",
     "StepView",
+    "asset_detail",
+    "dag_grid",
+    "list_assets",
+    "list_dags",
     "list_runs",
     "run_detail",
     "run_events",
