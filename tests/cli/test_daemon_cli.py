@@ -205,7 +205,7 @@ def test_runs_cancel_cancels_a_queued_run(deras: Deras, code: str, instance: Any
 # -- backfills ----------------------------------------------------------------------------------
 
 
-def run_daemon_until(deras: Deras, code: str, done: Callable[[], bool], tries: int = 5) -> None:
+def run_daemon_until(deras: Deras, code: str, done: Callable[[], bool], tries: int = 30) -> None:
     """``deras daemon run --max-seconds 3`` again until ``done()`` (runs go on after it stops)."""
     for _ in range(tries):
         ok(deras("daemon", "run", "-f", code, "--max-seconds", "3"))
@@ -218,6 +218,7 @@ def show(deras: Deras, backfill_id: str) -> dict[str, Any]:
     return json.loads(ok(deras("backfill", "show", backfill_id, "--json")).stdout)  # type: ignore[no-any-return]
 
 
+@pytest.mark.timeout(600)  # the daemon is run again until done: slow on a loaded machine
 def test_backfill_launch_list_show_cancel_and_retry_failed(
     deras: Deras, code: str, instance: Any, tmp_path: Path
 ) -> None:

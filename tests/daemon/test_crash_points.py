@@ -25,7 +25,7 @@ from deras._core.status import BackfillStatus, RunStatus, TickStatus
 from deras._daemon.launcher import worker_env
 from deras._daemon.run_factory import RunFactory
 
-pytestmark = pytest.mark.slow  # daemon processes killed and restarted
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # daemon processes killed and restarted
 
 CODE = """
 import deras as dg
@@ -69,7 +69,7 @@ CONFIG = {
 SCHEDULE = "schedule:every_minute"
 SENSOR = "sensor:keys"
 PARTITIONS = ["2025-01-01", "2025-01-02", "2025-01-03", "2025-01-04"]
-WAIT = 15.0
+WAIT = 90.0  # catches a hang only: a loaded machine may need many times the usual few seconds
 SETTLE = 1.5
 
 

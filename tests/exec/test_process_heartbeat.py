@@ -35,6 +35,16 @@ def slow_3() -> None:
     pass
 
 
+RELEASE = threading.Event()
+"""Holds ``held`` running until the test has seen what it looks for: on a loaded machine a
+fixed sleep may end before the other run has even started."""
+
+
+@dg.asset
+def held() -> None:
+    assert RELEASE.wait(120), "the test never released the node"
+
+
 def _in_thread(target, *args, **kwargs) -> tuple[threading.Thread, dict]:
     out: dict = {}
 
@@ -46,7 +56,7 @@ def _in_thread(target, *args, **kwargs) -> tuple[threading.Thread, dict]:
     return thread, out
 
 
-def _wait_until(condition, timeout: float = 20.0) -> None:
+def _wait_until(condition, timeout: float = 120.0) -> None:  # catches a hang only
     deadline = time.time() + timeout
     while not condition():
         if time.time() > deadline:
@@ -71,20 +81,24 @@ def test_a_run_of_a_stored_instance_records_its_owner_with_its_first_insert(make
 
 def test_one_heartbeat_thread_stamps_every_run_of_the_process(make_instance) -> None:
     instance = make_instance(BEATING)
-    runs = [_in_thread(dg.materialize, [slow_1, slow_2], instance=instance) for _ in range(2)]
+    RELEASE.clear()
+    runs = [_in_thread(dg.materialize, [held], instance=instance) for _ in range(2)]
     _wait_until(lambda: len(instance.get_runs(status=RunStatus.STARTED)) == 2)
     started = {r.run_id: r.heartbeat for r in instance.get_runs(status=RunStatus.STARTED)}
 
     def both_beat_on_a_node() -> bool:
         now = {r.run_id: r for r in instance.get_runs(status=RunStatus.STARTED)}
         return set(now) == set(started) and all(
-            r.heartbeat > started[i] and r.worker.get("node") in ("slow_1", "slow_2") for i, r in now.items()
+            r.heartbeat > started[i] and r.worker.get("node") == "held" for i, r in now.items()
         )
 
-    _wait_until(both_beat_on_a_node)
-    assert [t.name for t in threading.enumerate()].count("deras-heartbeat") == 1
+    try:
+        _wait_until(both_beat_on_a_node)
+        assert [t.name for t in threading.enumerate()].count("deras-heartbeat") == 1
+    finally:
+        RELEASE.set()
     for thread, out in runs:
-        thread.join(20)
+        thread.join(120)
         assert out["result"].success
 
 
