@@ -198,3 +198,33 @@ def test_the_calling_process_imports_neither_user_code_nor_the_definition_layers
     assert [
         m for m in modules if m.split(".")[:2] in (["deras", "_defs"], ["deras", "_dags"], ["deras", "_exec"])
     ] == []
+
+
+DAG_CODE = """
+from datetime import datetime
+import deras as dg
+
+with dg.DAG("etl", schedule="@daily", start_date=datetime(2024, 1, 1)) as etl:
+    first = dg.EmptyOperator(task_id="first")
+    second = dg.EmptyOperator(task_id="second")
+    first >> second
+"""
+
+
+def test_clearing_a_task_runs_it_again_in_the_same_dag_run(location, make_instance, no_hang) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from deras._daemon.run_worker import execute_stored_run
+
+    instance = make_instance()
+    loc = location(DAG_CODE, instance=instance)
+    run_id = loc.launch({"dag_id": "etl", "logical_date": "2024-01-10"})
+    assert execute_stored_run(instance, run_id) == RunStatus.SUCCESS
+    assert loc.launch({"clear": {"run_id": run_id, "task_ids": ["second"]}}) == run_id
+    with no_hang(90):
+        while len([a for a in instance.get_attempts(run_id) if a.node == "etl.second"]) < 2:
+            time.sleep(0.1)
+        while not instance.get_run(run_id).status.is_finished:
+            time.sleep(0.1)
+    assert instance.get_run(run_id).status == RunStatus.SUCCESS
+    assert len([a for a in instance.get_attempts(run_id) if a.node == "etl.first"]) == 1
