@@ -228,3 +228,31 @@ def test_clearing_a_task_runs_it_again_in_the_same_dag_run(location, make_instan
             time.sleep(0.1)
     assert instance.get_run(run_id).status == RunStatus.SUCCESS
     assert len([a for a in instance.get_attempts(run_id) if a.node == "etl.first"]) == 1
+
+
+SLOW_CODE = """
+import time
+import deras as dg
+
+class SlowToCheck(dg.StaticPartitionsDefinition):
+    def has_partition_key(self, key, current_time=None, dynamic_partitions_store=None):
+        if key == "slow":
+            time.sleep(30)
+        return super().has_partition_key(key, current_time, dynamic_partitions_store)
+
+@dg.asset(partitions_def=SlowToCheck(["fast", "slow"]))
+def p(context):
+    return 1
+"""
+
+
+def test_a_call_past_its_time_limit_fails_clearly_and_others_still_get_answers(location, make_instance) -> None:  # type: ignore[no-untyped-def]
+    instance = make_instance()
+    loc = location(SLOW_CODE, instance=instance)
+    assert instance.get_run(loc.launch({"selection": "p", "partition": "fast"})).partition_key == "fast"
+    loc.call_timeout = 1
+    with pytest.raises(CodeServerError, match="did not answer 'launch' within 1 s"):
+        loc.launch({"selection": "p", "partition": "slow"})
+    loc.call_timeout = 30
+    assert loc.ping()["loaded"] is True  # the stuck request holds one thread, not the server
+    assert len(instance.get_runs()) == 1
