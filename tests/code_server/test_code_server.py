@@ -164,7 +164,8 @@ def test_concurrent_callers_each_get_their_answer(location, make_instance) -> No
         t.start()
     for t in threads:
         t.join()
-    assert all(isinstance(r, str) for r in results) and len(set(results)) == 8
+    assert [r for r in results if not isinstance(r, str)] == []
+    assert len(set(results)) == 8
     assert len(instance.get_runs()) == 8
 
 
@@ -246,7 +247,7 @@ def p(context):
 """
 
 
-def test_a_call_past_its_time_limit_fails_clearly_and_others_still_get_answers(location, make_instance) -> None:  # type: ignore[no-untyped-def]
+def test_a_call_past_its_time_limit_fails_and_others_still_get_answers(location, make_instance) -> None:  # type: ignore[no-untyped-def]
     instance = make_instance()
     loc = location(SLOW_CODE, instance=instance)
     assert instance.get_run(loc.launch({"selection": "p", "partition": "fast"})).partition_key == "fast"

@@ -89,7 +89,14 @@ class _ServerProcess:
         deadline = time.monotonic() + timeout
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
-            sock.connect(self.socket_path)
+            while True:
+                try:
+                    sock.connect(self.socket_path)
+                    break
+                except BlockingIOError:  # the listen backlog is full: a burst of callers
+                    if time.monotonic() >= deadline:
+                        raise TimeoutError("the code server accepted no connection in time") from None
+                    time.sleep(0.01)
             sock.sendall(json.dumps(message).encode() + b"\n")
             chunks = []
             while True:

@@ -183,6 +183,7 @@ class _Handler(socketserver.StreamRequestHandler):
 
 class _SocketServer(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True  # a request stuck in user code must not keep the process alive on exit
+    request_queue_size = 256  # the listen backlog: a burst of web requests waits, not fails
 
     def __init__(self, path: str, code: CodeServer) -> None:
         self.code = code
