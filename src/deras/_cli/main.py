@@ -9,6 +9,7 @@ import click
 from .._core.errors import DerasError
 from .backfill import backfill_group
 from .check import check_command
+from .code_snapshot import code_group
 from .daemon import daemon_group, run_worker_command
 from .dags import dags_group, tasks_group
 from .db import db_group
@@ -27,6 +28,7 @@ def cli() -> None:
 cli.add_command(materialize_command)
 cli.add_command(job_group)
 cli.add_command(check_command)
+cli.add_command(code_group)
 cli.add_command(runs_group)
 cli.add_command(db_group)
 cli.add_command(dags_group)

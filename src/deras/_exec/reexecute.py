@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .._core import tags as deras_tags
 from .._core.errors import DerasError
-from .._plan.plan import plan_from_failure, plan_run, run_partition_keys
+from .._core.records import RunRecord
+from .._plan.plan import RunPlan, plan_from_failure, plan_run, run_partition_keys
 from .launch import execute_run
 from .result import ExecutionResult
 
 
-def reexecute_run(
-    instance: Any,
-    run_id: str,
-    *,
-    from_failure: bool = True,
-    definitions: Any = None,
-    echo_output: bool = False,
-    on_node_done: Any = None,
-    executor: Any = None,
-) -> ExecutionResult:
+@dataclass(slots=True)
+class Reexecution:
+    """What re-executing ``parent`` runs: its plan, tags and the definitions it was checked with."""
+
+    parent: RunRecord
+    plan: RunPlan
+    tags: dict[str, str]
+    definitions: Any
+
+
+def plan_reexecution(
+    instance: Any, run_id: str, *, from_failure: bool = True, definitions: Any = None
+) -> Reexecution:
+    """Check that run ``run_id`` can run again and plan it (raises ``DerasError`` saying why not).
+
+    Used by ``reexecute_run`` (here, now) and by launches that queue the re-execution as a
+    child run for the daemon (the code server's ``{"reexecute": run_id}``).
+    """
     parent = instance.get_run(run_id)
     if parent is None:
         raise DerasError(f"no run with id {run_id}")
@@ -59,19 +69,34 @@ def reexecute_run(
     tags[deras_tags.PARENT_RUN_ID] = parent.run_id
     if from_failure:
         tags[deras_tags.FROM_FAILURE] = "true"
+    return Reexecution(parent, plan, tags, definitions)
+
+
+def reexecute_run(
+    instance: Any,
+    run_id: str,
+    *,
+    from_failure: bool = True,
+    definitions: Any = None,
+    echo_output: bool = False,
+    on_node_done: Any = None,
+    executor: Any = None,
+) -> ExecutionResult:
+    again = plan_reexecution(instance, run_id, from_failure=from_failure, definitions=definitions)
+    parent = again.parent
     return execute_run(
         instance,
-        plan,
-        definitions.resources,
+        again.plan,
+        again.definitions.resources,
         target=parent.run_target,
         label=parent.target,
-        tags=tags,
+        tags=again.tags,
         run_config=parent.run_config,
         code_location=parent.code_location,
         parent=parent,
         echo_output=echo_output,
         on_node_done=on_node_done,
-        executor=_executor(executor, definitions, parent.job_name),
+        executor=_executor(executor, again.definitions, parent.job_name),
     )
 
 
