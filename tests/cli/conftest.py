@@ -16,11 +16,18 @@ EXAMPLE = REPO / "examples" / "share_prices" / "definitions.py"
 
 @pytest.fixture
 def deras(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """``deras(*args, env={...}, input=...)`` runs the CLI with DERAS_HOME in tmp_path."""
+    """``deras(*args, env={...}, input=...)`` runs the CLI with DERAS_HOME in tmp_path.
+
+    ``python=True``: ``args`` go to the interpreter itself (``-c CODE ...``), not ``-m deras``.
+    """
     home = tmp_path / "home"
 
     def run(
-        *args: str, env: dict[str, str] | None = None, input: str | None = None, cwd: Path | None = None
+        *args: str,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+        cwd: Path | None = None,
+        python: bool = False,
     ) -> subprocess.CompletedProcess[str]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("DERAS_")}
         full_env.update(
@@ -32,7 +39,7 @@ def deras(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
         )
         full_env.update(env or {})
         return subprocess.run(
-            [sys.executable, "-m", "deras", *args],
+            [sys.executable, *args] if python else [sys.executable, "-m", "deras", *args],
             capture_output=True,
             text=True,
             env=full_env,

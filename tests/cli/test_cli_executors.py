@@ -97,3 +97,29 @@ def test_unknown_executors_are_refused_before_anything_runs(deras, tmp_path: Pat
     concurrent_alone = deras("materialize", "-f", _code(tmp_path), "--max-concurrent", "3")
     assert concurrent_alone.returncode == 2
     assert "--max-concurrent needs --executor" in concurrent_alone.stderr
+
+
+BLOCK_CELERY = (
+    "import sys; sys.modules['celery'] = None\n"  # `import celery` now fails, as when not installed
+    "from deras._cli.main import main; sys.argv[0] = 'deras'; main()\n"
+)
+
+
+def test_celery_not_installed_says_which_extra_to_install(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code = _code(tmp_path)
+    worker = deras("-c", BLOCK_CELERY, "worker", "-f", code, "--broker", "redis://127.0.0.1:1/0", python=True)
+    assert worker.returncode == 1 and "Traceback" not in worker.stderr
+    assert "pip install 'deras[celery]'" in worker.stderr
+    run = deras(
+        "-c",
+        BLOCK_CELERY,
+        "materialize",
+        "-f",
+        code,
+        "--executor",
+        "celery",
+        python=True,
+        env={"DERAS_BROKER_URL": "redis://127.0.0.1:1/0"},
+    )
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "pip install 'deras[celery]'" in run.stderr

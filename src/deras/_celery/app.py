@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .._core.errors import ConfigError
+
 TASK_NAME = "deras.run_step"
 DEFAULT_QUEUE = "default"
 QUEUE_TAG = "deras/queue"  # on an asset or task: the queue its steps go to
@@ -30,8 +32,19 @@ QUEUE_TAG = "deras/queue"  # on an asset or task: the queue its steps go to
 REDIS_VISIBILITY_TIMEOUT_SECONDS = 60.0
 
 
+def require_celery() -> None:
+    """Raise a ConfigError naming the extra to install when Celery is not installed."""
+    try:
+        import celery  # noqa: F401
+    except ImportError as err:
+        raise ConfigError(
+            "the celery executor and `deras worker` need Celery: pip install 'deras[celery]'"
+        ) from err
+
+
 def celery_app(broker_url: str, *, queue: str = DEFAULT_QUEUE) -> Any:
     """A Celery app on ``broker_url`` with deras's settings (see the module docstring)."""
+    require_celery()
     from celery import Celery
 
     app = Celery("deras", broker=broker_url, set_as_current=False)

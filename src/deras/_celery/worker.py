@@ -8,7 +8,7 @@ import warnings
 from typing import Any
 
 from . import step_task
-from .app import TASK_NAME, celery_app
+from .app import TASK_NAME, celery_app, require_celery
 
 
 def start_worker(
@@ -27,6 +27,7 @@ def start_worker(
     (and a replaced process too) without importing it again. SIGTERM is a warm shutdown (running
     steps finish), as in Celery.
     """
+    require_celery()
     from celery.exceptions import SecurityWarning
 
     app = celery_app(broker_url, queue=queues[0])
