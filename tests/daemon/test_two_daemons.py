@@ -53,7 +53,11 @@ defs = dg.Definitions(
 """
 
 # Two daemons at once need Postgres (SQLite serialises writers by design).
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.parametrize("db_url", ["postgres"], indirect=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(900),
+    pytest.mark.parametrize("db_url", ["postgres"], indirect=True),
+]
 
 CONFIG = {
     "max_concurrent_runs": 50,

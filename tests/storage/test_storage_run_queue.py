@@ -132,6 +132,15 @@ def test_beat_stamps_runs_and_names_those_being_canceled(store: MetadataStore) -
     assert other is not None and other.worker == WORKER and other.heartbeat == T0 + 12
 
 
+def test_beat_answers_which_runs_are_stored(store: MetadataStore) -> None:
+    """A run whose row the event writer has not stored yet keeps no owner record: the
+    heartbeat must learn that, or the node it reported would never be stored."""
+    _started(store, "r")
+    on_a = {**WORKER, "node": "a"}
+    answer = store.run_queue.beat_runs({"r": on_a, "not_yet": on_a}, T0 + 1)
+    assert answer.found == {"r"} and answer.canceling == []
+
+
 def test_beat_stamps_more_runs_than_one_statement_holds(store: MetadataStore) -> None:
     ids = [f"r{i}" for i in range(150)]
     _queue(store, *ids)

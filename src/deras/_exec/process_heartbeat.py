@@ -100,14 +100,14 @@ class ProcessHeartbeat:
         entries = dict(due)
         for store, owners in by_store.values():
             try:
-                canceling = store.run_queue.beat(owners, now)
+                answer = store.run_queue.beat_runs(owners, now)
             except Exception:  # a blip of the database must not kill the runs; the next beat retries
                 log.warning("heartbeat of runs %s failed", ", ".join(owners), exc_info=True)
                 continue
             for run_id, stamp in owners.items():
-                if stamp is not None:
+                if stamp is not None and run_id in answer.found:  # else not stored yet: sent again
                     entries[run_id].node_stamped = stamp["node"]
-            for run_id in canceling:
+            for run_id in answer.canceling:
                 entries[run_id].control.request_cancel()
 
 

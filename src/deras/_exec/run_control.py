@@ -26,6 +26,7 @@ class RunControl:
 
     def starting(self, node: str) -> None:
         """The executor is about to run ``node``."""
+        self.current_node = node  # the run's heartbeat, if it has one, reports the node it is on
 
     def request_cancel(self) -> None:
         """The run is being canceled (heard by the process's heartbeat); ignored here."""

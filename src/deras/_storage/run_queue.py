@@ -16,6 +16,7 @@ disjoint runs and a run being claimed is not failed at the same moment. On SQLit
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,14 @@ from .events import EventStore
 from .runs import run_record
 from .schema import attempts, dump_json, event_log, load_json, runs
 from .slots import release_run_slots
+
+
+@dataclass(frozen=True, slots=True)
+class BeatAnswer:
+    """What a heartbeat learned: the runs being canceled, and the runs that are stored."""
+
+    canceling: list[str]
+    found: set[str]
 
 ACTIVE_RUN_STATUSES = tuple(s for s in RunStatus if s.is_active)
 _ACTIVE = [s.value for s in ACTIVE_RUN_STATUSES]
@@ -66,9 +75,7 @@ _BEAT = (
         ),
     )
 )
-_CANCELING_OF = sa.select(runs.c.run_id).where(
-    in_batch(runs.c.run_id, "r"), runs.c.status == bindparam("canceling")
-)
+_STATUS_OF = sa.select(runs.c.run_id, runs.c.status).where(in_batch(runs.c.run_id, "r"))
 _STATUS = sa.select(runs.c.status).where(runs.c.run_id == bindparam("run_id"))
 _UNTAKEN = (runs.c.status == bindparam("starting"), runs.c.worker.is_(None))
 _TAKE = (
@@ -213,17 +220,25 @@ class RunQueueStore:
         seconds: one statement for all of them, and a ``canceling`` status in the answer is how
         a cancel reaches it.
         """
+        return self.beat_runs(owners, now).canceling
+
+    def beat_runs(self, owners: Mapping[str, dict[str, Any] | None], now: float) -> BeatAnswer:
+        """:meth:`beat`, also answering which runs were found: a run whose row is not stored yet
+        (its first events are still in the writer) kept no owner record, to be sent again."""
         ids = list(owners)
 
-        def beat(tx: WriteTransaction) -> list[str]:
-            canceling: list[str] = []
-            for params in in_batch_params("r", ids, now=now, canceling=RunStatus.CANCELING.value):
+        def beat(tx: WriteTransaction) -> BeatAnswer:
+            answer = BeatAnswer([], set())
+            for params in in_batch_params("r", ids, now=now):
                 for i in range(IN_BATCH):
                     owner = owners.get(params[f"r_{i}"]) if params[f"r_{i}"] is not None else None
                     params[f"w_{i}"] = None if owner is None else dump_json(owner)
                 tx.execute(_BEAT, params)
-                canceling.extend(row[0] for row in tx.fetchall(_CANCELING_OF, params))
-            return canceling
+                for run_id, status in tx.fetchall(_STATUS_OF, params):
+                    answer.found.add(run_id)
+                    if status == RunStatus.CANCELING.value:
+                        answer.canceling.append(run_id)
+            return answer
 
         return self._db.transact(beat)
 
