@@ -138,15 +138,29 @@ class RunReads:
         with self._db.read() as conn:
             return {status: int(n) for status, n in conn.execute(query)}
 
-    def step_durations_since(self, since: float) -> list[tuple[float, str]]:
-        """``(seconds, status)`` of every attempt that started, of the runs that ended after
-        ``since`` (runs by ``ix_runs_end_time``, then their attempts by primary key)."""
+    def count_with_status(self, statuses: Sequence[RunStatus]) -> int:
+        """How many runs have one of ``statuses`` (a range of ``ix_runs_status`` each)."""
+        query = sa.select(sa.func.count()).where(runs.c.status.in_([RunStatus(s).value for s in statuses]))
+        with self._db.read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def step_duration_histogram(self, since: float, bounds: Sequence[float]) -> tuple[list[int], int, float]:
+        """Attempts that ran, of the runs that ended after ``since`` (``ix_runs_end_time``, then
+        their attempts by primary key), as a histogram counted in the database: ``(how many
+        took at most each bound, how many in all, their total seconds)``."""
         ended = sa.select(runs.c.run_id).where(runs.c.end_time > since)
-        query = sa.select(attempts.c.end_time - attempts.c.start_time, attempts.c.status).where(
+        took = attempts.c.end_time - attempts.c.start_time
+        columns = [sa.func.count(), sa.func.coalesce(sa.func.sum(took), 0.0)]
+        columns += [
+            sa.func.coalesce(sa.func.sum(sa.case((took <= sa.literal(b, sa.Double), 1), else_=0)), 0)
+            for b in bounds
+        ]
+        query = sa.select(*columns).where(
             attempts.c.run_id.in_(ended), attempts.c.start_time.is_not(None), attempts.c.end_time.is_not(None)
         )
         with self._db.read() as conn:
-            return [(float(d), s) for d, s in conn.execute(query)]
+            row = conn.execute(query).one()
+        return [int(n) for n in row[2:]], int(row[0]), float(row[1])
 
 
 def _before(column: Any, key: RunKey) -> Any:

@@ -12,7 +12,8 @@ The daemon's tables (revision ``0002_daemon``) each have their own module: ``tic
 (ticks, instigator state), ``backfills.py`` (backfills and their units), ``run_queue.py``
 (the queue columns of ``runs``) and ``slots.py`` (concurrency slots). ``0003_run_columns``
 gives a DAG run's identity columns of its own (``runs.dag_id``, ``logical_date``, ``run_type``);
-``0005_read_indexes`` the indexes the read model's keyset pages need (``run_reads.py``).
+``0005_read_indexes`` the indexes the read model's keyset pages need (``run_reads.py``);
+``0006_daemon_heartbeats`` the daemons' heartbeats (``daemon_heartbeats.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 
 from .escaping import escape_json_text
 
-SCHEMA_REVISION = "0005_read_indexes"
+SCHEMA_REVISION = "0006_daemon_heartbeats"
 """The alembic head revision this code expects (compared on open without importing alembic)."""
 
 KNOWN_REVISIONS = (
@@ -33,6 +34,7 @@ KNOWN_REVISIONS = (
     "0003_run_columns",
     "0004_step_claims",
     "0005_read_indexes",
+    "0006_daemon_heartbeats",
 )
 """Every revision in ``migrations/versions``, oldest first."""
 
@@ -280,6 +282,23 @@ step_claims = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# One row per daemon process: who it is and when each of its components last ran, written by
+# the daemon's loop every few seconds (``daemon_heartbeats.py``). A daemon that stopped cleanly
+# sets ``stopped_time``; one that died just stops beating.
+daemon_heartbeats = sa.Table(
+    "daemon_heartbeats",
+    metadata,
+    sa.Column("daemon_id", sa.String, primary_key=True),  # host:pid:nonce
+    sa.Column("host", sa.String, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_time", sa.Double, nullable=False),
+    sa.Column("heartbeat_time", sa.Double, nullable=False),
+    sa.Column("stopped_time", sa.Double),
+    sa.Column("components", sa.Text, nullable=False),  # JSON {name: last time it ran}
+    sa.Column("info", sa.Text),  # JSON object: version, code location, errors of components
+    sa.Index("ix_daemon_heartbeats_time", "heartbeat_time"),
+)
+
 DERAS_TABLES = (
     runs,
     attempts,
@@ -294,6 +313,7 @@ DERAS_TABLES = (
     backfill_units,
     concurrency_slots,
     step_claims,
+    daemon_heartbeats,
 )
 DERAS_TABLE_NAMES = frozenset(t.name for t in DERAS_TABLES)
 
