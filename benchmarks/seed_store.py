@@ -63,6 +63,7 @@ def seed(url: str, *, runs: int, assets: int, tasks: int, dag_runs: int) -> dict
         started = time.perf_counter()
         _dag(store, tasks, dag_runs)
         took["dag"] = time.perf_counter() - started
+        seed_backfill(store)
     finally:
         store.dispose()
     return took
@@ -99,6 +100,30 @@ def _runs(store: MetadataStore, n: int, rng: random.Random) -> list[str]:
             batch = []
     store.create_runs(batch)
     return ids
+
+
+def seed_backfill(store: MetadataStore) -> None:
+    """The backfill record of the ``bf_seed`` runs: a unit per run, in the run's status."""
+    from deras._core.records import BackfillRecord, BackfillUnit
+    from deras._core.status import BackfillStatus, UnitStatus
+
+    if store.backfills.get_backfill("bf_seed") is not None:
+        return
+    runs = sorted(store.get_runs(backfill_id="bf_seed"), key=lambda r: r.create_time)
+    keys = [f"2025-{1 + i // 28:02d}-{1 + i % 28:02d}" for i in range(len(runs))]
+    words = {RunStatus.SUCCESS: UnitStatus.SUCCESS, RunStatus.FAILURE: UnitStatus.FAILURE}
+    units = [
+        BackfillUnit("bf_seed", 0, key, None, i, words.get(run.status, UnitStatus.QUEUED), run.run_id)
+        for i, (key, run) in enumerate(zip(keys, runs, strict=True))
+    ]
+    record = BackfillRecord(
+        backfill_id="bf_seed",
+        status=BackfillStatus.REQUESTED,
+        target={"kind": "job", "name": "job_0", "partitions": {"keys": keys}},
+        num_units=len(units),
+        create_time=runs[0].create_time if runs else START,
+    )
+    store.backfills.create_backfill(record, units)
 
 
 def _assets(store: MetadataStore, n: int, run_ids: list[str], rng: random.Random) -> None:

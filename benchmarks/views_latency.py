@@ -27,8 +27,13 @@ from deras._instance.instance import DerasInstance
 from deras._instance.settings import Settings
 from deras._instance.views import list_runs, run_detail, run_events, run_logs
 from deras._instance.views.assets import asset_detail, list_assets
+from deras._instance.views.backfills import backfill_detail, list_backfills
 from deras._instance.views.dags import dag_grid, list_dags
-from seed_store import BIG_DAG, asset_key, task_id
+from deras._instance.views.health import daemon_health
+from deras._instance.views.instigators import list_schedules, list_sensors, tick_history
+from deras._instance.views.metrics import metrics
+from deras._instance.views.overview import overview
+from seed_store import BIG_DAG, asset_key, seed_backfill, task_id
 
 
 def seeded_snapshot(assets: int, tasks: int) -> Any:
@@ -49,9 +54,34 @@ def seeded_snapshot(assets: int, tasks: int) -> Any:
         tags=[],
         file="big.py",
         description=None,
+        start_date=None,
         end_date=None,
     )
-    return SimpleNamespace(assets=asset_snaps, checks=checks, dags=[dag], schedules=[], sensors=[])
+    schedules = [
+        SimpleNamespace(
+            name=f"schedule_{i}",
+            cron="0 2 * * *",
+            timezone="Europe/Berlin",
+            target=f"job_{i}",
+            default_status="running",
+            description=None,
+        )
+        for i in range(20)
+    ]
+    sensors = [
+        SimpleNamespace(
+            name=f"sensor_{i}",
+            kind="sensor",
+            minimum_interval=30.0,
+            target=f"job_{i}",
+            default_status="running",
+            description=None,
+        )
+        for i in range(10)
+    ]
+    return SimpleNamespace(
+        assets=asset_snaps, checks=checks, dags=[dag], schedules=schedules, sensors=sensors
+    )
 
 
 def views(instance: DerasInstance, snapshot: Any) -> dict[str, Callable[[], object]]:
@@ -62,6 +92,8 @@ def views(instance: DerasInstance, snapshot: Any) -> dict[str, Callable[[], obje
     asset_run = first.items[-1].run_id
     grid = dag_grid(instance, snapshot, BIG_DAG)
     dag_run = grid.runs[0].run_id
+    seed_backfill(instance.store)  # stores seeded before it had a backfill record
+    backfill = list_backfills(instance, limit=1).items[0].backfill_id
     return {
         "list_runs (first page of 50)": lambda: list_runs(instance, limit=50),
         "list_runs (page 101)": lambda: list_runs(instance, limit=50, cursor=deep.next_cursor),
@@ -77,6 +109,14 @@ def views(instance: DerasInstance, snapshot: Any) -> dict[str, Callable[[], obje
         "asset_detail": lambda: asset_detail(instance, snapshot, asset_key(15)),
         "list_dags": lambda: list_dags(instance, snapshot),
         "dag_grid (5,000 tasks x 25 runs)": lambda: dag_grid(instance, snapshot, BIG_DAG),
+        "list_schedules (20 + the DAG)": lambda: list_schedules(instance, snapshot),
+        "list_sensors (10)": lambda: list_sensors(instance, snapshot),
+        "tick_history": lambda: tick_history(instance, "schedule:schedule_0"),
+        "list_backfills": lambda: list_backfills(instance),
+        "backfill_detail (100 partitions)": lambda: backfill_detail(instance, backfill),
+        "daemon_health": lambda: daemon_health(instance),
+        "overview": lambda: overview(instance, snapshot),
+        "metrics": lambda: metrics(instance, snapshot),
     }
 
 
@@ -92,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--assets", type=int, default=10_000)
     parser.add_argument("--tasks", type=int, default=5_000)
+    parser.add_argument("--only", default=None, help="measure only the views whose name contains this")
     args = parser.parse_args(argv)
     url = args.target if "://" in args.target else f"sqlite:///{args.target}"
     home = Path(tempfile.mkdtemp(prefix="deras-views-"))
@@ -102,6 +143,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| view ({url.split('://')[0]}) | p95, median of {args.rounds} rounds | median call |")
         print("|---|---|---|")
         for name, call in measured.items():
+            if args.only and args.only not in name:
+                continue
             rounds, calls = [], []
             for _ in range(args.rounds):
                 call()

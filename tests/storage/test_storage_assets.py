@@ -226,3 +226,53 @@ def test_latest_materialization_event_ids_of_many_assets(runs_store: MetadataSto
     assert runs_store.get_latest_materialization_event_ids(wanted) == {
         e.data["asset_key"]: e.id for e in events[::2]
     }
+
+
+def _check(run_id: str, asset_key: str, name: str, passed: bool) -> EventRecord:
+    data = {"asset_key": asset_key, "check_name": name, "passed": passed}
+    return EventRecord(run_id, EventType.ASSET_CHECK_EVALUATION, node=f"{asset_key}:{name}", data=data)
+
+
+def test_the_latest_facts_follow_every_batch_of_events(runs_store: MetadataStore) -> None:
+    # One batch with two materializations of an asset and two results of a check: the last wins.
+    runs_store.store_events(
+        [
+            EventRecord(
+                "r1", EventType.ASSET_MATERIALIZATION, node="a", timestamp=1.0, data={"asset_key": "a"}
+            ),
+            EventRecord(
+                "r2", EventType.ASSET_MATERIALIZATION, node="a", timestamp=2.0, data={"asset_key": "a"}
+            ),
+            _check("r1", "a", "positive", True),
+            _check("r2", "a", "positive", False),
+        ]
+    )
+    _materialize(runs_store, "b", run_id="r1", t=3.0, partition="p1")
+    reads = runs_store.asset_reads
+    latest = reads.latest_materializations(["a", "b"], with_metadata=False)
+    assert {k: (m.run_id, m.partition) for k, m in latest.items()} == {"a": ("r2", None), "b": ("r1", "p1")}
+    assert latest["a"].event_id == runs_store.get_latest_materialization("a").event_id  # type: ignore[union-attr]
+    (result,) = reads.latest_check_results([("a", "positive")]).values()
+    assert (result.passed, result.run_id) == (False, "r2")
+    runs_store.store_events([_check("r1", "a", "positive", True)])
+    (result,) = reads.latest_check_results([("a", "positive")]).values()
+    assert (result.passed, result.run_id) == (True, "r1")
+    assert reads.materialized_asset_keys() == ["a", "b"]
+
+
+def test_an_older_event_never_replaces_a_newer_latest_fact(runs_store: MetadataStore) -> None:
+    from deras._storage.assets import _UPSERT_ASSET_LATEST
+    from deras._storage.database import Database
+
+    newer = _materialize(runs_store, "a", run_id="r2", t=2.0)
+    db: Database = runs_store._db
+    older = {
+        "asset_key": "a",
+        "event_id": (newer.id or 0) - 1,
+        "run_id": "r1",
+        "timestamp": 1.0,
+        "partition_key": None,
+    }
+    db.transact(lambda tx: tx.execute(_UPSERT_ASSET_LATEST, older))  # as a slower writer would
+    (latest,) = runs_store.asset_reads.latest_materializations(["a"], with_metadata=False).values()
+    assert (latest.run_id, latest.event_id) == ("r2", newer.id)

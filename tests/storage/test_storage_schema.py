@@ -354,3 +354,70 @@ def test_reopened_store_sees_everything_written(db_url: str) -> None:
         assert second.get_dynamic_partitions("dyn") == ["x", "y"]
     finally:
         second.dispose()
+
+
+def _fill_at_0006(url: str) -> None:
+    """Runs with tags, materializations and check results as a deras of revision 0006 wrote them."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO runs (run_id, target, status, tags, run_config, create_time) "
+                    "VALUES (:run_id, 'assets:a', 'success', :tags, '{}', :t)"
+                ),
+                [
+                    {"run_id": "r1", "tags": '{"team":"a","env":"prod"}', "t": 1.0},
+                    {"run_id": "r2", "tags": '{"team":"b"}', "t": 2.0},
+                    {"run_id": "r3", "tags": "{}", "t": 3.0},
+                    {"run_id": "r4", "tags": '{"team":"a"}', "t": 4.0},
+                ],
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO materializations (event_id, asset_key, partition_key, run_id, timestamp, "
+                    "metadata) VALUES (:e, :k, :p, :r, :t, '{}')"
+                ),
+                [
+                    {"e": 1, "k": "a", "p": None, "r": "r1", "t": 1.0},
+                    {"e": 5, "k": "a", "p": None, "r": "r2", "t": 5.0},
+                    {"e": 3, "k": "b", "p": "2025-01-01", "r": "r1", "t": 3.0},
+                ],
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO check_results (event_id, asset_key, check_name, passed, severity, run_id, "
+                    "timestamp, metadata) VALUES (:e, 'a', :c, :ok, 'ERROR', :r, :t, '{}')"
+                ),
+                [
+                    {"e": 2, "c": "positive", "ok": True, "r": "r1", "t": 2.0},
+                    {"e": 6, "c": "positive", "ok": False, "r": "r2", "t": 6.0},
+                    {"e": 7, "c": "fresh", "ok": True, "r": "r2", "t": 7.0},
+                ],
+            )
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_from_0006_fills_the_latest_facts_and_the_run_tags(empty_db_url: str) -> None:
+    _migrate(empty_db_url, "0006_daemon_heartbeats")
+    _fill_at_0006(empty_db_url)
+    _migrate(empty_db_url, "head")
+    store = MetadataStore(empty_db_url)
+    try:
+        latest = store.asset_reads.latest_materializations(["a", "b", "c"], with_metadata=False)
+        assert {k: (m.event_id, m.run_id, m.partition) for k, m in latest.items()} == {
+            "a": (5, "r2", None),
+            "b": (3, "r1", "2025-01-01"),
+        }
+        checks = store.asset_reads.latest_check_results([("a", "positive"), ("a", "fresh")])
+        assert {k: (c.passed, c.run_id) for k, c in checks.items()} == {
+            ("a", "positive"): (False, "r2"),
+            ("a", "fresh"): (True, "r2"),
+        }
+        team_a = store.run_reads.runs_page(limit=10, tags={"team": "a"})
+        assert [run.run_id for _, run in team_a] == ["r4", "r1"]
+        both = store.run_reads.runs_page(limit=10, tags={"team": "a", "env": "prod"})
+        assert [run.run_id for _, run in both] == ["r1"]
+    finally:
+        store.dispose()

@@ -80,32 +80,27 @@ def launch(
 @click.option("--json", "as_json", is_flag=True)
 def list_backfills(limit: int, as_json: bool) -> None:
     """Recent backfills, newest first (reads $DERAS_HOME only)."""
-    from .._daemon.backfills import BackfillView
+    from .._instance.views.backfills import list_backfills as backfill_page
 
-    instance = DerasInstance.get()
-    views = [
-        BackfillView.summary(b, instance.store.backfills.unit_counts(b.backfill_id))
-        for b in instance.get_backfills(limit=limit)
-    ]
+    summaries = backfill_page(DerasInstance.get(), limit=limit).items
     if as_json:
-        click.echo(json.dumps([v.to_json() for v in views]))
+        click.echo(json.dumps([b.to_json() for b in summaries]))
         return
     from rich.table import Table
 
     table = Table()
     for col in ("backfill id", "status", "target", "partitions", "done", "failed", "created"):
         table.add_column(col)
-    for v in views:
-        data = v.to_json()
-        counts = data["counts"]
+    for b in summaries:
+        counts = b.counts
         table.add_row(
-            v.backfill_id,
-            data["status"],
-            _target(data["target"]),
-            str(data["num_partitions"]),
-            f"{counts['success']}/{data['num_units']}",
+            b.backfill_id,
+            b.status,
+            b.target_label,
+            str(b.num_partitions),
+            f"{counts['success']}/{b.num_units}",
             str(counts["failure"] + counts["skipped"]),
-            datetime.fromtimestamp(v.record.create_time, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            datetime.fromtimestamp(b.create_time, UTC).strftime("%Y-%m-%d %H:%M:%S"),
         )
     print_table(table)
 
@@ -115,14 +110,29 @@ def list_backfills(limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def show(backfill_id: str, as_json: bool) -> None:
     """One backfill with each partition's status."""
-    view = _get(backfill_id)
-    if as_json:
-        click.echo(json.dumps({**view.to_json(), "partitions": view.partition_status}))
+    from .._instance.views.backfills import backfill_detail
+
+    detail = backfill_detail(DerasInstance.get(), _get(backfill_id).backfill_id)
+    if detail is None:
+        fail(f"no backfill with id {backfill_id}")
         return
-    data = view.to_json()
-    click.echo(f"backfill {view.backfill_id}  {data['status']}  {_target(data['target'])}")
-    click.echo("  " + "  ".join(f"{k}: {n}" for k, n in data["counts"].items() if n))
-    for key, status in view.partition_status.items():
+    summary = detail.summary
+    statuses = {p.partition_key: p.status for p in detail.partitions}
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    **summary.to_json(),
+                    "partitions": statuses,
+                    "partition_counts": detail.partition_counts,
+                    "ranges": detail.ranges,
+                }
+            )
+        )
+        return
+    click.echo(f"backfill {summary.backfill_id}  {summary.status}  {summary.target_label}")
+    click.echo("  " + "  ".join(f"{k}: {n}" for k, n in summary.counts.items() if n))
+    for key, status in statuses.items():
         click.echo(f"  {key or '(unpartitioned)'}  {status}")
 
 
@@ -170,12 +180,3 @@ def _get(backfill_id: str) -> Any:
     if len(matches) != 1:
         fail(f"no backfill with id {backfill_id}" if not matches else f"'{backfill_id}' is ambiguous")
     return instance.get_backfill(matches[0].backfill_id)
-
-
-def _target(target: dict[str, object]) -> str:
-    kind = target.get("kind")
-    if kind == "dag":
-        return f"dag:{target['dag_id']}"
-    if kind == "job":
-        return f"job:{target['name']}"
-    return f"assets:{target.get('selection')}"

@@ -153,16 +153,30 @@ def dags_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def list_dags(folder: str | None, file: str | None, module: str | None, as_json: bool) -> None:
     """Every DAG found, with its schedule; files that failed to import, with their tracebacks."""
+    from .._defs.definitions import Definitions
+    from .._instance.views.dags import list_dags as dag_summaries
+    from .._snapshot.build import snapshot_of
+    from .._snapshot.snapshot import LocationRef
+
     bag = load_dags(folder, file, module)
+    snapshot = snapshot_of(Definitions(dags=list(bag.dags.values())), LocationRef())
     rows = [
         {
             "dag_id": d.dag_id,
             "file": bag.files.get(d.dag_id),
-            "schedule": d.schedule.summary,
-            "tasks": len(d.task_dict),
+            "schedule": d.schedule,
+            "tasks": d.tasks,
             "tags": d.tags,
+            "last_run": None
+            if d.last_run is None
+            else {
+                "run_id": d.last_run.run_id,
+                "status": d.last_run.status,
+                "logical_date": d.last_run.logical_date,
+            },
+            "next_run": d.next_run,
         }
-        for d in bag.dags.values()
+        for d in dag_summaries(DerasInstance.get(), snapshot)
     ]
     if as_json:
         click.echo(json.dumps({"dags": rows, "import_errors": _import_errors(bag)}))

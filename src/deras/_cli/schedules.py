@@ -26,31 +26,36 @@ def sensor_group() -> None:
 
 
 def _rows(kinds: tuple[Any, ...], file: str | None, module: str | None) -> list[dict[str, Any]]:
-    from .._daemon.instigators import instigators
+    from .._instance.views.instigators import list_schedules, list_sensors
+    from .._snapshot.build import snapshot_of
+    from .._snapshot.snapshot import LocationRef
 
     loaded = load_code(file, module)
     instance = DerasInstance.get()
-    states = instance.store.ticks.get_states()
-    now = datetime.now(UTC)
+    snapshot = snapshot_of(loaded.definitions, LocationRef.from_json(loaded.location or {}))
+    views: list[Any] = []
+    if "schedule" in kinds:
+        views += list_schedules(instance, snapshot, ticks=1, dags="dag" in kinds)
+    if "sensor" in kinds:
+        views += [s for s in list_sensors(instance, snapshot) if s.kind != "automation"]
     rows = []
-    for inst in instigators(loaded.definitions, kinds):
-        state = states.get(inst.key)
-        latest = instance.store.ticks.get_latest_tick(inst.key)
+    for view in views:
+        last = view.last_tick
         rows.append(
             {
-                "name": inst.name,
-                "kind": inst.kind,
-                "status": "running" if inst.is_running(state) else "stopped",
-                "when": _when(inst),
-                "next_tick": _next(inst, now),
+                "name": view.name,
+                "kind": view.kind if view.kind in ("schedule", "dag") else "sensor",
+                "status": view.status,
+                "when": _when(view),
+                "next_tick": view.next_tick if view.kind in ("schedule", "dag") else None,
                 "last_tick": None
-                if latest is None
+                if last is None
                 else {
-                    "time": datetime.fromtimestamp(latest.tick_time, UTC).isoformat(),
-                    "status": str(latest.status),
-                    "run_ids": latest.run_ids,
-                    "skip_reason": latest.skip_reason,
-                    "error": _last_line(latest.error),
+                    "time": datetime.fromtimestamp(last.tick_time, UTC).isoformat(),
+                    "status": last.status,
+                    "run_ids": last.run_ids,
+                    "skip_reason": last.skip_reason,
+                    "error": last.error_message,
                 },
             }
         )
@@ -63,19 +68,12 @@ def _last_line(error: str | None) -> str | None:
     return lines[-1] if lines else None
 
 
-def _when(inst: Any) -> str:
-    if inst.kind == "sensor":
-        return f"every {inst.definition.minimum_interval_seconds}s"
-    if inst.kind == "dag":
-        return str(inst.definition.schedule.summary)
-    return f"{inst.definition.cron_schedule} ({inst.definition.execution_timezone})"
-
-
-def _next(inst: Any, now: datetime) -> str | None:
-    if inst.kind == "sensor":
-        return None
-    ticks = _preview(inst, now, 1)
-    return ticks[0].isoformat() if ticks else None
+def _when(view: Any) -> str:
+    if view.kind == "schedule":
+        return f"{view.cron} ({view.timezone})"
+    if view.kind == "dag":
+        return str(view.cron)
+    return f"every {view.minimum_interval:g}s"
 
 
 def _preview(inst: Any, now: datetime, n: int) -> list[datetime]:

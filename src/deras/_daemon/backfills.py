@@ -205,22 +205,9 @@ class BackfillView:
 
     @property
     def partition_status(self) -> dict[str, str]:
-        worst: dict[str, str] = {}
-        for unit in sorted(self.units, key=lambda u: u.stage):
-            for key in self._keys(unit):
-                if worst.get(key) not in _BAD:
-                    worst[key] = str(unit.status)
-        return worst
+        from .._instance.views.backfills import partition_progress
 
-    def _keys(self, unit: BackfillUnit) -> list[str]:
-        if unit.partition_last is None:
-            return [unit.partition_key]
-        keys = self.record.target.get("partitions", {}).get("keys", [])
-        try:
-            first, last = keys.index(unit.partition_key), keys.index(unit.partition_last)
-        except ValueError:
-            return [unit.partition_key]
-        return keys[first : last + 1]
+        return {p.partition_key: p.status for p in partition_progress(self.record, self.units)}
 
     @property
     def counts(self) -> dict[str, int]:
@@ -249,6 +236,3 @@ class BackfillView:
             "end_time": r.end_time,
             "error": r.error,
         }
-
-
-_BAD = ("failure", "skipped", "canceled")

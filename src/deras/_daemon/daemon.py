@@ -33,6 +33,8 @@ log = logging.getLogger("deras.daemon")
 # Seconds between runs of the components that rescan stored state, in the loop.
 _PACE = {"backfills": 0.5, "automation": 0.5, "run_monitor": 0.5}
 _WATCH = 0.05  # seconds between looks at SQLite's data_version while idle
+HEARTBEAT_SECONDS = 5.0  # at most this often the loop records its heartbeat (``daemon_heartbeats``)
+_FORGET_SECONDS = 7 * 24 * 3600  # heartbeats of daemons gone this long are pruned at start
 
 
 def default_launcher(ctx: DaemonContext) -> RunLauncher:
@@ -85,6 +87,10 @@ class Daemon:
         self._last_run: dict[str, float] = {}
         self._dirty: set[str] = set()  # paced components that should look again soon
         self._wake_at = float("inf")  # when the loop must pass again for them
+        self._ran: dict[str, float] = {}  # component -> when it last ran (for the heartbeat)
+        self._failing: dict[str, str] = {}  # component -> its last error, while it fails
+        self._started = time.time()
+        self._beaten = float("-inf")
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
@@ -118,8 +124,11 @@ class Daemon:
                 self._dirty.discard(component.name)
             try:
                 call()
-            except Exception:
+                self._failing.pop(component.name, None)
+            except Exception as err:
                 log.exception("daemon component %s failed; going on", component.name)
+                self._failing[component.name] = f"{type(err).__name__}: {err}"[:500]
+            self._ran[component.name] = now
         if self.queue.ended_count != ended_before:
             # Runs ended: the paced components have news (a backfill unit done, a retry due).
             self._dirty.update(_PACE)
@@ -144,9 +153,11 @@ class Daemon:
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         owner = self.ctx.owner
         log.info("deras daemon %s started", owner, extra=_facts("daemon_started", owner))
+        self._forget_old_daemons()
         try:
             while not self._stop.is_set():
                 self.tick(paced=True)
+                self.beat()
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 now = time.time()
@@ -157,10 +168,45 @@ class Daemon:
                 self._wait(max(timeout, 0.0))
                 self._drain_wake()
         finally:
+            self._record_stop()
             self.launcher.shutdown()
             if self.ctx.user_code is not None:
                 self.ctx.user_code.shutdown()
             log.info("deras daemon %s stopped", owner, extra=_facts("daemon_stopped", owner))
+
+    def beat(self, now: float | None = None, *, force: bool = False) -> None:
+        """Record the daemon's heartbeat (components and when they last ran), at most every
+        ``HEARTBEAT_SECONDS``: each write wakes whoever watches the store for changes."""
+        now = time.time() if now is None else now
+        if not force and now - self._beaten < HEARTBEAT_SECONDS:
+            return
+        self._beaten = now
+        host, pid = _host_pid(self.ctx.owner)
+        info: dict[str, Any] = {"location": self.ctx.location, "failing": dict(self._failing)}
+        try:
+            self.ctx.store.daemon_heartbeats.beat(
+                self.ctx.owner,
+                host=host,
+                pid=pid,
+                started_time=self._started,
+                now=now,
+                components=self._ran,
+                info=info,
+            )
+        except Exception:
+            log.exception("could not record the daemon's heartbeat; going on")
+
+    def _forget_old_daemons(self) -> None:
+        try:
+            self.ctx.store.daemon_heartbeats.prune(time.time() - _FORGET_SECONDS)
+        except Exception:
+            log.exception("could not prune old daemon heartbeats")
+
+    def _record_stop(self) -> None:
+        try:
+            self.ctx.store.daemon_heartbeats.stopped(self.ctx.owner, time.time())
+        except Exception:
+            log.exception("could not record that the daemon stopped")
 
     def _wait(self, timeout: float) -> None:
         """Wait for the launcher's workers, :meth:`stop`, ``timeout`` — or, on SQLite, a commit
@@ -198,6 +244,13 @@ class Daemon:
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop())
+
+
+def _host_pid(owner: str) -> tuple[str, int]:
+    """``host:pid:nonce`` → (host, pid)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    return host, int(pid) if pid.isdigit() else os.getpid()
 
 
 def _facts(event: str, owner: str) -> dict[str, Any]:

@@ -2,10 +2,13 @@
 
 The asset list shows, for 10,000 assets, each one's latest materialization, latest check
 results and partition status. One query per asset would be 30,000 round trips; a GROUP BY over
-the whole table would read every materialization ever stored. Instead each batch of keys is one
-query whose ``IN`` list holds one correlated ``max(event_id)`` per key, which both databases
-answer from the end of the key's range in the index (``ix_materializations_asset_event``,
-``ix_check_results_asset_check``), then fetch those rows by primary key.
+the whole table would read every materialization ever stored. Instead the event store keeps
+each asset's latest materialization and each check's latest result in tables of their own
+(``asset_latest``, ``check_latest``: one row per key, written in the events' transaction), so
+the list reads each as one scan. A materialization with its metadata (an asset's page) is read
+from ``materializations``: each batch of keys is one query whose ``IN`` list holds one
+correlated ``max(event_id)`` per key, answered from the end of the key's range in
+``ix_materializations_asset_event`` (Postgres: a ``LATERAL`` join over the keys as an array).
 """
 
 from __future__ import annotations
@@ -20,13 +23,20 @@ from deras._core.records import CheckResultRecord, MaterializationRecord
 from deras._core.status import PartitionState
 
 from .database import Database
-from .schema import check_results, load_json, materializations, partition_status
+from .schema import (
+    asset_latest,
+    check_latest,
+    check_results,
+    load_json,
+    materializations,
+    partition_status,
+)
 
 # Keys per query: each is one bound parameter and one subquery (SQLite allows 32,766 of the
 # former and has no limit on the latter outside compound SELECTs). The statements are built and
 # compiled once per process: building 10,000 subqueries per call cost seconds.
 _BATCH = 500
-_m, _c = materializations, check_results
+_m = materializations
 _LATEST_MATERIALIZATIONS = sa.select(_m).where(
     _m.c.event_id.in_(
         [
@@ -37,27 +47,11 @@ _LATEST_MATERIALIZATIONS = sa.select(_m).where(
         ]
     )
 )
-_LATEST_CHECK_RESULTS = sa.select(_c).where(
-    _c.c.event_id.in_(
-        [
-            sa.select(sa.func.max(_c.c.event_id))
-            .where(_c.c.asset_key == sa.bindparam(f"k_{i}"), _c.c.check_name == sa.bindparam(f"c_{i}"))
-            .scalar_subquery()
-            for i in range(_BATCH)
-        ]
-    )
-)
-
 # Postgres plans 500 scalar subqueries in an IN list slowly (5 s for 10,000 keys); a LATERAL
 # join over the keys as one array is one index seek per key.
 _PG_LATEST_MATERIALIZATIONS = (
     "SELECT m.* FROM unnest(%(keys)s::text[]) AS k(key) CROSS JOIN LATERAL "
     "(SELECT * FROM materializations WHERE asset_key = k.key ORDER BY event_id DESC LIMIT 1) AS m"
-)
-_PG_LATEST_CHECK_RESULTS = (
-    "SELECT c.* FROM unnest(%(keys)s::text[], %(names)s::text[]) AS k(key, name) CROSS JOIN LATERAL "
-    "(SELECT * FROM check_results WHERE asset_key = k.key AND check_name = k.name "
-    "ORDER BY event_id DESC LIMIT 1) AS c"
 )
 
 
@@ -71,8 +65,15 @@ class AssetReads:
         self, asset_keys: Sequence[str], *, with_metadata: bool = True
     ) -> dict[str, MaterializationRecord]:
         """The newest materialization of each asset of ``asset_keys`` that has one (without
-        ``with_metadata``, their metadata is left unread: ``{}``)."""
+        ``with_metadata``, their metadata is left unread: ``{}``, and the rows come from
+        ``asset_latest``: one scan for many assets)."""
         keys = list(dict.fromkeys(asset_keys))
+        if not with_metadata:
+            found = self._latest(asset_latest, keys)
+            return {
+                key: MaterializationRecord(key, partition, run_id, timestamp, {}, event_id)
+                for key, event_id, run_id, timestamp, partition in found
+            }
         if not self._db.is_sqlite:
             rows = self._lateral(_PG_LATEST_MATERIALIZATIONS, {"keys": keys})
         else:
@@ -80,23 +81,51 @@ class AssetReads:
         return {row.asset_key: materialization_record(row, with_metadata) for row in rows}
 
     def materialized_asset_keys(self) -> list[str]:
-        """Every asset key with a materialization (a scan of the index: for a store read
-        without definitions)."""
-        query = sa.select(materializations.c.asset_key).distinct().order_by(materializations.c.asset_key)
+        """Every asset key with a materialization (``asset_latest``, for a store read without
+        definitions)."""
+        query = sa.select(asset_latest.c.asset_key).order_by(asset_latest.c.asset_key)
         with self._db.read() as conn:
             return list(conn.execute(query).scalars())
 
     def latest_check_results(
         self, checks: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], CheckResultRecord]:
-        """The newest result of each ``(asset_key, check_name)`` of ``checks`` that has one."""
-        pairs = list(dict.fromkeys(checks))
-        if not self._db.is_sqlite:
-            params = {"keys": [key for key, _ in pairs], "names": [name for _, name in pairs]}
-            rows = self._lateral(_PG_LATEST_CHECK_RESULTS, params)
-        else:
-            rows = self._batched(_LATEST_CHECK_RESULTS, [{"k": key, "c": name} for key, name in pairs])
-        return {(row.asset_key, row.check_name): check_result_record(row) for row in rows}
+        """The newest result of each ``(asset_key, check_name)`` of ``checks`` that has one, from
+        ``check_latest`` (their metadata left unread: ``{}``; ``check_history`` has it)."""
+        wanted = set(checks)
+        if not wanted:
+            return {}
+        found: dict[tuple[str, str], CheckResultRecord] = {}
+        for key, name, _, passed, severity, run_id, timestamp, partition in self._latest(
+            check_latest, sorted({key for key, _ in wanted})
+        ):
+            if (key, name) in wanted:
+                found[(key, name)] = CheckResultRecord(
+                    asset_key=key,
+                    check_name=name,
+                    passed=bool(passed),
+                    severity=severity,
+                    run_id=run_id,
+                    timestamp=timestamp,
+                    metadata={},
+                    partition=partition,
+                )
+        return found
+
+    def _latest(self, table: sa.Table, keys: list[str]) -> list[tuple[Any, ...]]:
+        """The rows of a ``*_latest`` table for ``keys``: the whole table in one read when the
+        keys are many (a few columns per asset), else by primary key."""
+        if not keys:
+            return []
+        query = sa.select(table)
+        with self._db.read() as conn:
+            if len(keys) > _BATCH:
+                wanted = set(keys)
+                prepared = self._db.prepared(query)
+                result = conn.exec_driver_sql(prepared.sql, prepared.params({}))
+                return [row for row in result.cursor.fetchall() if row[0] in wanted]
+            rows = conn.execute(query.where(table.c.asset_key.in_(keys))).all()
+            return [tuple(row) for row in rows]
 
     def _lateral(self, sql: str, params: dict[str, list[str]]) -> list[Any]:
         """Postgres: one query, the keys as arrays, one index seek per key (LATERAL)."""

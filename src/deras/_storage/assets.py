@@ -46,6 +46,8 @@ from deras._core.status import PartitionState
 
 from .database import Database, WriteTransaction
 from .schema import (
+    asset_latest,
+    check_latest,
     check_results,
     dump_json,
     dynamic_partitions,
@@ -81,6 +83,34 @@ _DELETE_DYNAMIC = sa.delete(dynamic_partitions).where(
     dynamic_partitions.c.name == bindparam("name"),
     dynamic_partitions.c.partition_key == bindparam("key"),
 )
+
+
+def _latest_upsert(table: sa.Table, key: list[str]) -> Any:
+    """Insert the row of a key, or replace the stored one if this one's event is newer."""
+
+    def build(insert: Any) -> sa.Executable:
+        stmt = insert(table).values({c.name: bindparam(c.name) for c in table.c})
+        return stmt.on_conflict_do_update(
+            index_elements=[table.c[k] for k in key],
+            set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key},
+            where=stmt.excluded.event_id > table.c.event_id,
+        )
+
+    return build
+
+
+_UPSERT_ASSET_LATEST = _latest_upsert(asset_latest, ["asset_key"])
+_UPSERT_CHECK_LATEST = _latest_upsert(check_latest, ["asset_key", "check_name"])
+
+
+def _newest(rows: list[dict[str, Any]], key: tuple[str, ...], columns: list[str]) -> list[dict[str, Any]]:
+    """The newest row of each key of a batch, in key order (writers lock keys in one order)."""
+    newest: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        k = tuple(row[c] for c in key)
+        if k not in newest or row["event_id"] > newest[k]["event_id"]:
+            newest[k] = row
+    return [{c: newest[k][c] for c in columns} for k in sorted(newest)]
 
 
 def _create_status_rows(insert: Any) -> sa.Executable:
@@ -172,6 +202,16 @@ class AssetChanges:
     def flush(self, tx: WriteTransaction) -> None:
         tx.executemany(_INSERT_MATERIALIZATION, self._materializations)
         tx.executemany(_INSERT_CHECK_RESULT, self._checks)
+        # The latest facts, then partition status: every writer takes its row locks in this
+        # order, each table's keys sorted, so two never wait on each other in a cycle.
+        tx.executemany(
+            _UPSERT_ASSET_LATEST,
+            _newest(self._materializations, ("asset_key",), [c.name for c in asset_latest.c]),
+        )
+        tx.executemany(
+            _UPSERT_CHECK_LATEST,
+            _newest(self._checks, ("asset_key", "check_name"), [c.name for c in check_latest.c]),
+        )
         # Lock assets in one global order so two writers never wait on each other in a cycle.
         for asset_key in sorted(self._spans):
             _apply_spans(tx, asset_key, self._spans[asset_key])

@@ -103,6 +103,34 @@ class BackfillStore:
         with self._db.read() as conn:
             return [_backfill_record(row) for row in conn.execute(query)]
 
+    def backfills_page(self, *, limit: int, after: tuple[float, str] | None = None) -> list[BackfillRecord]:
+        """Backfills newest first, after the key ``(create_time, backfill_id)`` of the last one
+        shown: a range of ``ix_backfills_create_time``."""
+        b = backfills
+        query = sa.select(b).order_by(b.c.create_time.desc(), b.c.backfill_id.desc()).limit(limit)
+        if after is not None:
+            query = query.where(
+                sa.tuple_(b.c.create_time, b.c.backfill_id)
+                < sa.tuple_(sa.literal(after[0], sa.Double), sa.literal(after[1]))
+            )
+        with self._db.read() as conn:
+            return [_backfill_record(row) for row in conn.execute(query)]
+
+    def unit_counts_of(self, backfill_ids: Sequence[str]) -> dict[str, dict[UnitStatus, int]]:
+        """:meth:`unit_counts` of many backfills in one grouped read of ``ix_backfill_units_status``."""
+        out = {backfill_id: dict.fromkeys(UnitStatus, 0) for backfill_id in backfill_ids}
+        if not out:
+            return out
+        query = (
+            sa.select(units.c.backfill_id, units.c.status, sa.func.count())
+            .where(units.c.backfill_id.in_(list(out)))
+            .group_by(units.c.backfill_id, units.c.status)
+        )
+        with self._db.read() as conn:
+            for backfill_id, status, count in conn.execute(query):
+                out[backfill_id][UnitStatus(status)] = int(count)
+        return out
+
     def set_status(
         self,
         backfill_id: str,

@@ -4,7 +4,8 @@ Every listing is a keyset page: rows after a sort key (never an offset), read al
 page 2,000 of 100,000 runs costs what page 1 does. Each filter has an index whose last columns
 are the sort key: ``ix_runs_create_time``, ``ix_runs_status``, ``ix_runs_target``,
 ``ix_runs_backfill_id``, ``ix_runs_dag_create`` (all ``..., create_time, id``) and ``ix_runs_dag``
-(``dag_id, logical_date, id``) for a DAG's grid.
+(``dag_id, logical_date, id``) for a DAG's grid. A tag filter is a range of ``run_tags``
+(``ix_run_tags_key_value``: key, value, create_time, run row id) joined to the runs.
 """
 
 from __future__ import annotations
@@ -20,14 +21,10 @@ from deras._core.status import RunStatus
 from .database import IN_BATCH, Database, in_batch, in_batch_params
 from .escaping import escape_text
 from .runs import run_record
-from .schema import attempts, dump_json, runs
+from .schema import attempts, run_tags, runs
 
 RunKey = tuple[float, int]
 """Where a run sits in a listing: (create_time or logical_date, id)."""
-
-# How many more rows than asked a tag-filtered page reads per round (tags are JSON text: LIKE
-# narrows, an exact comparison in Python decides).
-_TAG_ROUND = 200
 
 
 _NODE_STATUSES = (
@@ -55,7 +52,31 @@ class RunReads:
         backfill_id: str | None = None,
     ) -> list[tuple[RunKey, RunRecord]]:
         """Up to ``limit`` runs after ``after``, newest first by (create_time, id), with their keys."""
-        query = sa.select(runs).order_by(runs.c.create_time.desc(), runs.c.id.desc())
+        wanted = [(escape_text(str(k)), escape_text(str(v))) for k, v in (tags or {}).items()]
+        if wanted:
+            # The first tag's rows are the index range (ix_run_tags_key_value, newest first);
+            # the runs are joined by row id, and any other tag must exist too.
+            (key, value), others = wanted[0], wanted[1:]
+            t = run_tags
+            order: tuple[Any, Any] = (t.c.create_time, t.c.run_row_id)
+            query = (
+                sa.select(runs)
+                .select_from(t.join(runs, runs.c.id == t.c.run_row_id))
+                .where(t.c.key == key, t.c.value == value)
+                .order_by(t.c.create_time.desc(), t.c.run_row_id.desc())
+            )
+            for other_key, other_value in others:
+                other = run_tags.alias()
+                query = query.where(
+                    sa.exists().where(
+                        other.c.run_id == runs.c.run_id,
+                        other.c.key == other_key,
+                        other.c.value == other_value,
+                    )
+                )
+        else:
+            order = (runs.c.create_time, runs.c.id)
+            query = sa.select(runs).order_by(runs.c.create_time.desc(), runs.c.id.desc())
         if statuses:
             query = query.where(runs.c.status.in_([RunStatus(s).value for s in statuses]))
         if target is not None:
@@ -64,25 +85,13 @@ class RunReads:
             query = query.where(runs.c.dag_id == dag_id)
         if backfill_id is not None:
             query = query.where(runs.c.backfill_id == backfill_id)
-        wanted = {escape_text(str(k)): escape_text(str(v)) for k, v in (tags or {}).items()}
-        for key, value in wanted.items():
-            query = query.where(runs.c.tags.contains(dump_json({key: value})[1:-1], autoescape=True))
-        found: list[tuple[RunKey, RunRecord]] = []
+        if after is not None:
+            query = query.where(
+                sa.tuple_(*order) < sa.tuple_(sa.literal(after[0], sa.Double), sa.literal(after[1]))
+            )
         with self._db.read() as conn:
-            while len(found) < limit:
-                page = query if after is None else query.where(_before(runs.c.create_time, after))
-                round_size = limit - len(found) + (_TAG_ROUND if wanted else 0)
-                rows = conn.execute(page.limit(round_size)).all()
-                for row in rows:
-                    after = (row.create_time, row.id)
-                    record = run_record(row)
-                    if all(record.tags.get(k) == v for k, v in wanted.items()):
-                        found.append((after, record))
-                        if len(found) == limit:
-                            break
-                if len(rows) < round_size:
-                    break
-        return found
+            rows = conn.execute(query.limit(limit)).all()
+        return [((row.create_time, row.id), run_record(row)) for row in rows]
 
     def dag_runs_window(
         self, dag_id: str, *, limit: int, before: RunKey | None = None
@@ -138,15 +147,29 @@ class RunReads:
         with self._db.read() as conn:
             return {status: int(n) for status, n in conn.execute(query)}
 
-    def step_durations_since(self, since: float) -> list[tuple[float, str]]:
-        """``(seconds, status)`` of every attempt that started, of the runs that ended after
-        ``since`` (runs by ``ix_runs_end_time``, then their attempts by primary key)."""
+    def count_with_status(self, statuses: Sequence[RunStatus]) -> int:
+        """How many runs have one of ``statuses`` (a range of ``ix_runs_status`` each)."""
+        query = sa.select(sa.func.count()).where(runs.c.status.in_([RunStatus(s).value for s in statuses]))
+        with self._db.read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def step_duration_histogram(self, since: float, bounds: Sequence[float]) -> tuple[list[int], int, float]:
+        """Attempts that ran, of the runs that ended after ``since`` (``ix_runs_end_time``, then
+        their attempts by primary key), as a histogram counted in the database: ``(how many
+        took at most each bound, how many in all, their total seconds)``."""
         ended = sa.select(runs.c.run_id).where(runs.c.end_time > since)
-        query = sa.select(attempts.c.end_time - attempts.c.start_time, attempts.c.status).where(
+        took = attempts.c.end_time - attempts.c.start_time
+        columns = [sa.func.count(), sa.func.coalesce(sa.func.sum(took), 0.0)]
+        columns += [
+            sa.func.coalesce(sa.func.sum(sa.case((took <= sa.literal(b, sa.Double), 1), else_=0)), 0)
+            for b in bounds
+        ]
+        query = sa.select(*columns).where(
             attempts.c.run_id.in_(ended), attempts.c.start_time.is_not(None), attempts.c.end_time.is_not(None)
         )
         with self._db.read() as conn:
-            return [(float(d), s) for d, s in conn.execute(query)]
+            row = conn.execute(query).one()
+        return [int(n) for n in row[2:]], int(row[0]), float(row[1])
 
 
 def _before(column: Any, key: RunKey) -> Any:

@@ -17,7 +17,7 @@ from deras._core.status import NodeStatus, RunStatus
 
 from .database import IN_BATCH, Database, WriteTransaction, in_batch_params
 from .escaping import escape_text
-from .schema import attempts, dump_json, load_json, runs
+from .schema import attempts, dump_json, load_json, run_tags, runs
 
 _INSERT_RUN = sa.insert(runs).values({c.name: bindparam(c.name) for c in runs.c if c.name != "id"})
 # The run holding each of IN_BATCH keys, as one row. One unique-index lookup per key whatever
@@ -41,6 +41,29 @@ _SET_RUN_ENDED = (
     .where(runs.c.run_id == bindparam("key"))
     .values(status=bindparam("status"), end_time=bindparam("time"))
 )
+
+
+def _insert_tag(insert: Any) -> sa.Executable:
+    """A run's tag as a row, with the run's sort key (its row id known only once inserted)."""
+    source = sa.select(
+        runs.c.run_id,
+        sa.cast(bindparam("key"), sa.String),
+        sa.cast(bindparam("value"), sa.String),
+        runs.c.create_time,
+        runs.c.id,
+    ).where(runs.c.run_id == bindparam("run_id"))
+    stmt = insert(run_tags).from_select(["run_id", "key", "value", "create_time", "run_row_id"], source)
+    return stmt.on_conflict_do_nothing(index_elements=[run_tags.c.run_id, run_tags.c.key])
+
+
+def insert_tags(tx: WriteTransaction, new_runs: Sequence[RunRecord]) -> None:
+    """The ``run_tags`` rows of runs just inserted in ``tx`` (one per tag)."""
+    rows = [
+        {"run_id": run.run_id, "key": escape_text(str(k)), "value": escape_text(str(v))}
+        for run in new_runs
+        for k, v in run.tags.items()
+    ]
+    tx.executemany(_insert_tag, rows)
 
 
 def _insert_run_once(insert: Any) -> sa.Executable:
@@ -159,6 +182,7 @@ class RunStore:
                 f"a run with id {run.run_id!r}{key} already exists: run ids must be unique "
                 "(let deras generate them, or pass a new one)"
             ) from e
+        insert_tags(tx, [run])
 
     def insert_runs(
         self, tx: WriteTransaction, new_runs: Sequence[RunRecord]
@@ -199,11 +223,13 @@ class RunStore:
                 "an id): run ids must be unique (let deras generate them, or pass new ones)"
             ) from e
         if count == len(expected):
+            insert_tags(tx, expected)
             return expected, owners
         owners = self._key_owners(tx, keys)
         inserted = [
             r for r in expected if r.idempotency_key is None or owners.get(r.idempotency_key) == r.run_id
         ]
+        insert_tags(tx, inserted)
         return inserted, owners
 
     @staticmethod

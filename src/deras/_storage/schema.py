@@ -12,7 +12,10 @@ The daemon's tables (revision ``0002_daemon``) each have their own module: ``tic
 (ticks, instigator state), ``backfills.py`` (backfills and their units), ``run_queue.py``
 (the queue columns of ``runs``) and ``slots.py`` (concurrency slots). ``0003_run_columns``
 gives a DAG run's identity columns of its own (``runs.dag_id``, ``logical_date``, ``run_type``);
-``0005_read_indexes`` the indexes the read model's keyset pages need (``run_reads.py``).
+``0005_read_indexes`` the indexes the read model's keyset pages need (``run_reads.py``);
+``0006_daemon_heartbeats`` the daemons' heartbeats (``daemon_heartbeats.py``);
+``0007_latest_and_tags`` each asset's and check's latest fact (``asset_latest``,
+``check_latest``) and the runs' tags as rows (``run_tags``), for the read model.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import sqlalchemy as sa
 
 from .escaping import escape_json_text
 
-SCHEMA_REVISION = "0005_read_indexes"
+SCHEMA_REVISION = "0007_latest_and_tags"
 """The alembic head revision this code expects (compared on open without importing alembic)."""
 
 KNOWN_REVISIONS = (
@@ -33,6 +36,8 @@ KNOWN_REVISIONS = (
     "0003_run_columns",
     "0004_step_claims",
     "0005_read_indexes",
+    "0006_daemon_heartbeats",
+    "0007_latest_and_tags",
 )
 """Every revision in ``migrations/versions``, oldest first."""
 
@@ -159,6 +164,47 @@ check_results = sa.Table(
     sa.Index("ix_check_results_asset_check", "asset_key", "check_name", "event_id"),
 )
 
+# The latest materialization of each asset and the latest result of each check: derived in the
+# transaction that stores their events (an upsert that keeps the higher event id), so the asset
+# list reads 10,000 assets' latest facts as one scan instead of 10,000 index seeks.
+asset_latest = sa.Table(
+    "asset_latest",
+    metadata,
+    sa.Column("asset_key", sa.String, primary_key=True),
+    sa.Column("event_id", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String, nullable=False),
+    sa.Column("timestamp", sa.Double, nullable=False),
+    sa.Column("partition_key", sa.String),
+)
+
+check_latest = sa.Table(
+    "check_latest",
+    metadata,
+    sa.Column("asset_key", sa.String, primary_key=True),
+    sa.Column("check_name", sa.String, primary_key=True),
+    sa.Column("event_id", sa.Integer, nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("severity", sa.String, nullable=False),
+    sa.Column("run_id", sa.String, nullable=False),
+    sa.Column("timestamp", sa.Double, nullable=False),
+    sa.Column("partition_key", sa.String),
+)
+
+# One row per (run, tag), with the run's sort key copied (create_time, runs.id): a listing
+# filtered by a tag is a range of ix_run_tags_key_value, newest first, like the other filters.
+# Written with the run (tags never change after).
+run_tags = sa.Table(
+    "run_tags",
+    metadata,
+    sa.Column("run_id", sa.String, primary_key=True),
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("value", sa.String, nullable=False),
+    sa.Column("create_time", sa.Double, nullable=False),
+    sa.Column("run_row_id", sa.Integer, nullable=False),
+    sa.Index("ix_run_tags_key_value", "key", "value", "create_time", "run_row_id"),
+    sqlite_with_rowid=False,
+)
+
 # One row per (asset, state): the partitions in that state as compact JSON index ranges
 # ``[[start, end], ...]`` of the partitions definition ``def_id``. All rows of an asset share one
 # def_id; a million partitions in a few ranges cost a few bytes, not a million rows.
@@ -280,6 +326,23 @@ step_claims = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# One row per daemon process: who it is and when each of its components last ran, written by
+# the daemon's loop every few seconds (``daemon_heartbeats.py``). A daemon that stopped cleanly
+# sets ``stopped_time``; one that died just stops beating.
+daemon_heartbeats = sa.Table(
+    "daemon_heartbeats",
+    metadata,
+    sa.Column("daemon_id", sa.String, primary_key=True),  # host:pid:nonce
+    sa.Column("host", sa.String, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_time", sa.Double, nullable=False),
+    sa.Column("heartbeat_time", sa.Double, nullable=False),
+    sa.Column("stopped_time", sa.Double),
+    sa.Column("components", sa.Text, nullable=False),  # JSON {name: last time it ran}
+    sa.Column("info", sa.Text),  # JSON object: version, code location, errors of components
+    sa.Index("ix_daemon_heartbeats_time", "heartbeat_time"),
+)
+
 DERAS_TABLES = (
     runs,
     attempts,
@@ -294,6 +357,10 @@ DERAS_TABLES = (
     backfill_units,
     concurrency_slots,
     step_claims,
+    daemon_heartbeats,
+    asset_latest,
+    check_latest,
+    run_tags,
 )
 DERAS_TABLE_NAMES = frozenset(t.name for t in DERAS_TABLES)
 

@@ -20,6 +20,7 @@ from deras._core.status import NodeStatus, PartitionState, RunStatus
 from .asset_reads import AssetReads
 from .assets import AssetStore
 from .backfills import BackfillStore
+from .daemon_heartbeats import DaemonHeartbeatStore
 from .database import Database, WriteTransaction
 from .engine import create_engine, is_memory_sqlite, sqlite_file
 from .events import EventStore
@@ -96,6 +97,7 @@ class MetadataStore:
         self._steps = StepClaimStore(self._db, self._events)
         self._run_reads = RunReads(self._db)
         self._asset_reads = AssetReads(self._db)
+        self._heartbeats = DaemonHeartbeatStore(self._db)
         try:
             self._ensure_schema()
         except BaseException:
@@ -149,6 +151,11 @@ class MetadataStore:
     def asset_reads(self) -> AssetReads:
         """The latest facts of many assets at once, for the read model."""
         return self._asset_reads
+
+    @property
+    def daemon_heartbeats(self) -> DaemonHeartbeatStore:
+        """Which daemons run, and when each of their components last ran."""
+        return self._heartbeats
 
     def watch_steps(self, run_id: str) -> StepWatch:
         """Something to wait on until a remote worker closes a step claim of ``run_id``."""

@@ -24,7 +24,7 @@ from deras._core.errors import DerasError
 from deras._core.records import InstigatorState, TickRecord
 from deras._core.status import TickStatus
 
-from .database import Database, WriteTransaction
+from .database import IN_BATCH, Database, WriteTransaction
 from .schema import dump_json, instigator_state, load_json, ticks
 
 
@@ -204,6 +204,50 @@ class TickStore:
             query = query.limit(limit)
         with self._db.read() as conn:
             return [_tick_record(row) for row in conn.execute(query)]
+
+    def ticks_page(
+        self,
+        instigator: str,
+        *,
+        limit: int,
+        before: float | None = None,
+        status: Sequence[TickStatus] | None = None,
+    ) -> list[TickRecord]:
+        """The instigator's ticks newest first, older than the tick time ``before``: a range of
+        the unique (instigator, tick_time) index, whatever page it is (tick times are unique
+        per instigator, so they alone are the page's key)."""
+        query = (
+            sa.select(ticks)
+            .where(ticks.c.instigator == instigator)
+            .order_by(ticks.c.tick_time.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(ticks.c.tick_time < before)
+        if status:
+            query = query.where(ticks.c.status.in_([TickStatus(s).value for s in status]))
+        with self._db.read() as conn:
+            return [_tick_record(row) for row in conn.execute(query)]
+
+    def latest_ticks(self, instigators: Sequence[str]) -> dict[str, TickRecord]:
+        """The newest tick of each instigator that has one: one index probe per instigator, in
+        one query per batch."""
+        found: dict[str, TickRecord] = {}
+        names = list(dict.fromkeys(instigators))
+        with self._db.read() as conn:
+            for start in range(0, len(names), IN_BATCH):
+                latest = [
+                    sa.select(ticks.c.id)
+                    .where(ticks.c.instigator == name)
+                    .order_by(ticks.c.tick_time.desc())
+                    .limit(1)
+                    .scalar_subquery()
+                    for name in names[start : start + IN_BATCH]
+                ]
+                for row in conn.execute(sa.select(ticks).where(ticks.c.id.in_(latest))):
+                    tick = _tick_record(row)
+                    found[tick.instigator] = tick
+        return found
 
     def get_latest_tick(self, instigator: str) -> TickRecord | None:
         found = self.get_ticks(instigator, limit=1)

@@ -7,8 +7,13 @@ Functions of an instance (and, where definitions matter, an optional ``CodeSnaps
 """
 
 from .assets import AssetDetail, AssetSummary, asset_detail, list_assets
+from .backfills import BackfillDetail, BackfillSummary, PartitionProgress, backfill_detail, list_backfills
 from .dags import DagGrid, DagSummary, dag_grid, list_dags
+from .health import DaemonHealth, DaemonView, daemon_health
+from .instigators import ScheduleView, SensorView, TickView, list_schedules, list_sensors, tick_history
 from .logs import LogPage, LogRecord, run_logs
+from .metrics import Metrics, metrics
+from .overview import FailingCheck, NextTick, Overview, overview
 from .page import Page
 from .runs import (
     AttemptView,
@@ -26,22 +31,42 @@ __all__ = [
     "AssetDetail",
     "AssetSummary",
     "AttemptView",
+    "BackfillDetail",
+    "BackfillSummary",
     "CheckResultView",
+    "DaemonHealth",
+    "DaemonView",
     "DagGrid",
     "DagSummary",
     "EventView",
+    "FailingCheck",
     "LogPage",
     "LogRecord",
+    "Metrics",
+    "NextTick",
+    "Overview",
     "Page",
+    "PartitionProgress",
     "RunDetail",
     "RunSummary",
+    "ScheduleView",
+    "SensorView",
     "StepView",
+    "TickView",
     "asset_detail",
+    "backfill_detail",
+    "daemon_health",
     "dag_grid",
     "list_assets",
+    "list_backfills",
     "list_dags",
     "list_runs",
+    "list_schedules",
+    "list_sensors",
+    "metrics",
+    "overview",
     "run_detail",
     "run_events",
     "run_logs",
+    "tick_history",
 ]
