@@ -1,0 +1,68 @@
+"""``/api/v1/dags``: DAGs with their last run and next tick, one DAG's graph, and its grid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from .._core.errors import DerasError
+from .code_access import require_snapshot
+from .lineage_layout import layered_layout
+from .schemas import ERRORS, DagGrid, DagSummary
+from .state import WebState, web_state
+
+router = APIRouter(tags=["dags"])
+
+
+@router.get("/dags", response_model=list[DagSummary], responses=ERRORS, summary="Every DAG")
+def list_dags(state: WebState = Depends(web_state)) -> Any:
+    from .._instance.views import dags as dag_views
+
+    snapshot = require_snapshot(state)
+    return [d.to_json() for d in dag_views.list_dags(state.instance, snapshot)]
+
+
+def _dag(state: WebState, dag_id: str) -> tuple[Any, Any]:
+    snapshot = require_snapshot(state)
+    for dag in snapshot.dags:
+        if dag.dag_id == dag_id:
+            return snapshot, dag
+    raise HTTPException(404, f"no DAG {dag_id!r} in the definitions")
+
+
+@router.get(
+    "/dags/{dag_id}", response_model=DagSummary, responses=ERRORS, summary="A DAG and its graph, laid out"
+)
+def get_dag(dag_id: str, state: WebState = Depends(web_state)) -> Any:
+    snapshot, dag = _dag(state, dag_id)
+    version = f"{snapshot.version}:dag:{dag_id}"
+    tasks = [t.task_id for t in dag.tasks]
+    deps: dict[str, list[str]] = {}
+    for up, down in dag.edges:
+        deps.setdefault(down, []).append(up)
+    groups = {t.task_id: t.group or "default" for t in dag.tasks}
+    layout = state.layouts.get(version, lambda: layered_layout(version, tasks, deps, groups))
+    return {**dag.to_json(), "layout": layout.to_json()}
+
+
+@router.get(
+    "/dags/{dag_id}/grid",
+    response_model=DagGrid,
+    responses=ERRORS,
+    summary="Runs by tasks, coloured by state: a window of runs, latest first",
+)
+def dag_grid(
+    dag_id: str,
+    state: WebState = Depends(web_state),
+    limit: int = Query(25, ge=1, le=100),
+    before: str | None = Query(None, description="next_cursor of the previous window"),
+) -> Any:
+    from .._instance.views import dags as dag_views
+
+    snapshot, _dag_snap = _dag(state, dag_id)
+    try:
+        grid = dag_views.dag_grid(state.instance, snapshot, dag_id, limit=limit, before=before)
+    except DerasError as err:
+        raise HTTPException(400, str(err)) from err
+    return grid.to_json()

@@ -1,0 +1,70 @@
+"""The web side of code locations: snapshots to read, launches to send — never user code here.
+
+Everything the pages know about definitions comes from a location's ``CodeSnapshot`` (plain
+data built in the code server's process); everything that needs definitions to act (a launch,
+a re-execution, clearing tasks) is a request to that process, which records queued runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException
+
+from .state import WebState
+
+
+def all_locations(state: WebState) -> list[Any]:
+    """The ``CodeLocation`` clients of the app (none when it serves a store without code)."""
+    locations = state.code_locations
+    if locations is None:
+        return []
+    return list(locations) if hasattr(locations, "__iter__") else [locations]
+
+
+def find_location(state: WebState, name: str) -> Any:
+    for location in all_locations(state):
+        if location.name == name:
+            return location
+    raise HTTPException(404, f"no code location named {name!r}")
+
+
+def snapshot_of(location: Any) -> Any:
+    """The location's ``CodeSnapshot``, or its ``LoadErrorSnap`` (a broken file is not a crash)."""
+    return location.snapshot()
+
+
+def is_load_error(snapshot: Any) -> bool:
+    return snapshot is not None and not hasattr(snapshot, "assets")
+
+
+def current_snapshot(state: WebState) -> Any | None:
+    """The first location's snapshot that loaded (None: no code, or all failed to load)."""
+    for location in all_locations(state):
+        snap = snapshot_of(location)
+        if not is_load_error(snap):
+            return snap
+    return None
+
+
+def require_snapshot(state: WebState) -> Any:
+    snap = current_snapshot(state)
+    if snap is None:
+        raise HTTPException(
+            503, "no definitions loaded: see /locations for the load error, fix the file, then reload"
+        )
+    return snap
+
+
+def launch(state: WebState, request: dict[str, Any]) -> str:
+    """Send a launch request to the code location (the first one: deras serves one for now);
+    bad input is a 400 naming what was wrong. Returns the run id (backfill id for a backfill)."""
+    from .._code_server.request import LaunchRejected
+
+    locations = all_locations(state)
+    if not locations:
+        raise HTTPException(503, "this server has no code location: start it with `deras web -f FILE`")
+    try:
+        return str(locations[0].launch(request))
+    except LaunchRejected as rejected:
+        raise HTTPException(400, str(rejected)) from rejected

@@ -1,0 +1,118 @@
+"""``GET /api/v1/stream``: Server-Sent Events for a page, fed by the app's one :class:`ChangeFeed`.
+
+Every stream starts with ``hello`` (``{"event_id": N}``: it is listening from now on).
+Without ``run_id`` a page gets ``change`` events (``{"run_ids": [...], "event_id": N}``) and
+refetches what it shows. With ``run_id`` it gets the run's new events themselves (``events``:
+a list, oldest first, each with its ``id``), read once per change that touches the run, then
+``run`` (the run's status) so the page can stop listening once the run has ended. Both send a
+comment every ``keepalive`` seconds so proxies keep the connection open.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from .state import WebState, web_state
+
+router = APIRouter(tags=["live"])
+KEEPALIVE_SECONDS = 15.0
+EVENTS_PER_MESSAGE = 500
+
+
+def _message(event: str, data: Any, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+@router.get(
+    "/stream",
+    summary="Live changes (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "an event stream"}},
+)
+async def stream(
+    request: Request,
+    state: WebState = Depends(web_state),
+    run_id: str | None = Query(None, description="stream this run's events"),
+    after: int | None = Query(None, description="events after this event id (default: all of the run's)"),
+) -> StreamingResponse:
+    """Changes for any page; with ``run_id``, that run's events as they are stored."""
+    last_event_header = request.headers.get("last-event-id")
+    if after is None and last_event_header and last_event_header.isdigit():
+        after = int(last_event_header)  # the browser reconnected: continue where it was
+    subscription = state.feed.subscribe()
+    instance = state.instance
+
+    async def messages() -> AsyncIterator[str]:
+        cursor = after
+        try:
+            yield "retry: 2000\n\n" + _message("hello", {"event_id": state.feed.event_id})
+            if run_id is not None:
+                cursor, out = await run_in_threadpool(_run_messages, instance, run_id, cursor)
+                for item in out:
+                    yield item
+            while not await request.is_disconnected():
+                change = await subscription.next(KEEPALIVE_SECONDS)
+                if change is None:
+                    yield ": keepalive\n\n"
+                elif run_id is None:
+                    yield _message("change", {"run_ids": sorted(change.run_ids), "event_id": change.event_id})
+                elif run_id in change.run_ids or not change.run_ids:
+                    cursor, out = await run_in_threadpool(_run_messages, instance, run_id, cursor)
+                    for item in out:
+                        yield item
+        finally:
+            subscription.close()
+
+    return StreamingResponse(messages(), media_type="text/event-stream", headers={"x-accel-buffering": "no"})
+
+
+def _run_messages(instance: Any, run_id: str, after: int | None) -> tuple[int | None, list[str]]:
+    """The run's events after ``after`` as messages, then its status; and the new cursor."""
+    out: list[str] = []
+    while True:
+        events = instance.store.get_events(run_id, after_id=after, limit=EVENTS_PER_MESSAGE)
+        if not events:
+            break
+        after = events[-1].id
+        out.append(_message("events", [event_json(e) for e in events], after))
+        if len(events) < EVENTS_PER_MESSAGE:
+            break
+    run = instance.get_run(run_id)
+    if run is None:
+        out.append(_message("run", {"run_id": run_id, "status": None, "missing": True}))
+    else:
+        out.append(
+            _message(
+                "run",
+                {
+                    "run_id": run_id,
+                    "status": str(run.status),
+                    "start_time": run.start_time,
+                    "end_time": run.end_time,
+                    "finished": run.status.is_finished,
+                },
+            )
+        )
+    return after, out
+
+
+def event_json(event: Any) -> dict[str, Any]:
+    """One stored event as the API shows it (its data is what the run recorded, secrets masked
+    when it was written)."""
+    return {
+        "id": event.id,
+        "event_type": str(event.event_type),
+        "node": event.node,
+        "attempt": event.attempt,
+        "level": event.level,
+        "message": event.message,
+        "timestamp": event.timestamp,
+        "data": event.data,
+    }
