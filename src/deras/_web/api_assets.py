@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from .code_access import require_snapshot
+from .._core.errors import DerasError
+from .code_access import current_snapshot, require_snapshot
 from .lineage_layout import layout_of_assets
 from .schemas import ERRORS, AssetDetail, AssetStatuses, AssetSummary, LineageLayoutView
 from .state import WebState, web_state
@@ -24,18 +25,26 @@ router = APIRouter(tags=["assets"])
 def list_assets(state: WebState = Depends(web_state)) -> Any:
     from .._instance.views import assets as asset_views
 
-    snapshot = require_snapshot(state)
-    return [a.to_json() for a in asset_views.list_assets(state.instance, snapshot)]
+    return [a.to_json() for a in asset_views.list_assets(state.instance, current_snapshot(state))]
 
 
 @router.get("/assets/{key:path}", response_model=AssetDetail, responses=ERRORS, summary="One asset's history")
-def get_asset(key: str, state: WebState = Depends(web_state), limit: int = Query(100, ge=1, le=1000)) -> Any:
+def get_asset(
+    key: str,
+    state: WebState = Depends(web_state),
+    limit: int = Query(100, ge=1, le=1000),
+    cursor: str | None = Query(None, description="next_cursor: older materializations"),
+) -> Any:
     from .._instance.views import assets as asset_views
 
-    snapshot = require_snapshot(state)
-    if key not in {a.key for a in snapshot.assets}:
-        raise HTTPException(404, f"no asset {key!r} in the definitions")
-    return asset_views.asset_detail(state.instance, snapshot, key, limit=limit).to_json()
+    snapshot = current_snapshot(state)
+    try:
+        detail = asset_views.asset_detail(state.instance, snapshot, key, limit=limit, cursor=cursor)
+    except DerasError as err:
+        raise HTTPException(400, str(err)) from err
+    if detail is None:
+        raise HTTPException(404, f"no asset {key!r} in the definitions or the store")
+    return detail.to_json()
 
 
 @router.get(
@@ -69,14 +78,13 @@ def lineage_statuses(state: WebState = Depends(web_state)) -> Any:
 
 def status_of(summary: dict[str, Any]) -> list[Any]:
     """``[state, last materialization time, failing checks]`` of one asset summary."""
-    checks = summary.get("check_statuses") or summary.get("checks") or {}
-    failing = sum(1 for s in (checks.values() if isinstance(checks, dict) else checks) if _failed(s))
-    last = summary.get("last_materialization_time") or summary.get("last_materialized")
-    state = summary.get("state") or ("materialized" if last else "missing")
-    return [state, last, failing]
-
-
-def _failed(check_status: Any) -> bool:
-    if isinstance(check_status, dict):
-        check_status = check_status.get("status") or check_status.get("passed")
-    return check_status in ("failed", "failure", False)
+    last = summary.get("last_materialization")
+    failing = sum(1 for check in summary.get("checks", ()) if check.get("passed") is False)
+    partitions = summary.get("partitions") or {}
+    if partitions.get("in_progress"):
+        state = "in_progress"
+    elif partitions.get("failed"):
+        state = "failed"
+    else:
+        state = "materialized" if last else "missing"
+    return [state, last["timestamp"] if last else None, failing]

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query
 from starlette.concurrency import run_in_threadpool
 
 from .._core.errors import DerasError
-from .code_access import launch
-from .events_stream import event_json
+from .code_access import current_snapshot, launch
 from .schemas import (
     ERRORS,
     ClearTasks,
@@ -77,7 +76,7 @@ def list_runs(
 def get_run(run_id: str, state: WebState = Depends(web_state)) -> Any:
     from .._instance.views import runs as run_views
 
-    detail = run_views.run_detail(state.instance, run_id)
+    detail = run_views.run_detail(state.instance, run_id, current_snapshot(state))
     if detail is None:
         raise HTTPException(404, f"no run with id {run_id}")
     return detail.to_json()
@@ -87,31 +86,35 @@ def get_run(run_id: str, state: WebState = Depends(web_state)) -> Any:
 def get_run_events(
     run_id: str,
     state: WebState = Depends(web_state),
-    after: int | None = Query(None, ge=0, description="only events after this id"),
+    after: int | None = Query(None, ge=0, description="only events after this event_id"),
     node: str | None = None,
-    limit: int = Query(1000, ge=1, le=5000),
+    limit: int = Query(1000, ge=1, le=10_000),
 ) -> Any:
-    instance = state.instance
-    if instance.get_run(run_id) is None:
+    from .._instance.views import runs as run_views
+
+    if state.instance.get_run(run_id) is None:
         raise HTTPException(404, f"no run with id {run_id}")
-    events = instance.store.get_events(run_id, node=node, after_id=after, limit=limit)
-    next_after = events[-1].id if len(events) == limit else None
-    return {"items": [event_json(e) for e in events], "next_after": next_after}
+    return run_views.run_events(state.instance, run_id, after, limit, node=node).to_json()
 
 
-@router.get("/runs/{run_id}/logs", response_model=LogPage, responses=ERRORS, summary="A run's log")
+@router.get("/runs/{run_id}/logs", response_model=LogPage, responses=ERRORS, summary="A run's log, in pages")
 def get_run_logs(
     run_id: str,
     state: WebState = Depends(web_state),
-    node: str | None = Query(None, description="one node's lines only"),
-    offset: int = Query(0, description="first record (negative: from the end)", ge=-100_000),
-    limit: int | None = Query(None, ge=0, le=100_000),
+    node: str | None = Query(None, description="one node's records only"),
+    after: int | None = Query(None, ge=0, description="records after this event id (a live tail)"),
+    offset: int = Query(0, ge=-100_000, description="skip this many records (negative: the last N)"),
+    limit: int = Query(1000, ge=1, le=10_000),
 ) -> Any:
+    from .._instance.views import logs as log_views
+
     try:
-        text = state.instance.get_logs(run_id, node=node, offset=offset, limit=limit)
+        page = log_views.run_logs(
+            state.instance, run_id, node=node, after_event_id=after, offset=offset, limit=limit
+        )
     except DerasError as err:
         raise HTTPException(404 if "no run" in str(err) else 400, str(err)) from err
-    return {"run_id": run_id, "node": node, "text": text}
+    return {"run_id": run_id, "node": node, **page.to_json()}
 
 
 @router.post(

@@ -75,44 +75,27 @@ async def stream(
 
 def _run_messages(instance: Any, run_id: str, after: int | None) -> tuple[int | None, list[str]]:
     """The run's events after ``after`` as messages, then its status; and the new cursor."""
+    from .._instance.views import runs as run_views
+
     out: list[str] = []
     while True:
-        events = instance.store.get_events(run_id, after_id=after, limit=EVENTS_PER_MESSAGE)
-        if not events:
+        page = run_views.run_events(instance, run_id, after, EVENTS_PER_MESSAGE)
+        if not page.items:
             break
-        after = events[-1].id
-        out.append(_message("events", [event_json(e) for e in events], after))
-        if len(events) < EVENTS_PER_MESSAGE:
+        after = page.items[-1].event_id
+        out.append(_message("events", [e.to_json() for e in page.items], after))
+        if page.next_cursor is None:
             break
     run = instance.get_run(run_id)
     if run is None:
-        out.append(_message("run", {"run_id": run_id, "status": None, "missing": True}))
+        out.append(_message("run", {"run_id": run_id, "status": None, "finished": True, "missing": True}))
     else:
-        out.append(
-            _message(
-                "run",
-                {
-                    "run_id": run_id,
-                    "status": str(run.status),
-                    "start_time": run.start_time,
-                    "end_time": run.end_time,
-                    "finished": run.status.is_finished,
-                },
-            )
-        )
+        status = {
+            "run_id": run_id,
+            "status": str(run.status),
+            "start_time": run.start_time,
+            "end_time": run.end_time,
+            "finished": run.status.is_finished,
+        }
+        out.append(_message("run", status))
     return after, out
-
-
-def event_json(event: Any) -> dict[str, Any]:
-    """One stored event as the API shows it (its data is what the run recorded, secrets masked
-    when it was written)."""
-    return {
-        "id": event.id,
-        "event_type": str(event.event_type),
-        "node": event.node,
-        "attempt": event.attempt,
-        "level": event.level,
-        "message": event.message,
-        "timestamp": event.timestamp,
-        "data": event.data,
-    }

@@ -68,7 +68,8 @@ class RunDetail(Open):
 
 
 class EventView(BaseModel):
-    id: int | None
+    event_id: int
+    run_id: str
     event_type: str
     node: str | None = None
     attempt: int | None = None
@@ -80,13 +81,23 @@ class EventView(BaseModel):
 
 class EventPage(BaseModel):
     items: list[EventView]
-    next_after: int | None = Field(None, description="pass as `after` for the events that follow")
+    next_cursor: str | None = Field(None, description="set when more events were waiting")
+
+
+class LogRecord(Open):
+    event_id: int
+    timestamp: float
+    level: str
+    node: str | None = None
+    text: str
 
 
 class LogPage(Open):
     run_id: str
     node: str | None = None
-    text: str
+    records: list[LogRecord]
+    last_event_id: int | None = Field(None, description="pass as `after` for the records that follow")
+    more: bool
 
 
 class LaunchRun(BaseModel):
