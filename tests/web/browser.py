@@ -24,7 +24,7 @@ def chromium_path() -> str:
     """The chromium binary; its absence fails under CI=true and skips elsewhere."""
     path = shutil.which("chromium")
     if path is None:
-        message = "Chromium is not installed: `apt-get install chromium` (Debian's build; Playwright drives it)"
+        message = "Chromium is not installed: `apt-get install chromium` (Playwright drives Debian's build)"
         if os.environ.get("CI") == "true":
             pytest.fail(f"{message} (CI=true, so this fails)", pytrace=False)
         pytest.skip(message)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
-from .code_access import all_locations, find_location, is_load_error, snapshot_of
+from .code_access import all_locations, find_location, is_load_error, snapshot_of, warm_lineage
 from .schemas import ERRORS, CodeLocationView
 from .state import WebState, web_state
 
@@ -56,4 +56,5 @@ async def reload_location(name: str, state: WebState = Depends(web_state)) -> An
     location = find_location(state, name)
     await run_in_threadpool(location.reload)
     state.feed.notify()
+    warm_lineage(state)
     return location_json(location)

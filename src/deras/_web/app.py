@@ -31,6 +31,7 @@ from . import (
     pages,
 )
 from .change_feed import ChangeFeed
+from .code_access import warm_lineage
 from .lineage_layout import LayoutCache
 from .security import SecurityMiddleware, WebSecurity
 from .state import WebState
@@ -66,6 +67,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         state.feed.start(asyncio.get_running_loop())
+        warm_lineage(state)
         try:
             yield
         finally:

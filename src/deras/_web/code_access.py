@@ -7,6 +7,7 @@ a re-execution, clearing tasks) is a request to that process, which records queu
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fastapi import HTTPException
@@ -54,6 +55,19 @@ def require_snapshot(state: WebState) -> Any:
             503, "no definitions loaded: see /locations for the load error, fix the file, then reload"
         )
     return snap
+
+
+def warm_lineage(state: WebState) -> None:
+    """Lay out the lineage of the current code in the background (the first page then gets it
+    from the cache instead of waiting for 10,000 assets to lay out)."""
+    from .lineage_layout import layout_of_assets
+
+    def build() -> None:
+        snapshot = current_snapshot(state)
+        if snapshot is not None:
+            state.layouts.get(snapshot.version, lambda: layout_of_assets(snapshot.version, snapshot.assets))
+
+    threading.Thread(target=build, name="deras-web-lineage-layout", daemon=True).start()
 
 
 def launch(state: WebState, request: dict[str, Any]) -> str:

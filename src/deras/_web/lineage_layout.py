@@ -12,10 +12,13 @@ canvas draws — cached by the snapshot's ``version`` (a hash of nodes and edges
 from __future__ import annotations
 
 import itertools
+import json
+import math
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 NODE_WIDTH = 180
@@ -23,6 +26,8 @@ NODE_HEIGHT = 34
 LAYER_GAP = 90  # horizontal space between layers, for the edges
 ROW_GAP = 14  # vertical space between nodes of a layer
 SWEEPS = 3
+MIN_WRAP_ROWS = 40  # a layer wraps into columns past max(this, sqrt(nodes) * WRAP_FACTOR) rows
+WRAP_FACTOR = 1.5
 _MAX_DUMMIES_PER_NODE = 1  # past this many edge points per node, the longest edges are drawn straight
 
 
@@ -54,6 +59,11 @@ class LineageLayout:
             "bends": [[i, pts] for i, pts in sorted(self.bends.items())],
         }
 
+    @cached_property
+    def json_bytes(self) -> bytes:
+        """``to_json()`` serialised once: a 10,000-asset layout is sent as it was cached."""
+        return json.dumps(self.to_json(), separators=(",", ":")).encode()
+
 
 def layered_layout(
     version: str, keys: Sequence[str], deps: Mapping[str, Sequence[str]], groups: Mapping[str, str]
@@ -77,10 +87,20 @@ def layered_layout(
     succ, pred, edge_paths, layer = _with_dummies(n, edges, layer)
     total = len(layer)
     layers = _order_layers(total, layer, succ, pred, group_of + [-1] * (total - n))
-    ys = _y_coordinates(layers, pred, succ)
+    # A layer taller than the drawing is wide wraps into side-by-side columns (thousands of
+    # sources would otherwise make one column a hundred thousand pixels tall).
+    max_rows = max(MIN_WRAP_ROWS, math.ceil(math.sqrt(total) * WRAP_FACTOR))
+    columns = [max(1, math.ceil(len(nodes) / max_rows)) for nodes in layers]
+    ys = _y_coordinates(layers, pred, succ, max_rows)
 
     x_step = NODE_WIDTH + LAYER_GAP
-    xs = [layer[v] * x_step for v in range(total)]
+    first_column = [0] * len(layers)
+    for i in range(1, len(layers)):
+        first_column[i] = first_column[i - 1] + columns[i - 1]
+    xs = [0] * total
+    for i, nodes in enumerate(layers):
+        for position, v in enumerate(nodes):
+            xs[v] = (first_column[i] + (position // max_rows if columns[i] > 1 else 0)) * x_step
     top = min(ys) if ys else 0
     ys = [y - top for y in ys]
     bends: dict[int, list[int]] = {}
@@ -89,7 +109,7 @@ def layered_layout(
         for d in path:
             points += [xs[d] + NODE_WIDTH // 2, ys[d] + NODE_HEIGHT // 2]
         bends[edge_number] = points
-    width = (max(layer) + 1) * x_step - LAYER_GAP if n else 0
+    width = (max(xs) + NODE_WIDTH) if n else 0
     height = (max(ys) + NODE_HEIGHT) if n else 0
     return LineageLayout(
         version=version,
@@ -199,25 +219,35 @@ def _order_layers(
     return layers
 
 
-def _y_coordinates(layers: list[list[int]], pred: list[list[int]], succ: list[list[int]]) -> list[int]:
-    """Place each node near its neighbours' mean, keeping order and a minimum gap."""
+def _y_coordinates(
+    layers: list[list[int]], pred: list[list[int]], succ: list[list[int]], max_rows: int
+) -> list[int]:
+    """Place each node near its neighbours' mean, keeping order and a minimum gap; a wrapped
+    layer (more than ``max_rows`` nodes) is packed in rows instead."""
     total = sum(len(nodes) for nodes in layers)
     step = NODE_HEIGHT + ROW_GAP
     y = [0.0] * total
     for nodes in layers:
+        rows = min(len(nodes), max_rows)
         for i, v in enumerate(nodes):
-            y[v] = (i - (len(nodes) - 1) / 2) * step
-    for direction, sequence in ((pred, layers[1:]), (succ, layers[-2::-1]), (pred, layers[1:])):
+            y[v] = (i % max_rows - (rows - 1) / 2) * step
+    free = [nodes for nodes in layers if 0 < len(nodes) <= max_rows]
+    for direction, sequence in ((pred, free), (succ, free[::-1]), (pred, free)):
         for nodes in sequence:
-            if not nodes:
-                continue
-            wanted = [
-                sum(y[u] for u in direction[v]) / len(direction[v]) if direction[v] else y[v] for v in nodes
-            ]
+            wanted = []
+            for v in nodes:
+                near = direction[v]
+                if near:
+                    total_y = 0.0
+                    for u in near:
+                        total_y += y[u]
+                    wanted.append(total_y / len(near))
+                else:
+                    wanted.append(y[v])
             placed = list(wanted)
             for i in range(1, len(placed)):
                 placed[i] = max(placed[i], placed[i - 1] + step)
-            shift = sum(w - p for w, p in zip(wanted, placed, strict=True)) / len(placed)
+            shift = (sum(wanted) - sum(placed)) / len(placed)
             for v, p in zip(nodes, placed, strict=True):
                 y[v] = p + shift
     return [round(v) for v in y]

@@ -146,13 +146,14 @@ class SecurityMiddleware:
         path: str = scope["path"]
         sec = self.security
         extra: list[tuple[bytes, bytes]] = list(_HEADERS)
-        if path.startswith("/api/") or path == "/metrics":
-            extra.append((b"cache-control", b"no-store"))
+        api = path.startswith("/api/") or path == "/metrics"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *extra]
+                headers = list(message.get("headers", []))
+                if api and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))  # unless it says (the lineage's ETag)
+                message["headers"] = [*headers, *extra]
             await send(message)
 
         if sec.allowed_hosts is not None:

@@ -244,8 +244,10 @@ function summary() {
 }
 
 function legend() {
-  replace("legend", layout.groups.slice(0, 24).map((g, i) =>
-    el("span", {}, el("span", { class: "swatch", dataset: { colour: PALETTE[i % PALETTE.length] } }), g)));
+  const shown = layout.groups.length > 16 ? 12 : 16;
+  replace("legend", layout.groups.slice(0, shown).map((g, i) =>
+    el("span", {}, el("span", { class: "swatch", dataset: { colour: PALETTE[i % PALETTE.length] } }), g)),
+  layout.groups.length > shown ? el("span", { class: "muted" }, `+${layout.groups.length - shown} groups`) : null);
   for (const swatch of document.querySelectorAll(".swatch")) swatch.style.background = swatch.dataset.colour;
 }
 
@@ -255,9 +257,10 @@ async function loadStatuses() {
 }
 
 async function loadGraph() {
-  const [lay, stat] = await Promise.all([api("/lineage"), api("/lineage/statuses")]);
-  layout = lay;
-  statuses = stat.statuses;
+  // The layout first (cached by the browser and the server per code version), drawn at once;
+  // the statuses, a separate payload, colour it when they arrive.
+  const statusesLoaded = api("/lineage/statuses");
+  layout = await api("/lineage");
   layout.bendsByEdge = new Map(layout.bends.map(([e, pts]) => [e, pts]));
   edgesOf = new Map();
   layout.edges.forEach(([u, v], e) => {
@@ -274,6 +277,9 @@ async function loadGraph() {
     performance.mark("lineage-ready");
     document.body.dataset.graphReady = "true";
   });
+  statuses = (await statusesLoaded).statuses;
+  draw();
+  document.body.dataset.statusesReady = "true";
 }
 
 async function loadList() {
