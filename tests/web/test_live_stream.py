@@ -130,7 +130,7 @@ def test_a_runs_stream_sends_its_events_as_they_are_stored(
             )
             later = reader.next_of("events")
             assert [(e["event_type"], e["message"]) for e in later][-1] == ("log", "hello from a")
-            assert later[0]["id"] > first[-1]["id"]  # never the same event twice
+            assert later[0]["event_id"] > first[-1]["event_id"]  # never the same event twice
             other.store_events(
                 [_event(run_id, EventType.STEP_SUCCESS, node="a"), _event(run_id, EventType.RUN_SUCCESS)]
             )

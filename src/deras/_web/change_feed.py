@@ -81,9 +81,15 @@ class ChangeFeed:
         return sub
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Read where the store is now, then watch it from a thread: whatever is written once
+        this returns wakes the subscribers."""
         self._loop = loop
         self._stop.clear()
-        self._thread = threading.Thread(target=self._watch, name="deras-web-change-feed", daemon=True)
+        token = self.store.change_token()
+        self.event_id, _ = self.store.runs_with_events_after(None)
+        self._thread = threading.Thread(
+            target=self._watch, args=(token, self.event_id), name="deras-web-change-feed", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -103,19 +109,13 @@ class ChangeFeed:
         (a schedule started, code reloaded) that the store may not announce."""
         self._hand_over(Change(frozenset(), self.event_id))
 
-    def _watch(self) -> None:
-        token: Any = object()  # differs from any token: the first pass reads the newest event id
-        newest: int | None = None
-        next_event_read = 0.0
-        while not self._stop.is_set():
+    def _watch(self, token: Any, newest: int) -> None:
+        next_event_read = time.monotonic() + self.event_interval
+        while not self._stop.wait(self.interval):
             try:
                 now = time.monotonic()
                 current = self.store.change_token()
-                if newest is None:
-                    newest, _ = self.store.runs_with_events_after(None)
-                    self.event_id = newest
-                    token, next_event_read = current, now + self.event_interval
-                elif current != token or current is None or now >= next_event_read:
+                if current != token or current is None or now >= next_event_read:
                     latest, run_ids = self.store.runs_with_events_after(newest)
                     if current != token or latest != newest:
                         self._hand_over(Change(frozenset(run_ids), latest))
@@ -123,7 +123,6 @@ class ChangeFeed:
             except Exception:  # the database restarting: log, wait, look again
                 log.warning("web change feed: reading the store failed; retrying", exc_info=True)
                 self._stop.wait(1.0)
-            self._stop.wait(self.interval)
 
     def _hand_over(self, change: Change) -> None:
         loop = self._loop
