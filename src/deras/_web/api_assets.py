@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from .._core.errors import DerasError
+from .._instance.views import assets as asset_views
 from .code_access import current_snapshot, require_snapshot
 from .lineage_layout import layout_of_assets
 from .schemas import ERRORS, AssetDetail, AssetStatuses, AssetSummary, LineageLayoutView
@@ -24,8 +25,6 @@ router = APIRouter(tags=["assets"])
     summary="Every asset, with its latest facts",
 )
 def list_assets(state: WebState = Depends(web_state)) -> Any:
-    from .._instance.views import assets as asset_views
-
     # Sent as built: validating 10,000 summaries again costs more than reading them.
     summaries = asset_views.list_assets(state.instance, current_snapshot(state))
     return JSONResponse([a.to_json() for a in summaries])
@@ -38,8 +37,6 @@ def get_asset(
     limit: int = Query(100, ge=1, le=1000),
     cursor: str | None = Query(None, description="next_cursor: older materializations"),
 ) -> Any:
-    from .._instance.views import assets as asset_views
-
     snapshot = current_snapshot(state)
     try:
         detail = asset_views.asset_detail(state.instance, snapshot, key, limit=limit, cursor=cursor)
@@ -73,8 +70,6 @@ def lineage(request: Request, state: WebState = Depends(web_state)) -> Any:
     summary="The state of each asset with any (by key; an asset left out is missing): small, refetched live",
 )
 def lineage_statuses(state: WebState = Depends(web_state)) -> Any:
-    from .._instance.views import assets as asset_views
-
     snapshot = require_snapshot(state)
     statuses = {}
     for summary in asset_views.list_assets(state.instance, snapshot):

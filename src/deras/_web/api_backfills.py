@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .._core.errors import DerasError
 from .code_access import launch
+from .read_model import read_model
 from .schemas import ERRORS, BackfillLaunched, BackfillPage, BackfillStatusView, BackfillView, LaunchBackfill
 from .state import WebState, web_state
 
@@ -21,7 +22,7 @@ def list_backfills(
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> Any:
-    from .._instance.views import backfills as backfill_views
+    backfill_views = read_model("backfills")
 
     try:
         page = backfill_views.list_backfills(state.instance, limit=limit, cursor=cursor)
@@ -37,7 +38,7 @@ def list_backfills(
     summary="One backfill's progress",
 )
 def get_backfill(backfill_id: str, state: WebState = Depends(web_state)) -> Any:
-    from .._instance.views import backfills as backfill_views
+    backfill_views = read_model("backfills")
 
     view = backfill_views.backfill_detail(state.instance, backfill_id)
     if view is None:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from .._core.errors import DerasError
+from .._instance.views import dags as dag_views
 from .code_access import require_snapshot
 from .lineage_layout import layered_layout
 from .schemas import ERRORS, DagGrid, DagSummary
@@ -17,8 +18,6 @@ router = APIRouter(tags=["dags"])
 
 @router.get("/dags", response_model=list[DagSummary], responses=ERRORS, summary="Every DAG")
 def list_dags(state: WebState = Depends(web_state)) -> Any:
-    from .._instance.views import dags as dag_views
-
     snapshot = require_snapshot(state)
     return [d.to_json() for d in dag_views.list_dags(state.instance, snapshot)]
 
@@ -58,8 +57,6 @@ def dag_grid(
     limit: int = Query(25, ge=1, le=100),
     before: str | None = Query(None, description="next_cursor of the previous window"),
 ) -> Any:
-    from .._instance.views import dags as dag_views
-
     snapshot, _dag_snap = _dag(state, dag_id)
     try:
         grid = dag_views.dag_grid(state.instance, snapshot, dag_id, limit=limit, before=before)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from .code_access import current_snapshot
+from .read_model import read_model
 from .schemas import Health, Overview
 from .state import WebState, web_state
 
@@ -15,7 +16,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=Health, summary="Daemon health: heartbeats, components, queue depth")
 def health(state: WebState = Depends(web_state)) -> Any:
-    from .._instance.views import health as health_views
+    health_views = read_model("health")
 
     return health_views.daemon_health(state.instance).to_json()
 
@@ -24,6 +25,6 @@ def health(state: WebState = Depends(web_state)) -> Any:
     "/overview", response_model=Overview, summary="Recent runs, failing checks, next ticks, daemon health"
 )
 def overview(state: WebState = Depends(web_state)) -> Any:
-    from .._instance.views import overview as overview_views
+    overview_views = read_model("overview")
 
     return overview_views.overview(state.instance, current_snapshot(state)).to_json()

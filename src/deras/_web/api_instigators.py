@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from .._core.errors import DerasError
 from .code_access import require_snapshot
+from .read_model import read_model
 from .schemas import ERRORS, InstigatorStatus, InstigatorView, TickPage
 from .state import WebState, web_state
 
@@ -22,7 +23,7 @@ def _names(snapshot: Any, kind: str) -> set[str]:
 
 
 def _instigators(state: WebState, kind: str) -> Any:
-    from .._instance.views import instigators as instigator_views
+    instigator_views = read_model("instigators")
 
     snapshot = require_snapshot(state)
     listing = getattr(instigator_views, f"list_{kind}")
@@ -57,7 +58,7 @@ def _ticks(kind: str) -> Any:
         limit: int = Query(50, ge=1, le=500),
         cursor: str | None = Query(None, description="next_cursor of the previous page"),
     ) -> Any:
-        from .._instance.views import instigators as instigator_views
+        instigator_views = read_model("instigators")
 
         key = _storage_name(state, kind, name)
         try:

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query
 from starlette.concurrency import run_in_threadpool
 
 from .._core.errors import DerasError
+from .._instance.views import logs as log_views
+from .._instance.views import runs as run_views
 from .code_access import current_snapshot, launch
 from .schemas import (
     ERRORS,
@@ -51,8 +53,6 @@ def list_runs(
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = Query(None, description="next_cursor of the previous page"),
 ) -> Any:
-    from .._instance.views import runs as run_views
-
     bad = [s for s in status if s not in STATUSES]
     if bad:
         raise HTTPException(400, f"unknown status {bad[0]!r}: use one of {', '.join(STATUSES)}")
@@ -74,8 +74,6 @@ def list_runs(
 
 @router.get("/runs/{run_id}", response_model=RunDetail, responses=ERRORS, summary="A run with its steps")
 def get_run(run_id: str, state: WebState = Depends(web_state)) -> Any:
-    from .._instance.views import runs as run_views
-
     detail = run_views.run_detail(state.instance, run_id, current_snapshot(state))
     if detail is None:
         raise HTTPException(404, f"no run with id {run_id}")
@@ -90,8 +88,6 @@ def get_run_events(
     node: str | None = None,
     limit: int = Query(1000, ge=1, le=10_000),
 ) -> Any:
-    from .._instance.views import runs as run_views
-
     if state.instance.get_run(run_id) is None:
         raise HTTPException(404, f"no run with id {run_id}")
     return run_views.run_events(state.instance, run_id, after, limit, node=node).to_json()
@@ -106,8 +102,6 @@ def get_run_logs(
     offset: int = Query(0, ge=-100_000, description="skip this many records (negative: the last N)"),
     limit: int = Query(1000, ge=1, le=10_000),
 ) -> Any:
-    from .._instance.views import logs as log_views
-
     try:
         page = log_views.run_logs(
             state.instance, run_id, node=node, after_event_id=after, offset=offset, limit=limit

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from .._instance.views import runs as run_views
 from .state import WebState, web_state
 
 router = APIRouter(tags=["live"])
@@ -75,8 +76,6 @@ async def stream(
 
 def _run_messages(instance: Any, run_id: str, after: int | None) -> tuple[int | None, list[str]]:
     """The run's events after ``after`` as messages, then its status; and the new cursor."""
-    from .._instance.views import runs as run_views
-
     out: list[str] = []
     while True:
         page = run_views.run_events(instance, run_id, after, EVENTS_PER_MESSAGE)

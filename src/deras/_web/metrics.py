@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
 
 from .code_access import current_snapshot
+from .read_model import read_model
 from .state import WebState, web_state
 
 router = APIRouter(tags=["metrics"])
@@ -16,7 +17,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
 def metrics(state: WebState = Depends(web_state)) -> PlainTextResponse:
-    from .._instance.views import metrics as metric_views
+    metric_views = read_model("metrics")
 
     numbers = metric_views.metrics(state.instance, current_snapshot(state))
     return PlainTextResponse(render(numbers.to_json()), media_type=CONTENT_TYPE)
