@@ -137,6 +137,7 @@ async function loadGrid() {
     return;
   }
   layoutGrid();
+  canvas.setAttribute("aria-label", `${grid.tasks.length} tasks by ${grid.runs.length} runs`);
   paint();
   document.getElementById("older").hidden = !grid.next_cursor;
   document.getElementById("newer").hidden = !cursors.length;
