@@ -47,6 +47,7 @@ def web_command(file: str | None, module: str | None, host: str, port: int) -> N
 @_server_options
 def dev_command(file: str | None, module: str | None, host: str, port: int) -> None:
     """The web UI and the daemon together, for local development; Ctrl-C stops both."""
+    _check_address(host)
     location = _location(file, module)
     daemon_args = [sys.executable, "-m", "deras", "daemon", "run"]
     daemon_args += ["-f", location["file"]] if "file" in location else ["-m", location["module"]]
@@ -74,16 +75,15 @@ def _location(file: str | None, module: str | None) -> dict[str, str]:
 
 def serve(file: str | None, module: str | None, host: str, port: int) -> None:
     """Check the address, start the code server, serve until SIGTERM or Ctrl-C."""
+    token = _check_address(host)
     import uvicorn
 
     from .._code_server.client import CodeLocations
     from .._instance.instance import DerasInstance
     from .._storage.health import require_healthy
     from .._web.app import create_app
-    from .._web.security import AUTH_TOKEN_ENV, LOOPBACK_HOST_NAMES, check_bind, is_loopback
+    from .._web.security import LOOPBACK_HOST_NAMES, is_loopback
 
-    token = os.environ.get(AUTH_TOKEN_ENV) or None
-    check_bind(host, token)  # a DerasError: main() prints it and exits 1
     location = _location(file, module)
     instance = DerasInstance.get()
     require_healthy(instance.store.url)
@@ -101,6 +101,15 @@ def serve(file: str | None, module: str | None, host: str, port: int) -> None:
     finally:
         locations.stop()
         instance.dispose()
+
+
+def _check_address(host: str) -> str | None:
+    """The auth token, once the address is allowed (a DerasError, printed by main(), if not)."""
+    from .._web.security import AUTH_TOKEN_ENV, check_bind
+
+    token = os.environ.get(AUTH_TOKEN_ENV) or None
+    check_bind(host, token)
+    return token
 
 
 def _stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
