@@ -178,3 +178,21 @@ def test_one_watcher_serves_every_page(web_instance: Any) -> None:
 
     asyncio.run(scenario())
     assert threading.active_count() < 50
+
+
+def test_a_huge_runs_stream_starts_from_its_last_events(
+    web_instance: Any,
+    live_server: Callable[..., Any],
+    stream_reader: Callable[[str], StreamReader],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deras._web import events_stream
+
+    monkeypatch.setattr(events_stream, "INITIAL_EVENTS", 5)
+    server = live_server()
+    store = web_instance.store
+    run_id = _queued_run(store)
+    store.store_events([_event(run_id, EventType.LOG, f"line {i}") for i in range(12)])
+    reader = stream_reader(f"{server.url}/api/v1/stream?run_id={run_id}")
+    assert reader.next_of("hello")["older_events_left_out"] is True
+    assert [e["message"] for e in reader.next_of("events")] == [f"line {i}" for i in range(7, 12)]

@@ -24,6 +24,7 @@ from .state import WebState, web_state
 router = APIRouter(tags=["live"])
 KEEPALIVE_SECONDS = 15.0
 EVENTS_PER_MESSAGE = 500
+INITIAL_EVENTS = 5000
 
 
 def _message(event: str, data: Any, event_id: int | None = None) -> str:
@@ -49,11 +50,17 @@ async def stream(
         after = int(last_event_header)  # the browser reconnected: continue where it was
     subscription = state.feed.subscribe()
     instance = state.instance
+    older_left = False
+    if run_id is not None and after is None:
+        # A page opening a huge run starts from its last events (the API pages the older ones).
+        after = await run_in_threadpool(_tail_start, instance, run_id)
+        older_left = after is not None
 
     async def messages() -> AsyncIterator[str]:
         cursor = after
         try:
-            yield "retry: 2000\n\n" + _message("hello", {"event_id": state.feed.event_id})
+            hello = {"event_id": state.feed.event_id, "older_events_left_out": older_left}
+            yield "retry: 2000\n\n" + _message("hello", hello)
             if run_id is not None:
                 cursor, out = await run_in_threadpool(_run_messages, instance, run_id, cursor)
                 for item in out:
@@ -72,6 +79,15 @@ async def stream(
             subscription.close()
 
     return StreamingResponse(messages(), media_type="text/event-stream", headers={"x-accel-buffering": "no"})
+
+
+def _tail_start(instance: Any, run_id: str) -> int | None:
+    """The event id to stream a run's events after: None (from its first) unless it has more
+    than ``INITIAL_EVENTS``; then just before the newest ``INITIAL_EVENTS``."""
+    newest = instance.store.get_events(run_id, limit=INITIAL_EVENTS + 1, newest_first=True)
+    if len(newest) <= INITIAL_EVENTS:
+        return None
+    return int(newest[-1].id)
 
 
 def _run_messages(instance: Any, run_id: str, after: int | None) -> tuple[int | None, list[str]]:

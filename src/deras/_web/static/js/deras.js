@@ -44,11 +44,12 @@ export function qs(params) {
 
 // The page's one live stream. `onChange` gets {run_ids, event_id}; with `runId`, `onEvents`
 // gets the run's new events and `onRun` its status. Refetches are coalesced by `throttle`.
-export function live({ runId, onChange, onEvents, onRun } = {}) {
+export function live({ runId, onChange, onEvents, onRun, onHello } = {}) {
   const badge = document.getElementById("live");
   const source = new EventSource(`/api/v1/stream${qs({ run_id: runId })}`);
   source.onopen = () => badge?.classList.add("on");
   source.onerror = () => badge?.classList.remove("on");
+  if (onHello) source.addEventListener("hello", (e) => onHello(JSON.parse(e.data)));
   if (onChange) source.addEventListener("change", (e) => onChange(JSON.parse(e.data)));
   if (onEvents) source.addEventListener("events", (e) => onEvents(JSON.parse(e.data)));
   if (onRun) source.addEventListener("run", (e) => onRun(JSON.parse(e.data)));

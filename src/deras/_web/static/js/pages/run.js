@@ -7,6 +7,9 @@ import {
 
 const runId = document.getElementById("main").dataset.runId;
 const events = [];
+const MAX_EVENTS = 20000; // kept in the page: a huge run's oldest events leave (the API has them all)
+const MAX_LOG_LINES = 5000;
+const MAX_GANTT_ROWS = 400;
 let detail = null;
 let nodeFilter = "";
 
@@ -81,7 +84,8 @@ function renderDetail() {
 
 // -- Gantt: one row per step, one bar per attempt ----------------------------------------------
 function renderGantt() {
-  const steps = detail.steps ?? [];
+  const allSteps = detail.steps ?? [];
+  const steps = allSteps.slice(0, MAX_GANTT_ROWS);
   const box = document.getElementById("gantt");
   const attempts = steps.flatMap((s) => s.attempts ?? []).filter((a) => a.start_time);
   if (!attempts.length) {
@@ -127,7 +131,8 @@ function renderGantt() {
       ctx.fillRect(x0, y + 4, x1 - x0, rowHeight - 8);
     }
   });
-  replace(box, canvas);
+  replace(box, canvas, allSteps.length > steps.length
+    ? el("p", { class: "muted" }, `and ${allSteps.length - steps.length} more steps: see the Steps tab`) : null);
 }
 
 // -- logs and events ---------------------------------------------------------------------------
@@ -158,12 +163,15 @@ function appendEvents(batch) {
     if (nodeFilter && e.node !== nodeFilter) continue;
     logs.append(logLine(e));
   }
+  while (logs.childElementCount > MAX_LOG_LINES) logs.firstElementChild.remove();
+  if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
   if (stick) logs.scrollTop = logs.scrollHeight;
   if (!document.getElementById("tab-events").hidden) renderEvents();
 }
 
 function renderLogs() {
-  logs.replaceChildren(...events.filter((e) => e.event_type !== "materialization_planned" && (!nodeFilter || e.node === nodeFilter)).map(logLine));
+  const shown = events.filter((e) => e.event_type !== "materialization_planned" && (!nodeFilter || e.node === nodeFilter));
+  logs.replaceChildren(...shown.slice(-MAX_LOG_LINES).map(logLine));
   logs.scrollTop = logs.scrollHeight;
 }
 
@@ -222,6 +230,12 @@ load()
     let lastStatus = detail.status;
     live({
       runId,
+      onHello: (hello) => {
+        if (hello.older_events_left_out && !logs.querySelector(".older")) {
+          logs.prepend(el("div", { class: "older muted" }, "Older lines are left out here: ",
+            el("a", { href: `/api/v1/runs/${runId}/logs?limit=10000` }, "the whole log"), "."));
+        }
+      },
       onEvents: (batch) => {
         appendEvents(batch);
         refresh();
