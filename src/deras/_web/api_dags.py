@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse
 
 from .._core.errors import DerasError
 from .._instance.views import dags as dag_views
@@ -57,9 +58,29 @@ def dag_grid(
     limit: int = Query(25, ge=1, le=100),
     before: str | None = Query(None, description="next_cursor of the previous window"),
 ) -> Any:
+    """``cells[i][j]`` is the state of ``tasks[j]`` in ``runs[i]``, one letter per task (see
+    ``state_codes``; ``.``: no instance): 5,000 tasks x 25 runs are 125 KB, not 1.4 MB."""
     snapshot, _dag_snap = _dag(state, dag_id)
     try:
         grid = dag_views.dag_grid(state.instance, snapshot, dag_id, limit=limit, before=before)
     except DerasError as err:
         raise HTTPException(400, str(err)) from err
-    return grid.to_json()
+    codes: dict[str | None, str] = {None: "."}
+    cells = []
+    for row in grid.states:
+        for value in row:
+            if value not in codes:
+                codes[value] = _CODE_LETTERS[len(codes) - 1]
+        cells.append("".join(codes[value] for value in row))
+    body = {
+        "dag_id": grid.dag_id,
+        "tasks": grid.tasks,
+        "runs": [r.to_json() for r in grid.runs],
+        "state_codes": {code: value for value, code in codes.items() if value is not None},
+        "cells": cells,
+        "next_cursor": grid.next_cursor,
+    }
+    return JSONResponse(body)  # sent as built: validating 125,000 cells again costs more than the grid
+
+
+_CODE_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

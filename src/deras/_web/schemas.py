@@ -164,9 +164,11 @@ class DagSummary(Open):
 
 
 class DagGrid(Open):
+    dag_id: str
     tasks: list[str]
     runs: list[RunSummary]
-    states: list[list[str | None]]
+    state_codes: dict[str, str] = Field(description="letter -> task instance state")
+    cells: list[str] = Field(description="per run, one letter per task ('.': no instance)")
     next_cursor: str | None = None
 
 

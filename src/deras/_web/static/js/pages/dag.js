@@ -132,6 +132,8 @@ window.addEventListener("resize", throttle(paint, 100));
 
 async function loadGrid() {
   grid = await api(`/dags/${encodeURIComponent(dagId)}/grid${qs({ limit: 25, before: cursor })}`);
+  // cells: one letter per task and run (see state_codes) -> states[run][task]
+  grid.states = grid.cells.map((row) => Array.from(row, (c) => grid.state_codes[c] ?? null));
   if (!grid.runs.length && !cursor) {
     replace(box, el("div", { class: "empty" }, "No runs of this DAG yet: trigger one."));
     return;
