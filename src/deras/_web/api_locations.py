@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from .code_access import all_locations, find_location, is_load_error, snapshot_of, warm_lineage
@@ -53,8 +53,13 @@ def list_locations(state: WebState = Depends(web_state)) -> Any:
     summary="Load the location's code again (in a new process; the old one serves until it is up)",
 )
 async def reload_location(name: str, state: WebState = Depends(web_state)) -> Any:
+    from .._code_server.client import CodeServerError
+
     location = find_location(state, name)
-    await run_in_threadpool(location.reload)
+    try:
+        await run_in_threadpool(location.reload)
+    except CodeServerError as err:  # the new server did not come up: the old one still serves
+        raise HTTPException(503, str(err)) from err
     state.feed.notify()
     warm_lineage(state)
     return location_json(location)

@@ -73,6 +73,7 @@ def warm_lineage(state: WebState) -> None:
 def launch(state: WebState, request: dict[str, Any]) -> str:
     """Send a launch request to the code location (the first one: deras serves one for now);
     bad input is a 400 naming what was wrong. Returns the run id (backfill id for a backfill)."""
+    from .._code_server.client import CodeServerError
     from .._code_server.request import LaunchRejected
 
     locations = all_locations(state)
@@ -82,3 +83,5 @@ def launch(state: WebState, request: dict[str, Any]) -> str:
         return str(locations[0].launch(request))
     except LaunchRejected as rejected:
         raise HTTPException(400, str(rejected)) from rejected
+    except CodeServerError as err:  # the code server died or hung: it is started again next time
+        raise HTTPException(503, str(err)) from err

@@ -189,11 +189,11 @@ class SecurityMiddleware:
                     detail = "CSRF check failed: send the page's token in X-CSRF-Token (reload the page)"
                     await _respond(send_with_headers, 403, {"detail": detail})
                     return
-        if not csrf:
+        if not csrf and not api:  # pages hand out the token; API clients never get a cookie
             csrf = secrets.token_urlsafe(24)
             extra.append((b"set-cookie", sec.cookie(CSRF_COOKIE, csrf).encode()))
         scope.setdefault("state", {})
-        scope["state"]["csrf_token"] = csrf
+        scope["state"]["csrf_token"] = csrf or ""
         scope["state"]["authenticated_by"] = "bearer" if via_bearer else "session" if sec.auth_token else None
         await self.app(scope, receive, send_with_headers)
 
