@@ -37,6 +37,8 @@ def location_json(location: Any) -> dict[str, Any]:
                 "sensors": len(snapshot.sensors),
             },
             jobs=[j.to_json() for j in snapshot.jobs],
+            schedules=[x.to_json() for x in snapshot.schedules],
+            sensors=[x.to_json() for x in snapshot.sensors],
         )
     return data
 

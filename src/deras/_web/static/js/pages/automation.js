@@ -4,6 +4,12 @@ import { actionButton, api, el, live, pill, replace, runLink, showError, table, 
 const tsOf = (t) => (typeof t === "number" ? t : t ? Date.parse(t) / 1000 : null);
 
 function controls(kind, item) {
+  if (item.unknown) {
+    return ["start", "stop"].map((verb) => actionButton(verb === "start" ? "Start" : "Stop", async () => {
+      const out = await api(`/${kind}/${encodeURIComponent(item.name)}/${verb}`, { method: "POST" });
+      toast(`${item.name} ${out.status}`);
+    }, { kind: verb === "start" ? "primary" : "danger" }));
+  }
   const running = item.status === "running";
   return actionButton(running ? "Stop" : "Start", async () => {
     const out = await api(`/${kind}/${encodeURIComponent(item.name)}/${running ? "stop" : "start"}`, { method: "POST" });
@@ -22,8 +28,22 @@ function lastTick(item) {
 
 const link = (kind, item) => el("a", { href: `/automation/${kind}/${encodeURIComponent(item.name)}` }, item.name);
 
+// Until the read model has schedules and sensors (a 501), list them from the code locations:
+// their state is unknown here, so both Start and Stop are offered.
+async function fetchBoth() {
+  try {
+    return await Promise.all([api("/schedules"), api("/sensors")]);
+  } catch (err) {
+    if (err.status !== 501) throw err;
+    const locations = await api("/locations");
+    const unknown = (items) => items.map((i) => ({ ...i, status: null, unknown: true }));
+    document.getElementById("schedules").before(el("p", { class: "muted" }, `${err.message}: states and ticks are not shown.`));
+    return [unknown(locations.flatMap((l) => l.schedules ?? [])), unknown(locations.flatMap((l) => l.sensors ?? []))];
+  }
+}
+
 async function load() {
-  const [schedules, sensors] = await Promise.all([api("/schedules"), api("/sensors")]);
+  const [schedules, sensors] = await fetchBoth();
   replace("schedules", table(
     [
       { label: "Schedule", cell: (s) => link("schedules", s) },

@@ -47,5 +47,24 @@ async function load() {
     { empty: "No partitions." },
   ));
 }
-load().catch((err) => showError("progress", err));
-live({ onChange: throttle(() => load().catch(() => {}), 1500) });
+// Until the read model has backfills (a 501): the backfill's runs, from the runs list.
+async function loadRuns(err) {
+  const page = await api(`/runs?backfill_id=${encodeURIComponent(backfillId)}&limit=500`);
+  document.getElementById("title").replaceChildren(`Backfill ${backfillId}`);
+  replace("actions", el("a", { class: "button", href: `/runs?backfill_id=${encodeURIComponent(backfillId)}` }, "Runs"));
+  const counts = {};
+  for (const r of page.items) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  replace("progress", [el("p", { class: "muted" }, `${err.message}: progress counted from its runs so far.`), bar(counts)]);
+  replace("units", table(
+    [
+      { label: "Partition", cell: (r) => r.partition_key ?? "" },
+      { label: "Status", cell: (r) => pill(r.status) },
+      { label: "Run", cell: (r) => runLink(r.run_id) },
+    ],
+    page.items,
+    { empty: "No runs yet: the daemon queues them." },
+  ));
+}
+
+load().catch((err) => (err.status === 501 ? loadRuns(err) : Promise.reject(err))).catch((err) => showError("progress", err));
+live({ onChange: throttle(() => load().catch((err) => (err.status === 501 ? loadRuns(err) : null)), 1500) });

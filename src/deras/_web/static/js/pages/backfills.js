@@ -54,5 +54,8 @@ async function load() {
   ));
 }
 targets().catch((err) => showError("launch", err));
-load().catch((err) => showError("backfills-table", err));
+load().catch((err) => (err.status === 501
+  ? replace("backfills-table", el("div", { class: "empty" }, `${err.message}: launch one above; its page lists its runs.`))
+  : showError("backfills-table", err)));
 live({ onChange: throttle(() => load().catch(() => {}), 2000) });
+
