@@ -125,6 +125,8 @@ def test_start_a_schedule(site: Any, page: Any) -> None:
     p.locator("#schedules tr", has_text="nightly").locator("button", has_text="Start").click()
     p.wait_for_selector(".toast >> text=nightly running")
     assert instance.store.ticks.get_state("schedule:nightly").status == "running"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    p.screenshot(path=str(SCREENSHOTS / "automation.png"))
     assert [e for e in errors.errors if "501" not in e] == []
 
 
