@@ -37,7 +37,9 @@ async function fetchBoth() {
     if (err.status !== 501) throw err;
     const locations = await api("/locations");
     const unknown = (items) => items.map((i) => ({ ...i, status: null, unknown: true }));
-    document.getElementById("schedules").before(el("p", { class: "muted" }, `${err.message}: states and ticks are not shown.`));
+    if (!document.getElementById("no-states")) {
+      document.getElementById("schedules").before(el("p", { class: "muted", id: "no-states" }, `${err.message}: states and ticks are not shown.`));
+    }
     return [unknown(locations.flatMap((l) => l.schedules ?? [])), unknown(locations.flatMap((l) => l.sensors ?? []))];
   }
 }
