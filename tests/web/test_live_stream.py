@@ -159,10 +159,16 @@ def test_one_watcher_serves_every_page(web_instance: Any) -> None:
 
     feed = ChangeFeed(web_instance.store, interval=0.01)
 
+    def watchers() -> int:
+        return sum(t.name == "deras-web-change-feed" for t in threading.enumerate())
+
+    before = watchers()
+
     async def scenario() -> None:
         feed.start(asyncio.get_running_loop())
         try:
             pages = [feed.subscribe() for _ in range(50)]
+            assert watchers() == before + 1
             assert feed.subscriber_count == 50
             run_id = await asyncio.to_thread(_queued_run, web_instance.store)
             for i in range(3):
@@ -177,7 +183,7 @@ def test_one_watcher_serves_every_page(web_instance: Any) -> None:
             feed.stop()
 
     asyncio.run(scenario())
-    assert threading.active_count() < 50
+    assert watchers() == before
 
 
 def test_a_huge_runs_stream_starts_from_its_last_events(
