@@ -143,6 +143,7 @@ async function loadGrid() {
   paint();
   document.getElementById("older").hidden = !grid.next_cursor;
   document.getElementById("newer").hidden = !cursors.length;
+  if (!document.body.dataset.gridReady) performance.mark("grid-ready");
   document.body.dataset.gridReady = "true";
 }
 
