@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -142,9 +142,9 @@ async def login(request: Request, state: WebState = Depends(web_state)) -> Respo
         return RedirectResponse(target, status_code=303)
     csrf_cookie = request.cookies.get(CSRF_COOKIE, "")
     if not csrf_cookie or form.get("csrf_token") != csrf_cookie:
-        return RedirectResponse("/login?error=expired&next=" + target, status_code=303)
+        return RedirectResponse("/login?error=expired&next=" + quote(target, safe=""), status_code=303)
     if not security.token_matches(form.get("token", "")):
-        return RedirectResponse("/login?error=wrong&next=" + target, status_code=303)
+        return RedirectResponse("/login?error=wrong&next=" + quote(target, safe=""), status_code=303)
     response = RedirectResponse(target, status_code=303)
     cookie = security.cookie(SESSION_COOKIE, security.new_session(), max_age=SESSION_SECONDS)
     response.headers.append("set-cookie", cookie)
