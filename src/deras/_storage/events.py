@@ -110,6 +110,25 @@ class EventStore:
                 for row in conn.execute(query)
             ]
 
+    def runs_with_events_after(self, after_id: int | None, limit: int = 10_000) -> tuple[int, set[str]]:
+        """The newest event id, and the runs of the events after ``after_id`` (at most ``limit``
+        of them read): what one watcher of the log needs to wake the pages of those runs.
+
+        ``after_id=None`` reads only the newest id (a primary-key lookup)."""
+        with self._db.read() as conn:
+            if after_id is None:
+                newest = conn.execute(sa.select(sa.func.max(event_log.c.id))).scalar()
+                return int(newest or 0), set()
+            rows = conn.execute(
+                sa.select(event_log.c.id, event_log.c.run_id)
+                .where(event_log.c.id > after_id)
+                .order_by(event_log.c.id)
+                .limit(limit)
+            ).all()
+        if not rows:
+            return after_id, set()
+        return int(rows[-1].id), {row.run_id for row in rows}
+
 
 def _event_row(event: EventRecord) -> dict[str, Any]:
     return {

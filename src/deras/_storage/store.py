@@ -372,6 +372,10 @@ class MetadataStore:
             newest_first=newest_first,
         )
 
+    def runs_with_events_after(self, after_id: int | None, limit: int = 10_000) -> tuple[int, set[str]]:
+        """The newest event id and the runs that have events after ``after_id`` (see EventStore)."""
+        return self._events.runs_with_events_after(after_id, limit)
+
     def get_attempts(self, run_id: str, node: str | None = None) -> list[AttemptRecord]:
         """The run's attempts ordered by start time."""
         return self._runs.get_attempts(run_id, node)

@@ -1,0 +1,59 @@
+"""Debian's Chromium driven by Playwright for Python (no browser download), for the web tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def chromium_path() -> str:
+    """The chromium binary; its absence fails under CI=true and skips elsewhere."""
+    path = shutil.which("chromium")
+    if path is None:
+        message = "Chromium is not installed: `apt-get install chromium` (Playwright drives Debian's build)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (CI=true, so this fails)", pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    path = chromium_path()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class PageErrors:
+    """Uncaught errors, console errors and failed API calls of a page (a test asserts none)."""
+
+    def __init__(self, page: Any) -> None:
+        self.errors: list[str] = []
+        page.on("pageerror", lambda err: self.errors.append(f"page error: {err}"))
+        page.on(
+            "console", lambda msg: self.errors.append(f"console: {msg.text}") if msg.type == "error" else None
+        )
+        page.on(
+            "response",
+            lambda r: self.errors.append(f"HTTP {r.status} {r.url}") if r.status >= 500 else None,
+        )

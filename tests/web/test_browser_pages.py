@@ -1,0 +1,121 @@
+"""Every page in a real browser (Debian's Chromium through Playwright), with screenshots for the
+docs: no uncaught error, no failed API call, and what each page is for is on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from browser import SCREENSHOTS, PageErrors, chromium
+from web_code import SnapshotLocation, record_runs
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def site(web_instance: Any, live_server: Callable[..., Any]) -> tuple[str, dict[str, str]]:
+    location = SnapshotLocation()
+    runs = record_runs(web_instance, location)
+    return live_server(location).url, runs
+
+
+def _open(browser: Any, url: str) -> tuple[Any, PageErrors]:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors = PageErrors(page)
+    page.goto(url)
+    return page, errors
+
+
+def _shot(page: Any, name: str, backend: str) -> None:
+    if backend == "sqlite":  # one set of pictures is enough
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def _ok(errors: PageErrors) -> None:
+    # 501s name read-model views this deras does not have yet: the pages say so and go on.
+    real = [e for e in errors.errors if "501" not in e]
+    assert real == []
+
+
+def test_runs_list_and_a_failed_run(browser: Any, site: Any, web_instance: Any, db_url: str) -> None:
+    url, runs = site
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    page, errors = _open(browser, f"{url}/runs")
+    page.wait_for_selector(f"text={runs['report'][:8]}")
+    assert page.locator("tbody tr").count() == len(runs)
+    _shot(page, "runs", backend)
+    page.select_option("select[name=status]", "failure")
+    page.click("text=Filter")
+    page.wait_for_url("**/runs?status=failure")
+    page.wait_for_selector(f"text={runs['report'][:8]}")
+    assert page.locator("tbody tr").count() == 1
+
+    page.click(f"text={runs['report'][:8]}")
+    page.wait_for_selector("text=the report template is missing")
+    assert page.locator("pre.traceback").first.inner_text().startswith("Traceback")
+    assert page.locator(".copy code").inner_text() == f"deras runs debug {runs['report']} report"
+    page.wait_for_selector("#tab-logs >> text=ValueError")  # the live log, from the stream
+    page.click("#tabs >> text=Events")
+    page.wait_for_selector("#tab-events >> text=run failure")
+    _shot(page, "run-failed", backend)
+    _ok(errors)
+
+
+def test_asset_lineage_graph_and_an_asset(browser: Any, site: Any, db_url: str) -> None:
+    url, _ = site
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    page, errors = _open(browser, f"{url}/assets")
+    page.wait_for_selector("body[data-statuses-ready]")
+    assert "4 assets, 2 dependencies, 2 groups" in page.inner_text("#graph-info")
+    page.fill("#search", "clean")
+    assert page.inner_text("#graph-info").startswith("1 match")
+    page.keyboard.press("Enter")
+    _shot(page, "lineage", backend)
+    # clicking the node opens the asset: find it under the centred view
+    box = page.locator("#graph").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url("**/assets/clean_prices")
+    page.wait_for_selector("text=Materializations")
+    page.wait_for_selector("svg.plot")  # the rows metadata, plotted
+    _shot(page, "asset", backend)
+    page.goto(f"{url}/assets/daily_summary")
+    page.wait_for_selector("canvas.partition-bar")
+    assert "of 10" in page.inner_text("#partitions")
+    page.goto(f"{url}/assets?view=list")
+    page.wait_for_selector("#asset-list >> text=daily_summary")
+    _ok(errors)
+
+
+def test_dag_grid_and_graph(browser: Any, site: Any, db_url: str) -> None:
+    url, _ = site
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    page, errors = _open(browser, f"{url}/dags")
+    page.wait_for_selector("text=@daily")
+    page.click("text=etl")
+    page.wait_for_selector("body[data-grid-ready]")
+    assert page.get_attribute("#grid canvas", "aria-label") == "3 tasks by 1 runs"
+    _shot(page, "dag-grid", backend)
+    page.click("#tabs >> text=Graph")
+    page.wait_for_timeout(300)
+    _shot(page, "dag-graph", backend)
+    _ok(errors)
+
+
+def test_overview_and_code_locations(browser: Any, site: Any, db_url: str) -> None:
+    url, runs = site
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    page, errors = _open(browser, f"{url}/")
+    page.wait_for_selector(f"#recent-runs >> text={runs['etl'][:8]}")
+    page.wait_for_selector("#failing-checks >> text=raw_has_ten_rows")
+    _shot(page, "overview", backend)
+    page.goto(f"{url}/locations")
+    page.wait_for_selector("text=loaded")
+    _ok(errors)
