@@ -257,3 +257,21 @@ def test_a_node_skipped_before_it_ran_shows_no_try_number(deras) -> None:  # typ
     shown = json.loads(deras("runs", "show", run_id, "--json").stdout)
     tries = {a["node"]: a["try_number"] for a in shown["attempts"]}
     assert tries == {"import_file": 1, "import_file:not_empty": 1, "duckdb_table": None}
+
+
+def test_summary_names_the_assets_that_did_not_run_because_an_upstream_failed(  # type: ignore[no-untyped-def]
+    deras, tmp_path: Path
+) -> None:
+    (tmp_path / "chain.py").write_text(
+        "import deras as dg\n\n"
+        "@dg.asset\ndef raw() -> int:\n    raise ValueError('source is down')\n\n"
+        "@dg.asset\ndef clean(raw: int) -> int:\n    return raw\n\n"
+        "@dg.asset\ndef report(clean: int) -> int:\n    return clean\n\n"
+        "@dg.asset\ndef other() -> int:\n    return 1\n",
+        encoding="utf-8",
+    )
+    proc = deras("materialize", "-f", "chain.py", "--no-progress")
+    assert proc.returncode == 1
+    assert "✗ raw: ValueError: source is down" in proc.stderr
+    assert "not run (upstream failed): clean, report" in proc.stderr
+    assert "other" not in proc.stderr

@@ -204,9 +204,12 @@ def _print_result(result: Any, plan: RunPlan) -> None:
     click.echo(f"run {result.run_id} {result.status}" + (f" ({part})" if part else ""))
     for event in result.failure_events():
         click.echo(f"  ✗ {event.node}: {event.data.get('error')}", err=True)
-    skipped = [n for n, s in result.node_statuses.items() if s.value == "skipped"]
-    if skipped:
-        click.echo(f"  skipped: {', '.join(skipped[:10])}", err=True)
+    not_run = ((NodeStatus.UPSTREAM_FAILED, "not run (upstream failed)"), (NodeStatus.SKIPPED, "skipped"))
+    for status, label in not_run:
+        nodes = [n for n, s in result.node_statuses.items() if s == status]
+        if nodes:
+            more = f" and {len(nodes) - 10} more" if len(nodes) > 10 else ""
+            click.echo(f"  {label}: {', '.join(nodes[:10])}{more}", err=True)
 
 
 def _range_keys(defs: Any, selection: Any, node_ids: Any, text: str, instance: Any) -> list[str]:

@@ -31,7 +31,8 @@ def node_progress(total: int, label: str, enabled: bool) -> Iterator[Any]:
         task = progress.add_task(label, total=total, last="")
 
         def on_node_done(node_id: str, status: NodeStatus) -> None:
-            mark = {"success": "✓", "failed": "✗", "skipped": "-"}.get(status.value, "?")
+            marks = {"success": "✓", "failed": "✗", "skipped": "-", "upstream_failed": "-"}
+            mark = marks.get(status.value, "?")
             progress.update(task, advance=1, last=f"{mark} {node_id}")
 
         yield on_node_done
