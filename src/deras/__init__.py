@@ -88,7 +88,7 @@ _EXPORTS: dict[str, str] = {
     "DagRun": "deras._dags.dag_run",
     "TaskInstance": "deras._dags.dag_run",
     "Param": "deras._defs.params",
-    "TriggerRule": "deras._exec.trigger_rules",
+    "TriggerRule": "deras._dags.trigger_rules",
     "TaskInstanceState": "deras._core.task_state",
     "SkipTask": "deras._core.errors",
     # schedules, sensors, automation
@@ -178,6 +178,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._dags.operators import BashOperator, BranchPythonOperator, EmptyOperator, PythonOperator
     from ._dags.task_group import TaskGroup
     from ._dags.taskflow import XComArg, task
+    from ._dags.trigger_rules import TriggerRule
     from ._defs.asset import AssetsDefinition, AssetSpec, asset, multi_asset
     from ._defs.asset_in import AssetIn, AssetOut
     from ._defs.asset_sensor import AssetSensorDefinition, asset_sensor
@@ -248,7 +249,6 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._exec.materialize import materialize
     from ._exec.multiprocess import MultiprocessExecutor
     from ._exec.result import ExecutionResult
-    from ._exec.trigger_rules import TriggerRule
     from ._graph.selection import AssetSelection
     from ._instance.instance import DerasInstance
     from ._instance.partition_status import PartitionStatus

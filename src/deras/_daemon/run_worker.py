@@ -120,7 +120,7 @@ def _location(run: RunRecord) -> dict[str, str]:
 def _execute(instance: Any, run: RunRecord, definitions: Any, control: StoredRunControl) -> RunStatus:
     dag_id = run.dag_id
     if dag_id is not None:
-        from .._dags.dag_run import run_dag
+        from .._exec.dag_runs import run_dag
 
         dag = next((d for d in definitions.dags if d.dag_id == dag_id), None)
         if dag is None:
