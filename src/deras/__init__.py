@@ -15,6 +15,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._defs import executor_choice as _executor_choice
+
 __version__ = "0.1.0"
 
 # public name -> module that defines it
@@ -153,6 +155,24 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+def _build_executor(name: str, options: dict[str, Any]) -> Any:
+    """The executors ``executor="name"`` means; they live above the definitions that name them."""
+    if name == "in_process":
+        from ._exec.in_process import InProcessExecutor
+
+        return InProcessExecutor(**options)
+    if name == "multiprocess":
+        from ._exec.multiprocess import MultiprocessExecutor
+
+        return MultiprocessExecutor(**options)
+    from .celery import CeleryExecutor
+
+    return CeleryExecutor(**options)
+
+
+_executor_choice.set_executor_builder(_build_executor)
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see real imports

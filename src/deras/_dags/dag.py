@@ -68,7 +68,7 @@ class DAG:
         self.doc_md = doc_md
         self.on_failure_callback = on_failure_callback
         self.on_success_callback = on_success_callback
-        from .._exec.executor_choice import executor_from
+        from .._defs.executor_choice import executor_from
 
         self.executor = executor_from(executor, where=f"DAG '{dag_id}'")
         # How the daemon re-launches a failed run of this DAG (None: deras.yaml's run_retries).

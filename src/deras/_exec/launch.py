@@ -41,7 +41,7 @@ def execute_run(
     record is made: the run's own id, tags and config are used and the other record arguments
     are ignored.
     """
-    from .executor_choice import choose_executor
+    from .._defs.executor_choice import choose_executor
 
     executor = choose_executor(executor, instance=instance)
     stored = run is not None

@@ -3,16 +3,29 @@
 In order, the first that is set wins: ``executor=`` of the call (``materialize``, ``dag.test``)
 or ``--executor`` of the command; the job's or DAG's ``executor=``; ``Definitions(executor=)``;
 ``executor:`` in deras.yaml; else in process. An unknown name is an error, never ignored.
+
+The executors themselves live above authoring (``_exec``, ``deras.celery``): the names are
+built by the function ``deras/__init__.py`` registers here when deras is imported, which is
+before any of this runs (every ``deras.*`` import runs the package first).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._core.errors import ConfigError
 
 EXECUTOR_NAMES = ("in_process", "multiprocess", "celery")
+
+# (name, options) -> the executor; raises TypeError for options it does not take.
+ExecutorBuilder = Callable[[str, dict[str, Any]], Any]
+_builder: list[ExecutorBuilder] = []
+
+
+def set_executor_builder(builder: ExecutorBuilder) -> None:
+    """Register what builds the executors of ``EXECUTOR_NAMES`` (``deras/__init__.py`` does)."""
+    _builder[:] = [builder]
 
 
 def executor_from(value: Any, *, where: str) -> Any:
@@ -41,22 +54,12 @@ def executor_from(value: Any, *, where: str) -> Any:
 
 
 def _build(name: str, options: dict[str, Any], where: str) -> Any:
+    if name not in EXECUTOR_NAMES:
+        raise ConfigError(f"{where}: unknown executor {name!r}. Fix: use one of {', '.join(EXECUTOR_NAMES)}")
     try:
-        if name == "in_process":
-            from .in_process import InProcessExecutor
-
-            return InProcessExecutor(**options)
-        if name == "multiprocess":
-            from .multiprocess import MultiprocessExecutor
-
-            return MultiprocessExecutor(**options)
-        if name == "celery":
-            from ..celery import CeleryExecutor
-
-            return CeleryExecutor(**options)
+        return _builder[0](name, options)
     except TypeError as err:
         raise ConfigError(f"{where}: executor {name!r}: {err}") from None
-    raise ConfigError(f"{where}: unknown executor {name!r}. Fix: use one of {', '.join(EXECUTOR_NAMES)}")
 
 
 def choose_executor(*candidates: Any, instance: Any = None, where: str = "run") -> Any:
