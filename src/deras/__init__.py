@@ -120,7 +120,7 @@ _EXPORTS: dict[str, str] = {
     "RunRetryPolicy": "deras._defs.run_retry_policy",
     "AutomationCondition": "deras._defs.automation_condition",
     # running
-    "materialize": "deras._exec.materialize",
+    "materialize": "deras._instance.materialize",
     "ExecutionResult": "deras._exec.result",
     "InProcessExecutor": "deras._exec.in_process",
     "MultiprocessExecutor": "deras._exec.multiprocess",
@@ -266,11 +266,11 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._defs.time_partitions import TimeWindow, TimeWindowPartitionsDefinition
     from ._exec.context import AssetCheckExecutionContext, AssetExecutionContext
     from ._exec.in_process import InProcessExecutor
-    from ._exec.materialize import materialize
     from ._exec.multiprocess import MultiprocessExecutor
     from ._exec.result import ExecutionResult
     from ._graph.selection import AssetSelection
     from ._instance.instance import DerasInstance
+    from ._instance.materialize import materialize
     from ._instance.partition_status import PartitionStatus
     from ._io.filesystem import FilesystemIOManager
     from .duckdb import DuckDBIOManager, DuckDBResource

@@ -12,50 +12,19 @@ import logging
 import os
 import time
 import traceback
-from pathlib import Path
 from typing import Any
 
 from .._core.errors import DerasError
 from .._core.events import EventRecord, EventType
 from .._core.records import RunRecord
 from .._core.status import RunStatus
+from .._defs.code_cache import CodeCache
 from .._exec.process_heartbeat import process_heartbeat
 from .._exec.run_control import StoredRunControl
 from .._exec.run_owner import this_process
 from .crash_points import crash_point
 
 log = logging.getLogger("deras.run_worker")
-
-
-class CodeCache:
-    """Loaded code locations of a long-lived worker, reloaded when their file changes."""
-
-    def __init__(self) -> None:
-        self._loaded: dict[str, tuple[float, Any]] = {}
-
-    def remember(self, location: dict[str, str], definitions: Any) -> None:
-        """``definitions`` are what ``location`` holds now (loaded by the caller)."""
-        self._loaded[repr(sorted(location.items()))] = (_stamp(location), definitions)
-
-    def definitions(self, location: dict[str, str]) -> Any:
-        from .._defs.loader import load_definitions
-
-        key = repr(sorted(location.items()))
-        stamp = _stamp(location)
-        cached = self._loaded.get(key)
-        if cached is None or cached[0] != stamp:
-            loaded = load_definitions(**location).definitions
-            self._loaded[key] = (stamp, loaded)
-            return loaded
-        return cached[1]
-
-
-def _stamp(location: dict[str, str]) -> float:
-    file = location.get("file")
-    try:
-        return Path(file).stat().st_mtime if file else 0.0
-    except OSError:
-        return 0.0
 
 
 def execute_stored_run(

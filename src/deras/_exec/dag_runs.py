@@ -20,12 +20,13 @@ from .._plan.plan import plan_run
 from .coordinator import Resume, coordinate
 from .dag_run_info import DagRunInfo
 from .launch import execute_run
+from .ports import InstanceLike
 from .step import call_with_context
 
 
 def run_dag(
     dag: Any,
-    instance: Any,
+    instance: InstanceLike,
     *,
     logical_date: datetime | None = None,
     conf: Mapping[str, Any] | None = None,
@@ -78,7 +79,7 @@ def run_dag(
 
 
 def clear_task_instances(
-    dag: Any, instance: Any, run_id: str, task_ids: list[str], *, downstream: bool = False
+    dag: Any, instance: InstanceLike, run_id: str, task_ids: list[str], *, downstream: bool = False
 ) -> Any:
     """Run ``task_ids`` (and with ``downstream`` every task after them) again in run ``run_id``.
 
@@ -132,7 +133,7 @@ def clear_task_instances(
     order = [nid for nid in graph.order if nid in cleared]
     plan = plan_run(graph, node_ids=order)
     coordinate(run, plan, instance, {}, dag_run=info, resume=resume)
-    return DagRun(dag, instance.get_run(run_id), instance)
+    return DagRun(dag, instance.get_run(run_id) or run, instance)
 
 
 def _dag_callback(dag: Any, dag_run: DagRun, result: Any) -> None:

@@ -11,11 +11,12 @@ from .._core.records import RunRecord, RunTarget
 from .._core.status import RunStatus
 from .._plan.plan import RunPlan
 from .coordinator import coordinate
+from .ports import InstanceLike
 from .result import ExecutionResult
 
 
 def execute_run(
-    instance: Any,
+    instance: InstanceLike,
     plan: RunPlan,
     resources: Mapping[str, Any],
     *,

@@ -119,7 +119,7 @@ class DerasInstance:
     def daemon_settings(self) -> Any:
         """Run queue, pools, retries and daemon settings from deras.yaml (validated once)."""
         if self._daemon_settings is None:
-            from .._daemon.daemon_settings import DaemonSettings
+            from .daemon_settings import DaemonSettings
 
             config = self.settings.config if self.settings else {}
             where = str(self.settings.home / "deras.yaml") if self.settings else "settings"
@@ -257,7 +257,7 @@ class DerasInstance:
         ``code_location`` (``{"file": ...}`` or ``{"module": ...}``) is how workers load the
         code; it defaults to deras.yaml's ``code_location``, and ``definitions`` to loading it.
         """
-        from .._daemon.backfills import launch_backfill
+        from .backfills import launch_backfill
 
         definitions, location = self._code(definitions, code_location)
         return launch_backfill(
@@ -273,7 +273,7 @@ class DerasInstance:
 
     def get_backfill(self, backfill_id: str) -> Any:
         """The backfill (``.status``, ``.partition_status``, ``.counts``, ``.run_ids``) or None."""
-        from .._daemon.backfills import BackfillView
+        from .backfills import BackfillView
 
         record = self.store.backfills.get_backfill(backfill_id)
         if record is None:
@@ -300,7 +300,7 @@ class DerasInstance:
         self, backfill_id: str, *, definitions: Any = None, code_location: dict[str, str] | None = None
     ) -> str:
         """A new backfill of the same target over the partitions that failed or were skipped."""
-        from .._daemon.backfills import launch_backfill
+        from .backfills import launch_backfill
 
         view = self.get_backfill(backfill_id)
         if view is None:
