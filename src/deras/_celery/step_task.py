@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._core.errors import DerasError
 from .._core.events import EventRecord
@@ -28,6 +28,9 @@ from .._exec.step import execute_step
 from .._exec.step_scope import open_scope
 from .._exec.step_types import StepSpec
 from .dispatch import worker_identity
+
+if TYPE_CHECKING:
+    from .._storage.store import MetadataStore
 
 log = logging.getLogger("deras.worker")
 
@@ -147,7 +150,7 @@ def _graph_with(definitions: Any, node_id: str) -> Any:
 class _ClaimSink:
     """The step's event writer stores through the claim: only while it is open."""
 
-    def __init__(self, store: Any, key: tuple[str, str, int]) -> None:
+    def __init__(self, store: MetadataStore, key: tuple[str, str, int]) -> None:
         self._store = store
         self._key = key
 
@@ -159,7 +162,7 @@ class _ClaimSink:
 class _Heartbeat:
     """Stamps the claim while the step runs; stops the process if it cannot hold the claim."""
 
-    def __init__(self, store: Any, key: tuple[str, str, int], timeout: float) -> None:
+    def __init__(self, store: MetadataStore, key: tuple[str, str, int], timeout: float) -> None:
         self._store = store
         self._key = key
         self._timeout = timeout

@@ -12,7 +12,7 @@ import logging
 import os
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._core.errors import DerasError
 from .._core.events import EventRecord, EventType
@@ -24,11 +24,15 @@ from .._exec.run_control import StoredRunControl
 from .._exec.run_owner import this_process
 from .crash_points import crash_point
 
+if TYPE_CHECKING:
+    from .._instance.instance import DerasInstance
+    from .._storage.store import MetadataStore
+
 log = logging.getLogger("deras.run_worker")
 
 
 def execute_stored_run(
-    instance: Any,
+    instance: DerasInstance,
     run_id: str,
     *,
     code: CodeCache | None = None,
@@ -86,7 +90,9 @@ def _location(run: RunRecord) -> dict[str, str]:
     return dict(run.code_location)
 
 
-def _execute(instance: Any, run: RunRecord, definitions: Any, control: StoredRunControl) -> RunStatus:
+def _execute(
+    instance: DerasInstance, run: RunRecord, definitions: Any, control: StoredRunControl
+) -> RunStatus:
     dag_id = run.dag_id
     if dag_id is not None:
         from .._exec.dag_runs import run_dag
@@ -133,7 +139,7 @@ def _execute(instance: Any, run: RunRecord, definitions: Any, control: StoredRun
     return result.run.status
 
 
-def _fail_before_start(store: Any, run: RunRecord, err: BaseException) -> None:
+def _fail_before_start(store: MetadataStore, run: RunRecord, err: BaseException) -> None:
     current = store.get_run(run.run_id)
     if current is not None and current.status.is_finished:
         return  # the executor recorded the failure itself
@@ -152,7 +158,7 @@ def _fail_before_start(store: Any, run: RunRecord, err: BaseException) -> None:
     )
 
 
-def serve(instance: Any, preload: dict[str, str] | None = None) -> None:
+def serve(instance: DerasInstance, preload: dict[str, str] | None = None) -> None:
     """A pool worker: read run ids from stdin, execute each, answer ``done RUN_ID STATUS``.
 
     The protocol keeps the process's original stdout to itself, on a descriptor children do
