@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._defs import executor_choice as _executor_choice
+from ._core.executor_builder import set_executor_builder as _set_executor_builder
 
 __version__ = "0.1.0"
 
@@ -172,7 +172,7 @@ def _build_executor(name: str, options: dict[str, Any]) -> Any:
     return CeleryExecutor(**options)
 
 
-_executor_choice.set_executor_builder(_build_executor)
+_set_executor_builder(_build_executor)
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see real imports

@@ -4,28 +4,19 @@ In order, the first that is set wins: ``executor=`` of the call (``materialize``
 or ``--executor`` of the command; the job's or DAG's ``executor=``; ``Definitions(executor=)``;
 ``executor:`` in deras.yaml; else in process. An unknown name is an error, never ignored.
 
-The executors themselves live above authoring (``_exec``, ``deras.celery``): the names are
-built by the function ``deras/__init__.py`` registers here when deras is imported, which is
-before any of this runs (every ``deras.*`` import runs the package first).
+The executors themselves live above authoring (``_exec``, ``deras.celery``): names are built
+through ``_core/executor_builder.py``, which ``deras/__init__.py`` fills.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .._core.errors import ConfigError
+from .._core.executor_builder import build_executor
 
 EXECUTOR_NAMES = ("in_process", "multiprocess", "celery")
-
-# (name, options) -> the executor; raises TypeError for options it does not take.
-ExecutorBuilder = Callable[[str, dict[str, Any]], Any]
-_builder: list[ExecutorBuilder] = []
-
-
-def set_executor_builder(builder: ExecutorBuilder) -> None:
-    """Register what builds the executors of ``EXECUTOR_NAMES`` (``deras/__init__.py`` does)."""
-    _builder[:] = [builder]
 
 
 def executor_from(value: Any, *, where: str) -> Any:
@@ -57,7 +48,7 @@ def _build(name: str, options: dict[str, Any], where: str) -> Any:
     if name not in EXECUTOR_NAMES:
         raise ConfigError(f"{where}: unknown executor {name!r}. Fix: use one of {', '.join(EXECUTOR_NAMES)}")
     try:
-        return _builder[0](name, options)
+        return build_executor(name, options)
     except TypeError as err:
         raise ConfigError(f"{where}: executor {name!r}: {err}") from None
 
