@@ -15,6 +15,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._core.executor_builder import set_executor_builder as _set_executor_builder
+
 __version__ = "0.1.0"
 
 # public name -> module that defines it
@@ -88,7 +90,7 @@ _EXPORTS: dict[str, str] = {
     "DagRun": "deras._dags.dag_run",
     "TaskInstance": "deras._dags.dag_run",
     "Param": "deras._defs.params",
-    "TriggerRule": "deras._exec.trigger_rules",
+    "TriggerRule": "deras._dags.trigger_rules",
     "TaskInstanceState": "deras._core.task_state",
     "SkipTask": "deras._core.errors",
     # schedules, sensors, automation
@@ -118,7 +120,7 @@ _EXPORTS: dict[str, str] = {
     "RunRetryPolicy": "deras._defs.run_retry_policy",
     "AutomationCondition": "deras._defs.automation_condition",
     # running
-    "materialize": "deras._exec.materialize",
+    "materialize": "deras._instance.materialize",
     "ExecutionResult": "deras._exec.result",
     "InProcessExecutor": "deras._exec.in_process",
     "MultiprocessExecutor": "deras._exec.multiprocess",
@@ -155,6 +157,24 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
+def _build_executor(name: str, options: dict[str, Any]) -> Any:
+    """The executors ``executor="name"`` means; they live above the definitions that name them."""
+    if name == "in_process":
+        from ._exec.in_process import InProcessExecutor
+
+        return InProcessExecutor(**options)
+    if name == "multiprocess":
+        from ._exec.multiprocess import MultiprocessExecutor
+
+        return MultiprocessExecutor(**options)
+    from .celery import CeleryExecutor
+
+    return CeleryExecutor(**options)
+
+
+_set_executor_builder(_build_executor)
+
+
 if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._core.errors import (
         ConfigError,
@@ -178,6 +198,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._dags.operators import BashOperator, BranchPythonOperator, EmptyOperator, PythonOperator
     from ._dags.task_group import TaskGroup
     from ._dags.taskflow import XComArg, task
+    from ._dags.trigger_rules import TriggerRule
     from ._defs.asset import AssetsDefinition, AssetSpec, asset, multi_asset
     from ._defs.asset_in import AssetIn, AssetOut
     from ._defs.asset_sensor import AssetSensorDefinition, asset_sensor
@@ -245,12 +266,11 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._defs.time_partitions import TimeWindow, TimeWindowPartitionsDefinition
     from ._exec.context import AssetCheckExecutionContext, AssetExecutionContext
     from ._exec.in_process import InProcessExecutor
-    from ._exec.materialize import materialize
     from ._exec.multiprocess import MultiprocessExecutor
     from ._exec.result import ExecutionResult
-    from ._exec.trigger_rules import TriggerRule
     from ._graph.selection import AssetSelection
     from ._instance.instance import DerasInstance
+    from ._instance.materialize import materialize
     from ._instance.partition_status import PartitionStatus
     from ._io.filesystem import FilesystemIOManager
     from .duckdb import DuckDBIOManager, DuckDBResource

@@ -10,7 +10,8 @@ from deras._core.errors import DerasError, PartitionKeyError
 from deras._core.status import BackfillStatus, RunStatus
 from deras._daemon.backfill_runner import BackfillRunner
 from deras._daemon.daemon_context import DaemonContext
-from deras._daemon.run_worker import CodeCache, execute_stored_run
+from deras._daemon.run_worker import execute_stored_run
+from deras._defs.code_cache import CodeCache
 
 CODE = """
 import deras as dg

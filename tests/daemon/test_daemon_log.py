@@ -16,8 +16,9 @@ from deras._core.status import TickStatus
 from deras._daemon.backfill_runner import BackfillRunner
 from deras._daemon.daemon import Daemon
 from deras._daemon.daemon_context import DaemonContext
-from deras._daemon.run_worker import CodeCache, execute_stored_run
+from deras._daemon.run_worker import execute_stored_run
 from deras._daemon.schedule_ticker import ScheduleTicker
+from deras._defs.code_cache import CodeCache
 
 HOUR = 3600.0
 T0 = datetime(2025, 1, 6, tzinfo=UTC).timestamp()

@@ -8,9 +8,10 @@ from __future__ import annotations
 from deras._core.status import RunStatus
 from deras._daemon.backfill_runner import BackfillRunner
 from deras._daemon.daemon_context import DaemonContext
-from deras._daemon.run_worker import CodeCache, execute_stored_run
+from deras._daemon.run_worker import execute_stored_run
 from deras._daemon.schedule_ticker import ScheduleTicker
 from deras._daemon.sensor_runner import SensorRunner
+from deras._defs.code_cache import CodeCache
 
 T0 = 1_750_000_020.0  # a multiple of 30 and 60: the start of a sensor's interval slot
 

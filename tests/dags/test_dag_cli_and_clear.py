@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 import deras as dg
-from deras._dags.clear import clear_task_instances
 from deras._dags.due import dag_due_runs
 from deras._dags.folder import load_dag_folder
+from deras._exec.dag_runs import clear_task_instances
 
 pytestmark = pytest.mark.slow  # the CLI in fresh processes
 

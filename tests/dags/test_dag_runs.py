@@ -353,7 +353,7 @@ def test_unknown_run_type_is_refused() -> None:
 
 
 def test_cleared_run_on_a_persistent_store(instance: Any) -> None:
-    from deras._dags.clear import clear_task_instances
+    from deras._exec.dag_runs import clear_task_instances
 
     flaky = {"fail": True}
 

@@ -9,7 +9,7 @@ import time
 
 import deras as dg
 from deras._core.status import NodeStatus, RunStatus
-from deras._dags.clear import clear_task_instances
+from deras._exec.dag_runs import clear_task_instances
 from deras._exec.run_owner import this_process
 
 BEATING = {"run_monitoring": {"heartbeat_interval_seconds": 0.05}}

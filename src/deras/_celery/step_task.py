@@ -15,15 +15,22 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .._core.errors import DerasError
 from .._core.events import EventRecord
+from .._core.records import RunRecord
+from .._defs.code_cache import CodeCache
 from .._exec.event_writer import EventWriter
+from .._exec.ports import InstanceLike
 from .._exec.step import execute_step
 from .._exec.step_scope import open_scope
 from .._exec.step_types import StepSpec
 from .dispatch import worker_identity
+
+if TYPE_CHECKING:
+    from .._storage.store import MetadataStore
 
 log = logging.getLogger("deras.worker")
 
@@ -38,26 +45,28 @@ class _Process:
     """What one worker process keeps between steps: its instance, code and run records."""
 
     def __init__(self) -> None:
-        from .._daemon.run_worker import CodeCache
-        from .._instance.instance import DerasInstance
-
+        if _open_instance is None:
+            raise DerasError("this worker was not given its instance: start it with `deras worker`")
         self.pid = os.getpid()
-        self.instance = DerasInstance.get()
+        self.instance = _open_instance()
         self.code = CodeCache()
         if _preloaded is not None:
             self.code.remember(*_preloaded)
-        self.runs: dict[str, Any] = {}
+        self.runs: dict[str, RunRecord] = {}
 
 
 _process: _Process | None = None
 celery_hostname: str | None = None  # set by `deras worker`
 _preloaded: tuple[dict[str, str], Any] | None = None  # the code `deras worker` imported
+_open_instance: Callable[[], InstanceLike] | None = None  # each pool process opens its own
 
 
-def preload(location: dict[str, str], definitions: Any) -> None:
-    """The code the worker imported before forking: its processes use it as it is."""
-    global _preloaded
+def preload(location: dict[str, str], definitions: Any, open_instance: Callable[[], InstanceLike]) -> None:
+    """The code the worker imported before forking, and how a process opens the instance
+    (``DerasInstance.get``: the instance sits above the executors, so the worker is handed it)."""
+    global _preloaded, _open_instance
     _preloaded = (location, definitions)
+    _open_instance = open_instance
 
 
 def _here() -> _Process:
@@ -141,11 +150,11 @@ def _graph_with(definitions: Any, node_id: str) -> Any:
 class _ClaimSink:
     """The step's event writer stores through the claim: only while it is open."""
 
-    def __init__(self, store: Any, key: tuple[str, str, int]) -> None:
+    def __init__(self, store: MetadataStore, key: tuple[str, str, int]) -> None:
         self._store = store
         self._key = key
 
-    def write(self, runs: list[Any], events: list[EventRecord]) -> None:
+    def write(self, *, runs: Sequence[RunRecord] = (), events: Sequence[EventRecord] = ()) -> None:
         if events and not self._store.steps.append_events(self._key, events):
             raise ClaimLost(f"step {self._key[1]} of run {self._key[0]}: the coordinator gave it up")
 
@@ -153,7 +162,7 @@ class _ClaimSink:
 class _Heartbeat:
     """Stamps the claim while the step runs; stops the process if it cannot hold the claim."""
 
-    def __init__(self, store: Any, key: tuple[str, str, int], timeout: float) -> None:
+    def __init__(self, store: MetadataStore, key: tuple[str, str, int], timeout: float) -> None:
         self._store = store
         self._key = key
         self._timeout = timeout

@@ -197,7 +197,7 @@ def _run(
     tags: dict[str, str] | None = None,
 ) -> Any:
     from .._core.errors import DerasError
-    from .._dags.dag_run import run_dag
+    from .._exec.dag_runs import run_dag
 
     try:
         return run_dag(
@@ -361,7 +361,7 @@ def test_task(
     as_json: bool,
 ) -> None:
     """Run one task alone (upstream XComs are not available), recorded as a test run."""
-    from .._dags.dag_run import run_dag
+    from .._exec.dag_runs import run_dag
 
     json_out = reserve_stdout_for_json() if as_json else None  # the task's echoed output: stderr
     dag = _load_dag(dag_id, folder, file, module)
@@ -395,7 +395,7 @@ def clear_tasks(
     as_json: bool,
 ) -> None:
     """Run the given task instances again in the same DAG run, with the next try number."""
-    from .._dags.clear import clear_task_instances
+    from .._exec.dag_runs import clear_task_instances
 
     dag = _load_dag(dag_id, folder, file, module)
     run = clear_task_instances(dag, DerasInstance.get(), run_id, list(task_ids), downstream=downstream)

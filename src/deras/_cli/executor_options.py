@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .._exec.executor_choice import EXECUTOR_NAMES
+from .._defs.executor_choice import EXECUTOR_NAMES
 
 _KEY = "deras_executor"
 

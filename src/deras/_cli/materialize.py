@@ -13,8 +13,8 @@ import click
 from .._core.errors import DerasError
 from .._core.records import RunTarget
 from .._core.status import NodeStatus
+from .._defs.executor_choice import choose_executor
 from .._exec.event_writer import EventWriter
-from .._exec.executor_choice import choose_executor
 from .._exec.launch import execute_run
 from .._graph.selection import resolve_selection
 from .._instance.instance import DerasInstance

@@ -197,8 +197,9 @@ def sensor_tick(name: str, file: str | None, module: str | None, no_execute: boo
     """Evaluate a sensor once and launch the runs it requests (a run_key seen before launches nothing)."""
     from .._core.errors import DerasError
     from .._daemon.daemon_context import DaemonContext
-    from .._daemon.run_worker import CodeCache, execute_stored_run
+    from .._daemon.run_worker import execute_stored_run
     from .._daemon.sensor_runner import SensorRunner
+    from .._defs.code_cache import CodeCache
 
     loaded = load_code(file, module)
     instance = DerasInstance.get()

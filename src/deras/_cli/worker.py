@@ -42,6 +42,7 @@ def worker_command(
 ) -> None:
     """A Celery worker for deras steps, on this machine's $DERAS_HOME / DERAS_DATABASE_URL."""
     from .._celery.worker import start_worker
+    from .._instance.instance import DerasInstance
 
     loaded = load_code(file, module)
     names = [q.strip() for q in queues.split(",") if q.strip()]
@@ -54,6 +55,7 @@ def worker_command(
         pool=pool,
         location=loaded.location,
         definitions=loaded.definitions,
+        open_instance=DerasInstance.get,
         loglevel=loglevel,
     )
     sys.exit(code)

@@ -17,7 +17,7 @@ from typing import Any
 from .._core import tags as deras_tags
 from .._core.records import BackfillRecord, BackfillUnit, RunRecord
 from .._core.status import BackfillStatus, RunStatus, UnitStatus
-from .backfills import NO_PARTITION
+from .._instance.backfills import NO_PARTITION
 from .crash_points import crash_point
 from .daemon_context import DaemonContext, error_text
 from .run_factory import BACKFILL_PRIORITY

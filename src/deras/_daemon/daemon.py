@@ -17,7 +17,7 @@ import os
 import signal
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .asset_trigger import AssetTrigger
 from .backfill_runner import BackfillRunner
@@ -27,6 +27,9 @@ from .run_monitor import RunMonitor
 from .run_queue import RunQueue
 from .schedule_ticker import ScheduleTicker
 from .sensor_runner import SensorRunner
+
+if TYPE_CHECKING:
+    from .._instance.instance import DerasInstance
 
 log = logging.getLogger("deras.daemon")
 
@@ -48,7 +51,7 @@ def default_launcher(ctx: DaemonContext) -> RunLauncher:
     return pool
 
 
-def default_notifier(instance: Any) -> Any:
+def default_notifier(instance: DerasInstance) -> Any:
     config = (instance.settings.config if instance.settings else {}).get("notifications")
     if not config:
         return None
@@ -63,7 +66,7 @@ class Daemon:
 
     def __init__(
         self,
-        instance: Any,
+        instance: DerasInstance,
         definitions: Any,
         location: dict[str, str] | None,
         *,

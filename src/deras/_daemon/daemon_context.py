@@ -8,12 +8,16 @@ import socket
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .._core.status import TickStatus
 from .._core.tags import TICK_ID
 from .._exec.run_owner import process_fate
 from .run_factory import RunFactory
 from .user_code import UserCodeRunner
+
+if TYPE_CHECKING:
+    from .._instance.instance import DerasInstance
 
 log = logging.getLogger("deras.daemon")
 
@@ -36,7 +40,7 @@ def owner_is_dead(owner: str | None) -> bool:
 
 @dataclass
 class DaemonContext:
-    instance: Any
+    instance: DerasInstance
     definitions: Any
     location: dict[str, str] | None
     owner: str = field(default_factory=daemon_owner)
@@ -62,7 +66,7 @@ class DaemonContext:
             if tick.start_time is not None and tick.start_time < now:
                 _log_takeover(instigator, tick, "its daemon's lease ran out")
             return tick
-        for started in ticks.get_ticks(instigator, limit=5, status="started"):
+        for started in ticks.get_ticks(instigator, limit=5, status=TickStatus.STARTED):
             if started.tick_time == tick_time and owner_is_dead(started.owner):
                 tick = ticks.claim_tick(
                     instigator, tick_time, self.owner, now, self.lease_seconds, dead_owner=started.owner

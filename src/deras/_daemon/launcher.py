@@ -22,7 +22,10 @@ import selectors
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .._instance.instance import DerasInstance
 
 log = logging.getLogger("deras.launcher")
 
@@ -45,7 +48,7 @@ class RunLauncher(Protocol):
         """Stop idle workers; runs in progress go on in their processes."""
 
 
-def worker_env(instance: Any) -> dict[str, str]:
+def worker_env(instance: DerasInstance) -> dict[str, str]:
     """The environment that makes a child process open the same instance."""
     if instance.settings is None:
         from .._core.errors import DerasError
@@ -61,7 +64,7 @@ def worker_env(instance: Any) -> dict[str, str]:
 class ProcessLauncher:
     """One ``deras run-worker RUN_ID`` process per run."""
 
-    def __init__(self, instance: Any, *, max_processes: int = 64) -> None:
+    def __init__(self, instance: DerasInstance, *, max_processes: int = 64) -> None:
         self._env = worker_env(instance)
         self._max = max_processes
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -108,7 +111,7 @@ class WarmPoolLauncher:
 
     def __init__(
         self,
-        instance: Any,
+        instance: DerasInstance,
         *,
         workers: int = 4,
         runs_per_worker: int = 100,

@@ -37,6 +37,7 @@ from .notification_settings import (
 
 if TYPE_CHECKING:
     from .._core.records import RunRecord
+    from .._instance.instance import DerasInstance
 
 __all__ = [
     "EmailNotifier",
@@ -131,7 +132,7 @@ class RunNotification:
 
 
 def notification_for_run(
-    instance: Any, run_record: RunRecord, event: str, *, url: str | None = None
+    instance: DerasInstance, run_record: RunRecord, event: str, *, url: str | None = None
 ) -> RunNotification:
     """The notification of ``event`` for a run, from its record and its events.
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._core import tags as deras_tags
 from .._core.errors import DerasError
 from .._core.new_runs import new_run
 from .._core.records import RunRecord, RunTarget
+
+if TYPE_CHECKING:
+    from .._instance.instance import DerasInstance
 
 BACKFILL_PRIORITY = -10
 """Backfill runs queue behind scheduled and sensor runs (priority 0) unless tagged otherwise."""
@@ -24,7 +27,7 @@ BACKFILL_PRIORITY = -10
 class RunFactory:
     """Builds queued runs of one code location's jobs, asset selections and DAGs."""
 
-    def __init__(self, definitions: Any, location: dict[str, str] | None, instance: Any) -> None:
+    def __init__(self, definitions: Any, location: dict[str, str] | None, instance: DerasInstance) -> None:
         self.definitions = definitions
         self.location = location
         self.instance = instance

@@ -12,54 +12,27 @@ import logging
 import os
 import time
 import traceback
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._core.errors import DerasError
 from .._core.events import EventRecord, EventType
 from .._core.records import RunRecord
 from .._core.status import RunStatus
+from .._defs.code_cache import CodeCache
 from .._exec.process_heartbeat import process_heartbeat
 from .._exec.run_control import StoredRunControl
 from .._exec.run_owner import this_process
 from .crash_points import crash_point
 
+if TYPE_CHECKING:
+    from .._instance.instance import DerasInstance
+    from .._storage.store import MetadataStore
+
 log = logging.getLogger("deras.run_worker")
 
 
-class CodeCache:
-    """Loaded code locations of a long-lived worker, reloaded when their file changes."""
-
-    def __init__(self) -> None:
-        self._loaded: dict[str, tuple[float, Any]] = {}
-
-    def remember(self, location: dict[str, str], definitions: Any) -> None:
-        """``definitions`` are what ``location`` holds now (loaded by the caller)."""
-        self._loaded[repr(sorted(location.items()))] = (_stamp(location), definitions)
-
-    def definitions(self, location: dict[str, str]) -> Any:
-        from .._defs.loader import load_definitions
-
-        key = repr(sorted(location.items()))
-        stamp = _stamp(location)
-        cached = self._loaded.get(key)
-        if cached is None or cached[0] != stamp:
-            loaded = load_definitions(**location).definitions
-            self._loaded[key] = (stamp, loaded)
-            return loaded
-        return cached[1]
-
-
-def _stamp(location: dict[str, str]) -> float:
-    file = location.get("file")
-    try:
-        return Path(file).stat().st_mtime if file else 0.0
-    except OSError:
-        return 0.0
-
-
 def execute_stored_run(
-    instance: Any,
+    instance: DerasInstance,
     run_id: str,
     *,
     code: CodeCache | None = None,
@@ -117,10 +90,12 @@ def _location(run: RunRecord) -> dict[str, str]:
     return dict(run.code_location)
 
 
-def _execute(instance: Any, run: RunRecord, definitions: Any, control: StoredRunControl) -> RunStatus:
+def _execute(
+    instance: DerasInstance, run: RunRecord, definitions: Any, control: StoredRunControl
+) -> RunStatus:
     dag_id = run.dag_id
     if dag_id is not None:
-        from .._dags.dag_run import run_dag
+        from .._exec.dag_runs import run_dag
 
         dag = next((d for d in definitions.dags if d.dag_id == dag_id), None)
         if dag is None:
@@ -164,7 +139,7 @@ def _execute(instance: Any, run: RunRecord, definitions: Any, control: StoredRun
     return result.run.status
 
 
-def _fail_before_start(store: Any, run: RunRecord, err: BaseException) -> None:
+def _fail_before_start(store: MetadataStore, run: RunRecord, err: BaseException) -> None:
     current = store.get_run(run.run_id)
     if current is not None and current.status.is_finished:
         return  # the executor recorded the failure itself
@@ -183,7 +158,7 @@ def _fail_before_start(store: Any, run: RunRecord, err: BaseException) -> None:
     )
 
 
-def serve(instance: Any, preload: dict[str, str] | None = None) -> None:
+def serve(instance: DerasInstance, preload: dict[str, str] | None = None) -> None:
     """A pool worker: read run ids from stdin, execute each, answer ``done RUN_ID STATUS``.
 
     The protocol keeps the process's original stdout to itself, on a descriptor children do

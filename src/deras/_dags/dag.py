@@ -68,7 +68,7 @@ class DAG:
         self.doc_md = doc_md
         self.on_failure_callback = on_failure_callback
         self.on_success_callback = on_success_callback
-        from .._exec.executor_choice import executor_from
+        from .._defs.executor_choice import executor_from
 
         self.executor = executor_from(executor, where=f"DAG '{dag_id}'")
         # How the daemon re-launches a failed run of this DAG (None: deras.yaml's run_retries).
@@ -157,17 +157,9 @@ class DAG:
         On an in-memory instance unless ``instance=`` is given; its tasks run in this process
         unless ``executor=`` (or the DAG's own) says otherwise.
         """
-        from .._instance.instance import DerasInstance
-        from .dag_run import run_dag
+        from .._instance.dag_test import dag_test  # the allowed upward call: see the module
 
-        return run_dag(
-            self,
-            instance or DerasInstance.ephemeral(),
-            logical_date=logical_date,
-            conf=conf,
-            run_type=run_type,
-            executor=executor,
-        )
+        return dag_test(self, logical_date, conf, instance=instance, run_type=run_type, executor=executor)
 
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"

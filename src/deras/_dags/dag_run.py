@@ -1,13 +1,15 @@
-"""Running a DAG: the DAG run record, its task instances, and ``dag.test()``."""
+"""A DAG run as Airflow shows it: its state and task instances, read from the run's record.
+
+Running and clearing DAG runs is execution's business: ``_exec/dag_runs.py``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .._core.records import RunRecord, RunTarget
+from .._core.records import RunRecord
 from .._core.status import NodeStatus, RunStatus
 
 RUN_TYPES = ("manual", "scheduled", "backfill", "asset_triggered")
@@ -99,67 +101,6 @@ class DagRun:
         return f"<DagRun {self.dag_id} @ {self.logical_date.isoformat()}: {self.state}>"
 
 
-def run_dag(
-    dag: Any,
-    instance: Any,
-    *,
-    logical_date: datetime | None = None,
-    conf: Mapping[str, Any] | None = None,
-    run_type: str = "manual",
-    now: datetime | None = None,
-    echo_output: bool = False,
-    on_node_done: Any = None,
-    extra_tags: Mapping[str, str] | None = None,
-    only_tasks: list[str] | None = None,
-    run: Any = None,
-    control: Any = None,
-    executor: Any = None,
-) -> DagRun:
-    """Run every task of ``dag`` once and record it as a DAG run.
-
-    The conf is validated against the DAG's params before anything runs. ``run`` is a stored
-    (queued) run record to execute instead of creating one: a run worker's DAG run. Tasks run
-    on ``executor``, else the DAG's own, else deras.yaml's, else in this process.
-    """
-    from .._defs.params import resolve_params
-    from .._exec.dag_run_info import DagRunInfo
-    from .._exec.launch import execute_run
-    from .._plan.plan import plan_run
-
-    if run_type not in RUN_TYPES:
-        raise ValueError(f"run_type {run_type!r}: expected one of {RUN_TYPES}")
-    params = resolve_params(dag.params, conf, where=f"DAG '{dag.dag_id}'")
-    now = now or datetime.now(UTC)
-    if logical_date is None:
-        logical_date = dag.schedule.infer_logical_date(now)
-    logical_date = in_dag_timezone(dag, logical_date)
-    from .run_window import check_in_window
-
-    check_in_window(dag, logical_date)  # every DAG run executes here: nothing runs outside it
-    start, end = dag.schedule.data_interval(logical_date)
-    timeout = dag.dagrun_timeout.total_seconds() if dag.dagrun_timeout is not None else None
-    info = DagRunInfo(dag.dag_id, logical_date, start, end, run_type, dict(conf or {}), params, timeout)
-    node_ids = [f"{dag.dag_id}.{t}" for t in only_tasks] if only_tasks else list(dag.graph.nodes)
-    plan = plan_run(dag.graph, node_ids=node_ids)
-    result = execute_run(
-        instance,
-        plan,
-        {},
-        target=RunTarget.dag(dag.dag_id),
-        tags=extra_tags,
-        run_config={"conf": dict(conf or {})},
-        echo_output=echo_output,
-        on_node_done=on_node_done,
-        dag_run=info,
-        run=run,
-        control=control,
-        executor=executor if executor is not None else dag.executor,
-    )
-    dag_run = DagRun(dag, result.run, instance, result)
-    _dag_callback(dag, dag_run, result)
-    return dag_run
-
-
 def in_dag_timezone(dag: Any, moment: datetime) -> datetime:
     """A naive datetime is a wall time in the DAG's timezone; any datetime comes back in it,
     so ``ds`` is the date of the DAG's own calendar (2025-03-30 in Berlin, not 03-29 in UTC)."""
@@ -168,35 +109,6 @@ def in_dag_timezone(dag: Any, moment: datetime) -> datetime:
     tz = dag.schedule.tz
     # A wall time in a DST gap means the first valid instant after it, as for schedules.
     return (resolve(moment, tz) if moment.tzinfo is None else moment).astimezone(tz)
-
-
-def _dag_callback(dag: Any, dag_run: DagRun, result: Any) -> None:
-    from .._exec.step import call_with_context
-
-    callback = dag.on_success_callback if result.success else dag.on_failure_callback
-    if callback is None:
-        return
-    context = {
-        "dag": dag,
-        "dag_run": dag_run,
-        "run_id": dag_run.run_id,
-        "logical_date": dag_run.logical_date,
-        "reason": _reason(result),
-    }
-    try:
-        call_with_context(callback, context)
-    except Exception:
-        import logging
-
-        logging.getLogger("deras.dags").exception("DAG %s callback raised (ignored)", dag.dag_id)
-
-
-def _reason(result: Any) -> str:
-    """Why the run ended as it did: "success", or the run's failure message."""
-    if result.success:
-        return "success"
-    failure = next((e for e in result.events if e.event_type.value == "run_failure"), None)
-    return failure.message if failure is not None else "failure"
 
 
 def _split_map_index(name: str) -> tuple[str, int]:

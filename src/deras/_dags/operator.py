@@ -64,7 +64,7 @@ class BaseOperator:
         doc: str | None = None,
         dag: Any = None,
     ) -> None:
-        from .._exec.trigger_rules import parse_trigger_rule
+        from .trigger_rules import parse_trigger_rule
 
         self.dag = dag if dag is not None else current_dag.get()
         if self.dag is None:

@@ -79,7 +79,7 @@ class Definitions:
         self.schedules: list[Any] = flatten(list(schedules))
         self.sensors: list[Any] = flatten(list(sensors))
         self.dags: list[Any] = flatten(list(dags))
-        from .._exec.executor_choice import executor_from
+        from .executor_choice import executor_from
 
         self.executor = executor_from(executor, where="Definitions(executor=...)")
         problems.extend(self._check_schedules_and_sensors())

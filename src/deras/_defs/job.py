@@ -39,7 +39,7 @@ def define_asset_job(
     ``selection`` is a selection string (``"group:prices"``, ``"+report"``), an
     ``AssetSelection`` or a list of assets/keys.
     """
-    from .._exec.executor_choice import executor_from
+    from .executor_choice import executor_from
 
     chosen = executor_from(executor, where=f"define_asset_job('{name}')")
     return AssetJob(name, selection, partitions_def, dict(tags or {}), chosen, description, run_retry_policy)

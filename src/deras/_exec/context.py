@@ -7,6 +7,7 @@ from typing import Any
 
 from .._core.keys import AssetKey
 from .._defs.time_partitions import TimeWindow
+from .ports import InstanceLike
 
 
 class Resources:
@@ -40,7 +41,7 @@ class AssetExecutionContext:
         log: logging.Logger,
         resources: Resources,
         retry_number: int,
-        instance: Any,
+        instance: InstanceLike,
         run_config: dict[str, Any],
     ) -> None:
         self.run_id = run_id

@@ -19,6 +19,7 @@ from .._plan.plan import RunPlan
 from .event_writer import EventWriter
 from .executor import Executor, RunSetup
 from .in_process import InProcessExecutor
+from .ports import InstanceLike
 from .process_heartbeat import heartbeat_interval, process_heartbeat
 from .run_control import CancelableRunControl, RunControl, StoredRunControl
 from .run_loop import RunLoop
@@ -56,7 +57,7 @@ class Resume:
 def coordinate(
     run: RunRecord,
     plan: RunPlan,
-    instance: Any,
+    instance: InstanceLike,
     resources: dict[str, Any],
     *,
     executor: Executor | None = None,
@@ -98,7 +99,7 @@ def coordinate(
         )  # fmt: skip
 
 
-def _control(instance: Any, run_id: str) -> RunControl:
+def _control(instance: InstanceLike, run_id: str) -> RunControl:
     """A run of a stored instance hears cancels; with pools configured, its nodes take slots."""
     pools = instance.settings.config.get("pools") if instance.settings is not None else None
     if not pools:
@@ -109,7 +110,7 @@ def _control(instance: Any, run_id: str) -> RunControl:
 def _coordinate(
     run: RunRecord,
     plan: RunPlan,
-    instance: Any,
+    instance: InstanceLike,
     resources: dict[str, Any],
     executor: Executor,
     echo_output: bool,

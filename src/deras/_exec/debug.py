@@ -15,11 +15,12 @@ from .._core.records import RunTarget, TargetKind
 from .._plan.plan import plan_run
 from .fd_capture import catch_up_echo
 from .launch import execute_run
+from .ports import InstanceLike
 from .result import ExecutionResult
 
 
 def debug_node(
-    instance: Any, run_id: str, node_id: str, definitions: Any, *, use_pdb: bool = False
+    instance: InstanceLike, run_id: str, node_id: str, definitions: Any, *, use_pdb: bool = False
 ) -> ExecutionResult:
     """Run ``node_id`` again with the inputs its upstream stored and the same resources.
 

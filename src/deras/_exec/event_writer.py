@@ -23,6 +23,7 @@ from typing import Any
 
 from .._core.events import EventRecord, EventType
 from .._core.records import RunRecord
+from .ports import EventSink
 from .record_cap import cap_event
 from .secret_mask import mask
 
@@ -50,7 +51,7 @@ class EventWriter:
     :mod:`.record_cap`).
     """
 
-    def __init__(self, store: Any, *, background: bool = True) -> None:
+    def __init__(self, store: EventSink, *, background: bool = True) -> None:
         self._store = store
         self._background = background
         self._queue: list[_Item] = []

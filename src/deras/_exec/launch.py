@@ -11,11 +11,12 @@ from .._core.records import RunRecord, RunTarget
 from .._core.status import RunStatus
 from .._plan.plan import RunPlan
 from .coordinator import coordinate
+from .ports import InstanceLike
 from .result import ExecutionResult
 
 
 def execute_run(
-    instance: Any,
+    instance: InstanceLike,
     plan: RunPlan,
     resources: Mapping[str, Any],
     *,
@@ -41,7 +42,7 @@ def execute_run(
     record is made: the run's own id, tags and config are used and the other record arguments
     are ignored.
     """
-    from .executor_choice import choose_executor
+    from .._defs.executor_choice import choose_executor
 
     executor = choose_executor(executor, instance=instance)
     stored = run is not None

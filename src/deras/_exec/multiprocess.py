@@ -24,12 +24,15 @@ import signal
 import threading
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing import connection
 from multiprocessing.connection import Connection
 from typing import Any, NoReturn
 
 from .._core.errors import ConfigError
+from .._core.events import EventRecord
+from .._core.records import RunRecord
 from .._core.status import NodeStatus
 from .event_writer import EventWriter
 from .executor import RunSetup
@@ -243,7 +246,7 @@ class _PipeSink:
         self._conn = conn
         self._lock = lock
 
-    def write(self, runs: list[Any], events: list[Any]) -> None:
+    def write(self, *, runs: Sequence[RunRecord] = (), events: Sequence[EventRecord] = ()) -> None:
         if events:
             with self._lock:
                 self._conn.send(("events", events))

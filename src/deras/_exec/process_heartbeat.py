@@ -16,10 +16,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .ports import InstanceLike
 from .run_control import RunControl
 from .run_owner import this_process
+
+if TYPE_CHECKING:
+    from .._storage.store import MetadataStore
 
 log = logging.getLogger("deras.heartbeat")
 
@@ -31,7 +35,7 @@ class _Beating:
 
     __slots__ = ("control", "holders", "interval", "node_stamped", "store")
 
-    def __init__(self, store: Any, control: RunControl, interval: float) -> None:
+    def __init__(self, store: MetadataStore, control: RunControl, interval: float) -> None:
         self.store = store
         self.control = control
         self.interval = interval
@@ -49,7 +53,9 @@ class ProcessHeartbeat:
         self._thread: threading.Thread | None = None
 
     @contextmanager
-    def beating(self, store: Any, run_id: str, control: RunControl, interval: float) -> Iterator[None]:
+    def beating(
+        self, store: MetadataStore, run_id: str, control: RunControl, interval: float
+    ) -> Iterator[None]:
         """Stamp ``run_id`` while the block runs; nested blocks for one run share its stamps."""
         with self._lock:
             entry = self._runs.get(run_id)
@@ -91,7 +97,7 @@ class ProcessHeartbeat:
     def _beat(due: list[tuple[str, _Beating]]) -> None:
         now = time.time()
         owner = this_process()
-        by_store: dict[int, tuple[Any, dict[str, dict[str, Any] | None]]] = {}
+        by_store: dict[int, tuple[MetadataStore, dict[str, dict[str, Any] | None]]] = {}
         for run_id, entry in due:
             node = entry.control.current_node
             # The owner record is rewritten only when the run moved to another node.
@@ -124,7 +130,7 @@ def process_heartbeat() -> ProcessHeartbeat:
         return _process[1]
 
 
-def heartbeat_interval(instance: Any) -> float:
+def heartbeat_interval(instance: InstanceLike) -> float:
     """``run_monitoring.heartbeat_interval_seconds`` of the instance.
 
     Read from deras.yaml directly: ``deras materialize`` should not pay for validating every

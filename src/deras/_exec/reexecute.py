@@ -10,6 +10,7 @@ from .._core.errors import DerasError
 from .._core.records import RunRecord
 from .._plan.plan import RunPlan, plan_from_failure, plan_run, run_partition_keys
 from .launch import execute_run
+from .ports import InstanceLike
 from .result import ExecutionResult
 
 
@@ -24,7 +25,7 @@ class Reexecution:
 
 
 def plan_reexecution(
-    instance: Any, run_id: str, *, from_failure: bool = True, definitions: Any = None
+    instance: InstanceLike, run_id: str, *, from_failure: bool = True, definitions: Any = None
 ) -> Reexecution:
     """Check that run ``run_id`` can run again and plan it (raises ``DerasError`` saying why not).
 
@@ -73,7 +74,7 @@ def plan_reexecution(
 
 
 def reexecute_run(
-    instance: Any,
+    instance: InstanceLike,
     run_id: str,
     *,
     from_failure: bool = True,

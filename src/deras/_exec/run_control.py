@@ -14,7 +14,10 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .._storage.store import MetadataStore
 
 log = logging.getLogger("deras.run_control")
 
@@ -65,7 +68,7 @@ class StoredRunControl(CancelableRunControl):
     a pool that is not configured does not limit anything (a warning says so once).
     """
 
-    def __init__(self, store: Any, run_id: str, pool_limits: Mapping[str, int]) -> None:
+    def __init__(self, store: MetadataStore, run_id: str, pool_limits: Mapping[str, int]) -> None:
         super().__init__()
         self._store = store
         self._run_id = run_id

@@ -15,10 +15,10 @@ from typing import Any
 
 from .._core.status import NodeStatus
 from .._core.task_state import TaskInstanceState, check_transition
+from .._dags.trigger_rules import Decision, TriggerRule, decide, parse_trigger_rule
 from .._graph.graph import Graph
 from .._graph.node import NodeKind
 from .step_types import SkipCause, SkipKind
-from .trigger_rules import Decision, TriggerRule, decide, parse_trigger_rule
 
 TI_STATE = {
     NodeStatus.SUCCESS: TaskInstanceState.SUCCESS,

@@ -21,6 +21,7 @@ from .capture import AttemptLogHandler, capture_output, run_logger
 from .dag_run_info import DagRunInfo
 from .event_writer import EventWriter
 from .fd_capture import RunFds
+from .ports import InstanceLike
 from .run_resources import RunResources
 
 
@@ -30,7 +31,7 @@ class StepScope:
 
     run: RunRecord
     graph: Graph
-    instance: Any
+    instance: InstanceLike
     events: EventWriter
     resources: RunResources
     log_handler: AttemptLogHandler
@@ -67,7 +68,7 @@ class StepScope:
 def open_scope(
     run: RunRecord,
     graph: Graph,
-    instance: Any,
+    instance: InstanceLike,
     resources: dict[str, Any],
     events: EventWriter,
     *,

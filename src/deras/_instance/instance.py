@@ -6,16 +6,21 @@ import functools
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._core.errors import DerasError
 from .._core.events import EventRecord
 from .._core.keys import AssetKey
-from .._core.records import CheckResultRecord, MaterializationRecord, RunRecord
+from .._core.records import AttemptRecord, CheckResultRecord, MaterializationRecord, RunRecord
 from .._core.status import RunStatus
 from .logs import LOGGED_EVENT_TYPES, render_logs
 from .partition_status import PartitionStatus
 from .settings import Settings, database_retry_seconds
+
+if TYPE_CHECKING:  # loaded on first use, so `import deras` stays light
+    from .._exec.xcom import XComStore
+    from .._storage.store import MetadataStore
+    from .daemon_settings import DaemonSettings
 
 _inherited: list[Any] = []  # a forked worker's parent's stores: referenced, never used or closed
 
@@ -35,10 +40,10 @@ class DerasInstance:
     def __init__(self, settings: Settings | None, *, ephemeral: bool = False) -> None:
         self.settings = settings
         self.is_ephemeral = ephemeral
-        self._store: Any = None
+        self._store: MetadataStore | None = None
         self._io_manager: Any = None
-        self._xcom_store: Any = None
-        self._daemon_settings: Any = None
+        self._xcom_store: XComStore | None = None
+        self._daemon_settings: DaemonSettings | None = None
         self._temporary_storage: Any = None  # a TemporaryDirectory for an in-memory instance's values
 
     @classmethod
@@ -51,7 +56,7 @@ class DerasInstance:
 
     # -- parts, created on first use so `import deras` stays light --------------------------
     @property
-    def store(self) -> Any:
+    def store(self) -> MetadataStore:
         if self._store is None:
             from .._storage import MetadataStore
 
@@ -107,7 +112,7 @@ class DerasInstance:
         return self._io_manager
 
     @property
-    def xcom_store(self) -> Any:
+    def xcom_store(self) -> XComStore:
         """Where task return values and pushed XComs live (files under storage, or memory)."""
         if self._xcom_store is None:
             from .._exec.xcom import XComStore
@@ -116,10 +121,10 @@ class DerasInstance:
         return self._xcom_store
 
     @property
-    def daemon_settings(self) -> Any:
+    def daemon_settings(self) -> DaemonSettings:
         """Run queue, pools, retries and daemon settings from deras.yaml (validated once)."""
         if self._daemon_settings is None:
-            from .._daemon.daemon_settings import DaemonSettings
+            from .daemon_settings import DaemonSettings
 
             config = self.settings.config if self.settings else {}
             where = str(self.settings.home / "deras.yaml") if self.settings else "settings"
@@ -127,7 +132,7 @@ class DerasInstance:
         return self._daemon_settings
 
     @property
-    def dynamic_partitions_store(self) -> Any:
+    def dynamic_partitions_store(self) -> MetadataStore:
         return self.store
 
     def dispose(self) -> None:
@@ -179,7 +184,7 @@ class DerasInstance:
             events = read(limit=-offset, newest_first=True)[::-1][:limit]
         return render_logs(events)
 
-    def get_attempts(self, run_id: str, node: str | None = None) -> list[Any]:
+    def get_attempts(self, run_id: str, node: str | None = None) -> list[AttemptRecord]:
         return self.store.get_attempts(run_id, node)
 
     # -- assets -----------------------------------------------------------------------------
@@ -257,7 +262,7 @@ class DerasInstance:
         ``code_location`` (``{"file": ...}`` or ``{"module": ...}``) is how workers load the
         code; it defaults to deras.yaml's ``code_location``, and ``definitions`` to loading it.
         """
-        from .._daemon.backfills import launch_backfill
+        from .backfills import launch_backfill
 
         definitions, location = self._code(definitions, code_location)
         return launch_backfill(
@@ -273,7 +278,7 @@ class DerasInstance:
 
     def get_backfill(self, backfill_id: str) -> Any:
         """The backfill (``.status``, ``.partition_status``, ``.counts``, ``.run_ids``) or None."""
-        from .._daemon.backfills import BackfillView
+        from .backfills import BackfillView
 
         record = self.store.backfills.get_backfill(backfill_id)
         if record is None:
@@ -300,7 +305,7 @@ class DerasInstance:
         self, backfill_id: str, *, definitions: Any = None, code_location: dict[str, str] | None = None
     ) -> str:
         """A new backfill of the same target over the partitions that failed or were skipped."""
-        from .._daemon.backfills import launch_backfill
+        from .backfills import launch_backfill
 
         view = self.get_backfill(backfill_id)
         if view is None:

@@ -3,6 +3,9 @@
 In order, the first that is set wins: ``executor=`` of the call (``materialize``, ``dag.test``)
 or ``--executor`` of the command; the job's or DAG's ``executor=``; ``Definitions(executor=)``;
 ``executor:`` in deras.yaml; else in process. An unknown name is an error, never ignored.
+
+The executors themselves live above authoring (``_exec``, ``deras.celery``): names are built
+through ``_core/executor_builder.py``, which ``deras/__init__.py`` fills.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._core.errors import ConfigError
+from .._core.executor_builder import build_executor
 
 EXECUTOR_NAMES = ("in_process", "multiprocess", "celery")
 
@@ -41,22 +45,12 @@ def executor_from(value: Any, *, where: str) -> Any:
 
 
 def _build(name: str, options: dict[str, Any], where: str) -> Any:
+    if name not in EXECUTOR_NAMES:
+        raise ConfigError(f"{where}: unknown executor {name!r}. Fix: use one of {', '.join(EXECUTOR_NAMES)}")
     try:
-        if name == "in_process":
-            from .in_process import InProcessExecutor
-
-            return InProcessExecutor(**options)
-        if name == "multiprocess":
-            from .multiprocess import MultiprocessExecutor
-
-            return MultiprocessExecutor(**options)
-        if name == "celery":
-            from ..celery import CeleryExecutor
-
-            return CeleryExecutor(**options)
+        return build_executor(name, options)
     except TypeError as err:
         raise ConfigError(f"{where}: executor {name!r}: {err}") from None
-    raise ConfigError(f"{where}: unknown executor {name!r}. Fix: use one of {', '.join(EXECUTOR_NAMES)}")
 
 
 def choose_executor(*candidates: Any, instance: Any = None, where: str = "run") -> Any:

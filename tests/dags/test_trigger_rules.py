@@ -9,7 +9,7 @@ import pytest
 
 from deras._core.errors import DefinitionError
 from deras._core.task_state import FINISHED, TaskInstanceState
-from deras._exec.trigger_rules import Decision, TriggerRule, decide, parse_trigger_rule
+from deras._dags.trigger_rules import Decision, TriggerRule, decide, parse_trigger_rule
 
 S, F, UF, K = "success", "failed", "upstream_failed", "skipped"  # finished
 N, Q, R, RT = "none", "queued", "running", "up_for_retry"  # not finished

@@ -9,9 +9,10 @@ from .._core.records import RunTarget
 from .._defs.asset import AssetsDefinition, flatten
 from .._defs.check import AssetChecksDefinition
 from .._defs.definitions import Definitions
+from .._exec.launch import execute_run
+from .._exec.result import ExecutionResult
 from .._plan.plan import plan_run
-from .launch import execute_run
-from .result import ExecutionResult
+from .instance import DerasInstance
 
 
 def materialize(
@@ -20,7 +21,7 @@ def materialize(
     selection: Any = None,
     partition_key: str | None = None,
     run_config: Mapping[str, Any] | None = None,
-    instance: Any = None,
+    instance: DerasInstance | None = None,
     executor: Any = None,
     raise_on_error: bool = True,
     tags: Mapping[str, str] | None = None,
@@ -42,8 +43,6 @@ def materialize(
     >>> dg.materialize([one, two]).asset_value("two")
     2
     """
-    from .._instance.instance import DerasInstance
-
     items = flatten(list(assets))
     defs = Definitions(
         assets=[a for a in items if isinstance(a, AssetsDefinition)],
