@@ -301,7 +301,9 @@ def test_a_worker_killed_from_outside_mid_node_has_the_node_retried_by_its_polic
     @dg.asset(retry_policy=dg.RetryPolicy(max_retries=1))
     def victim(context: dg.AssetExecutionContext) -> int:
         if context.retry_number == 0:
-            mark.write_text(str(os.getpid()))
+            written = mark.with_suffix(".tmp")
+            written.write_text(str(os.getpid()))
+            written.replace(mark)  # whole: the killer never reads a half-written pid
             time.sleep(120)
         return 5
 
