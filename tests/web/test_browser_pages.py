@@ -34,6 +34,8 @@ def _open(browser: Any, url: str) -> tuple[Any, PageErrors]:
 
 
 def _shot(page: Any, name: str, backend: str) -> None:
+    # A date the page could not read is shown as "Invalid Date": never on a page we show.
+    assert "Invalid Date" not in page.inner_text("body"), name
     if backend == "sqlite":  # one set of pictures is enough
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

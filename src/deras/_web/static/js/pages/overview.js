@@ -55,7 +55,7 @@ async function load() {
   replace("next-ticks", table(
     [
       { label: "Name", cell: (t) => el("a", { href: `/automation/${t.kind === "sensor" ? "sensors" : "schedules"}/${encodeURIComponent(t.name)}` }, t.name) },
-      { label: "Next tick", cell: (t) => when(t.next_tick ?? t.time ?? t.next_ticks?.[0]) },
+      { label: "Next tick", cell: (t) => when(t.timestamp ?? (t.next_tick ? Date.parse(t.next_tick) / 1000 : null)) },
     ],
     ticks,
     { empty: "No running schedules." },
