@@ -81,6 +81,22 @@ def test_launch_stores_every_partition_pending_before_any_run(env):
     assert instance.get_runs() == []
 
 
+def test_code_location_given_as_a_file_path_string_loads_that_file(env):
+    instance, loaded, _ = env
+    bid = instance.launch_backfill(
+        "sales_job", partition_keys=["2025-01-02"], code_location=loaded.location["file"]
+    )
+    assert instance.store.backfills.get_backfill(bid).code_location == loaded.location
+
+
+def test_code_location_of_the_wrong_type_is_a_clear_error(env):
+    instance, loaded, _ = env
+    with pytest.raises(DerasError, match="code_location must be"):
+        instance.launch_backfill(
+            "sales_job", partition_keys=["2025-01-02"], definitions=loaded.definitions, code_location=3
+        )
+
+
 def test_runner_queues_one_run_per_partition_in_one_pass(env):
     instance, loaded, runner = env
     bid = _launch(instance, loaded, "sales_job", partition_range=("2025-01-01", "2025-01-10"))

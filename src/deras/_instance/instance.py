@@ -251,7 +251,7 @@ class DerasInstance:
         partition_range: tuple[str, str] | None = None,
         *,
         definitions: Any = None,
-        code_location: dict[str, str] | None = None,
+        code_location: dict[str, str] | str | None = None,
         tags: Mapping[str, str] | None = None,
         run_config: Mapping[str, Any] | None = None,
     ) -> str:
@@ -259,8 +259,9 @@ class DerasInstance:
         ``partition_keys`` or ``partition_range=(first, last)`` (DAGs: logical dates); the
         daemon queues its runs. Returns the backfill id.
 
-        ``code_location`` (``{"file": ...}`` or ``{"module": ...}``) is how workers load the
-        code; it defaults to deras.yaml's ``code_location``, and ``definitions`` to loading it.
+        ``code_location`` (``{"file": ...}``, ``{"module": ...}``, or a string: a path ending in
+        ``.py`` is a file, anything else a module) is how workers load the code; it defaults to
+        deras.yaml's ``code_location``, and ``definitions`` to loading it.
         """
         from .backfills import launch_backfill
 
@@ -358,7 +359,10 @@ class DerasInstance:
                 return RunStatus.CANCELED
         return status
 
-    def _code(self, definitions: Any, location: dict[str, str] | None) -> tuple[Any, dict[str, str] | None]:
+    def _code(
+        self, definitions: Any, location: dict[str, str] | str | None
+    ) -> tuple[Any, dict[str, str] | None]:
+        location = _code_location_dict(location)
         if location is None and self.settings is not None:
             configured = self.settings.config.get("code_location")
             if isinstance(configured, dict):
@@ -379,6 +383,20 @@ class DerasInstance:
     def __repr__(self) -> str:
         where = "ephemeral" if self.settings is None else str(self.settings.home)
         return f"<DerasInstance {where}>"
+
+
+def _code_location_dict(location: dict[str, str] | str | None) -> dict[str, str] | None:
+    """``"defs.py"`` means ``{"file": "defs.py"}`` and ``"pkg.defs"`` ``{"module": "pkg.defs"}``."""
+    if location is None or isinstance(location, dict):
+        return location
+    if not isinstance(location, str):
+        raise DerasError(
+            f"code_location must be {{'file': ...}}, {{'module': ...}} or a string, "
+            f"not {type(location).__name__}"
+        )
+    if location.endswith(".py") or "/" in location:
+        return {"file": str(Path(location).resolve())}
+    return {"module": location}
 
 
 def _open_store(url: str, retry_seconds: float | None) -> Any:
