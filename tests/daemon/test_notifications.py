@@ -196,6 +196,7 @@ def test_bad_config_is_a_config_error_naming_the_key(section: Any, expected: str
     with pytest.raises(ConfigError, match=r"^notifications") as info:
         NotificationSettings.from_config(section)
     assert expected in str(info.value)
+    assert "notifications: notifications" not in str(info.value)  # the key is named once
 
 
 def test_secret_in_bad_url_is_not_repeated_in_the_error() -> None:

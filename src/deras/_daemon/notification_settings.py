@@ -166,8 +166,8 @@ class NotificationSettings(_Section):
             return cls.model_validate(section)
         except ValidationError as err:
             problems = [_describe(e) for e in err.errors()]
-        if len(problems) == 1:
-            raise ConfigError(f"notifications: {problems[0]}")
+        if len(problems) == 1:  # the problem names its key, which starts with "notifications"
+            raise ConfigError(problems[0])
         raise ConfigError(
             f"notifications: {len(problems)} problems:\n" + "\n".join(f"  {p}" for p in problems)
         )
