@@ -410,4 +410,5 @@ def test_daemon_log_format_json_writes_one_json_object_per_line(
         ("run_ended", None, None),
     } <= events
     assert {line["run_id"] for line in lines if line.get("event") == "run_ended"} == {run.run_id}
+    assert {line["target"] for line in lines if line.get("event") == "run_ended"} == {run.target}
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)

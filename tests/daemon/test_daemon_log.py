@@ -136,7 +136,7 @@ def test_a_run_ending_is_logged_with_its_status(make_instance, write_code, lines
     assert (
         "INFO",
         f"run {run_id} ended success (job:numbers_job)",
-        {"event": "run_ended", "run_id": run_id, "status": "success"},
+        {"event": "run_ended", "run_id": run_id, "target": "job:numbers_job", "status": "success"},
     ) in lines()
 
 

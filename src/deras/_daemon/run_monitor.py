@@ -113,7 +113,14 @@ class RunMonitor:
                 run.run_id,
                 run.status,
                 f"{run.target} {run.scope}".strip(),
-                extra={"deras": {"event": "run_ended", "run_id": run.run_id, "status": str(run.status)}},
+                extra={
+                    "deras": {
+                        "event": "run_ended",
+                        "run_id": run.run_id,
+                        "target": run.target,
+                        "status": str(run.status),
+                    }
+                },
             )
             try:
                 self._handle(run, now, delayed)
