@@ -49,6 +49,10 @@ hourly = dg.ScheduleDefinition(
 def files(context):
     return dg.RunRequest(run_key="file-1")
 
+@dg.sensor(job=sales_job)
+def late_day(context):
+    return dg.RunRequest(run_key="late", partition_key="2025-01-02")
+
 @dg.sensor(job=job)
 def broken(context):
     raise RuntimeError("the bucket is gone")
@@ -68,7 +72,7 @@ defs = dg.Definitions(
     assets=[sales, done, slow],
     jobs=[job, sales_job, slow_job],
     schedules=[jakarta, hourly],
-    sensors=[files, broken, slow_once],
+    sensors=[files, late_day, broken, slow_once],
 )
 """
 
@@ -184,6 +188,16 @@ def test_sensor_tick_runs_the_requested_run_once_per_run_key(deras: Deras, code:
     assert row["status"] == "stopped" and row["last_tick"]["status"] == "skipped"
 
 
+def test_sensor_tick_prints_the_partition_of_each_run_it_requests(deras: Deras, code: str) -> None:
+    proc = ok(deras("sensor", "tick", "late_day", "-f", code))
+    (line,) = [line for line in proc.stdout.splitlines() if line.startswith("run ")]
+    assert line.split()[2:] == ["2025-01-02", "success"]
+    queued = json.loads(ok(deras("sensor", "tick", "late_day", "-f", code, "--json")).stdout)
+    assert queued["run_ids"] == []  # the run key was seen
+    again = json.loads(ok(deras("sensor", "tick", "files", "-f", code, "--no-execute", "--json")).stdout)
+    assert again["partitions"] == {again["run_ids"][0]: None}
+
+
 def test_sensor_tick_of_a_raising_sensor_exits_1_with_its_error(deras: Deras, code: str) -> None:
     proc = deras("sensor", "tick", "broken", "-f", code)
     assert proc.returncode == 1
@@ -295,7 +309,7 @@ def test_backfill_launch_errors_exit_1(deras: Deras, code: str) -> None:
 
 def test_daemon_run_with_max_seconds_exits_0(deras: Deras, code: str) -> None:
     proc = ok(deras("daemon", "run", "-f", code, "--max-seconds", "0.5"))
-    assert "(2 schedules, 3 sensors, 0 DAGs)" in proc.stderr
+    assert "(2 schedules, 4 sensors, 0 DAGs)" in proc.stderr
     assert "started" in proc.stderr and "stopped" in proc.stderr
 
 

@@ -62,6 +62,11 @@ def _rows(kinds: tuple[Any, ...], file: str | None, module: str | None) -> list[
     return rows
 
 
+def _run_scope(instance: DerasInstance, run_id: str) -> str | None:
+    run = instance.get_run(run_id)
+    return (run.scope or None) if run is not None else None
+
+
 def _last_line(error: str | None) -> str | None:
     """An error's last line (the exception), not the traceback stored with the tick."""
     lines = (error or "").strip().splitlines()
@@ -219,6 +224,8 @@ def sensor_tick(name: str, file: str | None, module: str | None, no_execute: boo
         code = CodeCache()
         for run_id in tick.run_ids:
             statuses[run_id] = str(execute_stored_run(instance, run_id, code=code))
+    # what each run is for (its partition, range or logical date), as `runs list` shows it
+    scopes = {run_id: _run_scope(instance, run_id) for run_id in tick.run_ids}
     if as_json:
         click.echo(
             json.dumps(
@@ -226,6 +233,7 @@ def sensor_tick(name: str, file: str | None, module: str | None, no_execute: boo
                     "status": str(tick.status),
                     "run_ids": tick.run_ids,
                     "runs": statuses,
+                    "partitions": scopes,
                     "skip_reason": tick.skip_reason,
                     "error": tick.error,
                 }
@@ -234,7 +242,8 @@ def sensor_tick(name: str, file: str | None, module: str | None, no_execute: boo
     else:
         outcome = tick.skip_reason or _last_line(tick.error) or ", ".join(tick.run_ids)
         click.echo(f"tick {tick.status}: {outcome}")
-        for run_id, status in statuses.items():
-            click.echo(f"run {run_id} {status}")
+        for run_id in tick.run_ids:
+            words = [run_id, scopes[run_id] or "", statuses.get(run_id, "queued")]
+            click.echo("run " + " ".join(w for w in words if w))
     failed = str(tick.status) == "failure" or any(s != "success" for s in statuses.values())
     sys.exit(1 if failed else 0)
