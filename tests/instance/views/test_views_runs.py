@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -129,6 +130,21 @@ def flaky(source: int) -> int:
 @dg.asset_check(asset=source)
 def source_positive(source: int) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=source > 0)
+
+
+@dg.asset(retry_policy=dg.RetryPolicy(max_retries=1))
+def dies_once(context: dg.AssetExecutionContext) -> int:
+    if context.retry_number == 0:
+        os._exit(3)  # the worker process dies before it reports the attempt
+    return 7
+
+
+def test_an_attempt_whose_worker_died_counts_as_a_try(instance: Any) -> None:
+    result = dg.materialize([dies_once], instance=instance, executor=dg.MultiprocessExecutor(1))
+    detail = run_detail(instance, result.run_id)
+    assert detail is not None
+    (step,) = detail.steps
+    assert [(a.status, a.try_number) for a in step.attempts] == [("up_for_retry", 1), ("success", 2)]
 
 
 def test_run_detail_has_each_step_with_its_attempts_and_tracebacks(instance: Any) -> None:

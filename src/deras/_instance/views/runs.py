@@ -15,7 +15,7 @@ from typing import Any
 from ..._core.errors import DerasError
 from ..._core.events import DATA_TRACEBACK, EventRecord, EventType
 from ..._core.records import AttemptRecord, RunRecord
-from ..._core.status import RunStatus
+from ..._core.status import NodeStatus, RunStatus
 from .page import Page, check_limit, decode_cursor, encode_cursor
 
 
@@ -321,7 +321,9 @@ def _statuses(status: str | Sequence[str] | None) -> list[RunStatus] | None:
 
 
 def _attempt_view(a: AttemptRecord, traceback: str | None) -> AttemptView:
-    ran = a.start_time is not None
+    # A failed or retried attempt was a try even with no start recorded: its worker may have
+    # died before its first event reached the store.
+    ran = a.start_time is not None or a.status in (NodeStatus.FAILED, NodeStatus.UP_FOR_RETRY)
     return AttemptView(
         attempt=a.attempt,
         status=str(a.status),
