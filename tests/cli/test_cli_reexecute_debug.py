@@ -95,11 +95,14 @@ def test_debug_with_pdb_stops_in_the_node(deras, tmp_path: Path) -> None:  # typ
         "transform",
         "--pdb",
         env={**env, "BREAK_TRANSFORM": "1"},
-        input="p extract\nc\np 'in post mortem'\nq\n",
+        input="p extract\nw\nc\np 'in post mortem'\nw\nq\n",
     )
     assert "[1, 2, 3]" in proc.stdout  # the stored upstream value, printed from pdb
     assert "entering post-mortem" in proc.stdout and "in post mortem" in proc.stdout
     assert proc.returncode == 1
+    # `w` and the traceback show the user's frames, not bdb's or the debugger's wrapper
+    assert "bdb.py" not in proc.stdout + proc.stderr
+    assert "_exec/debug.py" not in proc.stdout
 
 
 def test_quitting_pdb_fails_the_debug_run_with_a_clear_reason(deras, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

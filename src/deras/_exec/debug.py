@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bdb
 import functools
 import os
 import pdb
@@ -97,6 +98,30 @@ class _NodeDebugger(pdb.Pdb):
         catch_up_echo()  # the node's output so far comes before where it stopped
         super().interaction(frame, traceback)
 
+    def get_stack(self, f: Any, t: Any) -> tuple[list[tuple[Any, int]], int]:
+        """The stack without bdb's ``runcall`` and deras's frames: ``w`` and ``u`` show the
+        user's code only."""
+        stack, index = super().get_stack(f, t)
+        kept = [i for i, (frame, _) in enumerate(stack) if not _machinery(frame)]
+        if not kept:
+            return stack, index
+        below = [k for k, i in enumerate(kept) if i <= index]
+        return [stack[i] for i in kept], below[-1] if below else 0
+
+
+def _machinery(frame: Any) -> bool:
+    """A frame of bdb or of this module, which the user did not write."""
+    filename = frame.f_code.co_filename
+    return filename in (bdb.__file__, __file__)
+
+
+def _from_user_code(tb: Any) -> Any:
+    """``tb`` from its first frame that is not bdb's or this module's."""
+    start = tb
+    while start is not None and _machinery(start.tb_frame):
+        start = start.tb_next
+    return start if start is not None else tb
+
 
 def _terminal() -> TextIO:
     """The terminal the debugger talks to: fd 1 as it is now, before the node's output is captured."""
@@ -109,12 +134,13 @@ def _under_pdb(fn: Callable[..., Any], terminal: TextIO) -> Callable[..., Any]:
         debugger = _NodeDebugger(stdin=sys.stdin, stdout=terminal)
         try:
             result = debugger.runcall(fn, **kwargs)
-        except Exception:
+        except Exception as err:
             print("deras: the node raised; entering post-mortem debugging", file=terminal)
             post = _NodeDebugger(stdin=sys.stdin, stdout=terminal)
             post.reset()
-            post.interaction(None, sys.exc_info()[2])
-            raise
+            post.interaction(None, err.__traceback__)
+            # the stored traceback starts at the node's function, not in bdb
+            raise err.with_traceback(_from_user_code(err.__traceback__)) from None
         if debugger.quit_requested:
             raise DebugSessionQuit(
                 "debugging session quit before the node finished: it did not run to its end, so "
