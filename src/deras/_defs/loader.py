@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .._compat.finder import apply_environment as apply_compat
 from .._core.errors import DefinitionError, DerasError
 from .asset import AssetsDefinition
 from .check import AssetChecksDefinition
@@ -106,6 +107,7 @@ def _with_module_checks(defs: Definitions, values: list[Any]) -> Definitions:
 def import_module(name: str) -> ModuleType:
     """``importlib.import_module``, with a clear error when the module itself is not found
     (a module it imports that is missing stays the user's error, with its traceback)."""
+    apply_compat()
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as err:
@@ -124,6 +126,7 @@ def import_file(path: Path) -> ModuleType:
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
+    apply_compat()  # DERAS_COMPAT: Airflow/Dagster imports served by deras (set by --compat)
     name = f"deras_code_{path.stem}_{abs(hash(str(path))) % 10**8}"
     if name in sys.modules:
         return sys.modules[name]
