@@ -91,3 +91,43 @@ def test_a_bad_deras_compat_is_an_error_naming_it(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("DERAS_COMPAT", "prefect")
     with pytest.raises(ConfigError, match="DERAS_COMPAT: unknown compat mode 'prefect'"):
         load_definitions(file=code)
+
+
+TASKFLOW_DAG = """
+from datetime import datetime
+
+from {source} import dag, task
+
+
+@dag(schedule=None, start_date=datetime(2025, 1, 1))
+def sums():
+    @task
+    def numbers():
+        return [1, 2, 3]
+
+    @task
+    def total(xs):
+        return sum(xs)
+
+    total(numbers())
+
+
+sums()  # never assigned: Airflow registers it all the same
+"""
+
+
+def test_under_compat_airflow_a_dag_built_but_never_named_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = tmp_path / "sums.py"
+    code.write_text(TASKFLOW_DAG.format(source="airflow.sdk"))
+    monkeypatch.setenv("DERAS_COMPAT", "airflow")
+    assert [d.dag_id for d in load_definitions(file=code).definitions.dags] == ["sums"]
+    assert list(load_dag_folder(tmp_path).dags) == ["sums"]
+
+
+def test_without_compat_only_named_dags_are_found_as_before(tmp_path: Path) -> None:
+    code = tmp_path / "sums.py"
+    code.write_text(TASKFLOW_DAG.format(source="deras"))
+    assert load_definitions(file=code).definitions.dags == []
+    assert not load_dag_folder(tmp_path).dags
