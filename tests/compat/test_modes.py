@@ -37,5 +37,5 @@ def test_an_unknown_mode_is_an_error_naming_it_and_the_known_ones(value: Any) ->
 
 @pytest.mark.parametrize("value", [3, {"airflow": True}, [1]])
 def test_a_value_that_is_not_names_is_an_error(value: Any) -> None:
-    with pytest.raises(ConfigError, match=r"deras.yaml: compat must be a name or a list of names"):
+    with pytest.raises(ConfigError, match=r"^deras.yaml: expected airflow, dagster or a list of them, got "):
         parse_compat(value, where="deras.yaml")

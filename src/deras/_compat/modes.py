@@ -29,7 +29,7 @@ def parse_compat(value: str | Sequence[str] | None, *, where: str) -> frozenset[
         return frozenset()
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
-        raise ConfigError(f"{where}: compat must be a name or a list of names, got {value!r}")
+        raise ConfigError(f"{where}: expected airflow, dagster or a list of them, got {value!r}")
     modes = {item.strip().lower() for item in items} - {"", "none"}
     unknown = sorted(modes - set(COMPAT_MODES))
     if unknown:
