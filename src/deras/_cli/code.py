@@ -76,8 +76,8 @@ def compat_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         show_envvar=True,
         expose_value=False,
         callback=apply,
-        help="Load Airflow or Dagster code unchanged: deras serves its imports "
-        "(airflow, dagster, airflow,dagster, none; default: compat: in deras.yaml).",
+        help="Serve Airflow or Dagster imports from deras, so their files load unchanged: airflow, "
+        "dagster, airflow,dagster or none (default: compat: in deras.yaml).",
     )(fn)
 
 
