@@ -4,7 +4,7 @@ Every import counts, lazy ones inside functions and ``TYPE_CHECKING`` ones inclu
 upward call cannot hide in a function body. The order, lowest first (packages of one rank may
 use each other; only imports that go up are refused):
 
-    _core < _graph, _storage < _defs < _dags, _io < _plan < _exec < _celery < _snapshot
+    _core, _compat < _graph, _storage < _defs < _dags, _io < _plan < _exec < _celery < _snapshot
     < _instance < _daemon < _code_server, _web, _cli, deras/__init__.py, __main__, celery.py,
     duckdb.py
 
@@ -20,6 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "deras"
 
 RANKS: dict[str, int] = {
     "_core": 0,
+    "_compat": 0,  # serves Airflow/Dagster imports; deras's names looked up on `deras` when asked
     "_graph": 1,
     "_storage": 1,
     "_defs": 2,

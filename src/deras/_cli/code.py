@@ -1,4 +1,5 @@
-"""Options shared by commands that load code: ``-f FILE`` / ``-m MODULE`` / ``deras.yaml``."""
+"""Options shared by commands that load code: ``-f FILE`` / ``-m MODULE`` / ``deras.yaml``,
+``--verbose`` and ``--compat``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 
 import click
 
+from .._compat.modes import COMPAT_MODES, ENV_VAR, parse_compat
+from .._core.errors import ConfigError
 from .._defs.load_error import describe_load_error
 from .._defs.loader import LoadedCode, load_definitions
 
@@ -19,6 +22,7 @@ _VERBOSE = "deras.verbose"
 
 def code_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = verbose_option(fn)
+    fn = compat_option(fn)
     fn = click.option("-m", "--module", "module", help="Python module holding the definitions.")(fn)
     return click.option(
         "-f", "--file", "file", type=click.Path(dir_okay=False), help="Python file holding the definitions."
@@ -42,6 +46,41 @@ def verbose_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def compat_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--compat airflow|dagster``: the code's Airflow or Dagster imports are served by deras.
+
+    Given, else ``DERAS_COMPAT``, else ``compat:`` in deras.yaml. The choice goes into
+    ``DERAS_COMPAT``, where the loader reads it, in this process and in every process it starts
+    (run workers, the code server, step processes).
+    """
+
+    def apply(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        from_env = ctx.get_parameter_source(str(param.name)) is click.core.ParameterSource.ENVIRONMENT
+        try:
+            if value is not None:
+                modes = parse_compat(value, where=ENV_VAR if from_env else "--compat")
+            else:
+                modes = _compat_from_yaml()
+        except ConfigError as err:
+            raise click.UsageError(str(err)) from None
+        if modes:
+            os.environ[ENV_VAR] = ",".join(sorted(modes))
+        else:
+            os.environ.pop(ENV_VAR, None)
+
+    return click.option(
+        "--compat",
+        metavar="|".join(COMPAT_MODES),
+        default=None,
+        envvar=ENV_VAR,
+        show_envvar=True,
+        expose_value=False,
+        callback=apply,
+        help="Serve Airflow or Dagster imports from deras, so their files load unchanged: airflow, "
+        "dagster, airflow,dagster or none (default: compat: in deras.yaml).",
+    )(fn)
+
+
 def is_verbose() -> bool:
     ctx = click.get_current_context(silent=True)
     return bool(ctx is not None and ctx.meta.get(_VERBOSE))
@@ -61,6 +100,17 @@ def load_code(file: str | None, module: str | None) -> LoadedCode:
         what = Path(file).name if file else str(module)
         click.echo(describe_load_error(err, what, verbose=is_verbose()), err=True)
         sys.exit(1)
+
+
+def _compat_from_yaml() -> frozenset[str]:
+    """``compat:`` of the deras.yaml here, else of $DERAS_HOME's (as for ``code_location``)."""
+    from .._instance.settings import read_config
+
+    for folder in (Path.cwd(), Path(os.environ.get("DERAS_HOME", ".deras"))):
+        value = read_config(folder / "deras.yaml").get("compat")
+        if value is not None:
+            return parse_compat(value, where=f"{folder / 'deras.yaml'}: compat")
+    return frozenset()
 
 
 def _location_from_yaml() -> dict[str, str]:

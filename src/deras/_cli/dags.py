@@ -11,13 +11,14 @@ import click
 
 from .._core import tags as deras_tags
 from .._instance.instance import DerasInstance
-from .code import fail, is_verbose, verbose_option
+from .code import compat_option, fail, is_verbose, verbose_option
 from .executor_options import cli_executor, executor_options
 from .json_stdout import reserve_stdout_for_json
 
 
 def dag_source_options(fn: Any) -> Any:
     fn = verbose_option(fn)
+    fn = compat_option(fn)
     fn = click.option("-m", "--module", "module", help="Python module holding DAGs.")(fn)
     fn = click.option(
         "-f", "--file", "file", type=click.Path(dir_okay=False), help="A Python file holding DAGs."

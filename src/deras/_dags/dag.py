@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .._compat.built_dags import note_dag_built
 from .._core.errors import DefinitionError
 from .context import current_dag
 
@@ -81,6 +82,7 @@ class DAG:
         problems = validate_params_definition(self.params, f"DAG '{dag_id}'")
         if problems:
             raise DefinitionError(problems)
+        note_dag_built(self)  # under --compat airflow, found even if never assigned to a name
 
     # -- building -------------------------------------------------------------------------
     def __enter__(self) -> DAG:

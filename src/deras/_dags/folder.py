@@ -63,6 +63,7 @@ def collect_module(bag: DagBag, name: str) -> None:
 
 def _collect(bag: DagBag, load: Any, origin: str) -> None:
     from .._defs.load_error import user_traceback
+    from .._defs.loader import module_values
     from .dag import DAG
 
     try:
@@ -75,8 +76,9 @@ def _collect(bag: DagBag, load: Any, origin: str) -> None:
         return
     from .._defs.definitions import Definitions
 
-    found = [v for v in vars(module).values() if isinstance(v, DAG)]
-    for value in vars(module).values():  # DAGs that live only inside a Definitions count too
+    values = module_values(module)
+    found = [v for v in values if isinstance(v, DAG)]
+    for value in values:  # DAGs that live only inside a Definitions count too
         if isinstance(value, Definitions):
             found.extend(d for d in value.dags if isinstance(d, DAG) and d not in found)
     for dag in found:

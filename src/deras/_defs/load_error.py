@@ -12,6 +12,7 @@ import os
 import traceback
 from pathlib import Path
 
+from .._compat.unsupported import UnsupportedImport
 from .._core.errors import DerasError
 
 # deras's package and importlib's: frames there are how the file was loaded, not what it did.
@@ -40,6 +41,8 @@ def user_traceback(err: BaseException) -> str:
     """``err``'s traceback without deras's and importlib's frames; for a deras error, the user's
     lines that raised it and its message (the message says what is wrong, and how to fix it)."""
     te, _ = _without_internals(err)
+    if isinstance(err, UnsupportedImport):
+        return _one_line(te, err) + "\n"
     if isinstance(err, DerasError):
         return "".join(te.stack.format()) + f"{err}\n"
     return "".join(te.format())
@@ -56,10 +59,21 @@ def describe_load_error(err: BaseException, what: str, *, verbose: bool = False)
         shown = "".join(traceback.format_exception(err))
         return f"{shown}error: could not load {what}: {_summary(err)}"
     te, dropped = _without_internals(err)
+    if isinstance(err, UnsupportedImport):
+        return f"error: {_one_line(te, err)}"
     if isinstance(err, DerasError):
         return "".join(te.stack.format()) + f"error: {err}"
     hint = " (deras's own frames are hidden: --verbose shows them)" if dropped else ""
     return f"{''.join(te.format())}error: could not load {what}: {_summary(err)}{hint}"
+
+
+def _one_line(te: traceback.TracebackException, err: UnsupportedImport) -> str:
+    """``FILE:LINE: message`` for an import ``--compat`` does not serve: the message says it all,
+    and the line that imports it is where to look."""
+    if not te.stack:
+        return str(err)
+    frame = te.stack[-1]
+    return f"{frame.filename}:{frame.lineno}: {err}"
 
 
 def _without_internals(err: BaseException) -> tuple[traceback.TracebackException, bool]:

@@ -12,6 +12,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .._compat.built_dags import collecting_built_dags
+from .._compat.finder import apply_environment as apply_compat
 from .._core.errors import DefinitionError, DerasError
 from .asset import AssetsDefinition
 from .check import AssetChecksDefinition
@@ -19,6 +21,7 @@ from .definitions import Definitions, LazyDefinitions
 from .job import AssetJob
 
 log = logging.getLogger("deras.loader")
+_BUILT_DAGS = "__deras_built_dags__"  # on a user module: the DAGs it built, named or not
 
 
 @dataclass(slots=True)
@@ -53,8 +56,16 @@ def load_definitions(
     return LoadedCode(definitions_from_module(mod), location, mod)
 
 
-def definitions_from_module(mod: ModuleType) -> Definitions:
+def module_values(mod: ModuleType) -> list[Any]:
+    """The module's top-level values and, under ``--compat airflow``, the DAGs it built without
+    naming them (see _compat/built_dags.py)."""
     values = list(vars(mod).values())
+    named = {id(v) for v in values}
+    return values + [d for d in getattr(mod, _BUILT_DAGS, ()) if id(d) not in named]
+
+
+def definitions_from_module(mod: ModuleType) -> Definitions:
+    values = module_values(mod)
     lazy = [v for v in values if isinstance(v, LazyDefinitions)]
     built = [v for v in values if isinstance(v, Definitions)]
     if len(lazy) > 1 or (not lazy and len(built) > 1):
@@ -106,8 +117,13 @@ def _with_module_checks(defs: Definitions, values: list[Any]) -> Definitions:
 def import_module(name: str) -> ModuleType:
     """``importlib.import_module``, with a clear error when the module itself is not found
     (a module it imports that is missing stays the user's error, with its traceback)."""
+    apply_compat()
     try:
-        return importlib.import_module(name)
+        with collecting_built_dags() as built:
+            mod = importlib.import_module(name)
+        if built:
+            setattr(mod, _BUILT_DAGS, built)
+        return mod
     except ModuleNotFoundError as err:
         if err.name is None or not (name == err.name or name.startswith(err.name + ".")):
             raise
@@ -124,6 +140,7 @@ def import_file(path: Path) -> ModuleType:
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
+    apply_compat()  # DERAS_COMPAT: Airflow/Dagster imports served by deras (set by --compat)
     name = f"deras_code_{path.stem}_{abs(hash(str(path))) % 10**8}"
     if name in sys.modules:
         return sys.modules[name]
@@ -133,7 +150,10 @@ def import_file(path: Path) -> ModuleType:
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     try:
-        spec.loader.exec_module(mod)
+        with collecting_built_dags() as built:
+            spec.loader.exec_module(mod)
+        if built:
+            setattr(mod, _BUILT_DAGS, built)
     except BaseException:
         sys.modules.pop(name, None)
         raise

@@ -22,6 +22,7 @@ _KNOWN_KEYS = {
     "daemon",
     "notifications",
     "executor",
+    "compat",
 }
 
 
