@@ -35,6 +35,12 @@ class ConfigError(DerasError):
     """Bad configuration: a resource's fields, deras.yaml, a run config."""
 
 
+class TypeCheckError(DerasError):
+    """A value that failed the ``dg.DagsterType`` check of an op's input or output."""
+
+    _deras_no_retry = True  # the same value fails the same check again
+
+
 class RunFailedError(DerasError):
     """Raised by ``materialize(raise_on_error=True)`` after a failed run was recorded."""
 

@@ -11,6 +11,7 @@ from .._core.keys import AssetKey
 from .._core.metadata import normalize_metadata
 from .._core.status import NodeStatus
 from .._defs.io_manager import InputContext, OutputContext
+from .._defs.run_config import config_value
 from .._graph.node import Node, NodeInput, NodeKind
 from .capture import capture_output
 from .context import AssetCheckExecutionContext, AssetExecutionContext, Resources
@@ -54,6 +55,8 @@ def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
             # Built first, so failure and retry callbacks get the whole context (ti, ds, ...).
             callback_context = task_context(scope, spec, node)
             branch = _task_attempt(scope, spec, node, callback_context)
+        elif node.kind == NodeKind.OP:
+            _op_attempt(scope, node, attempt, name)
         else:
             _attempt(scope, node, keys, attempt, span, name)
     except SkipTask as err:
@@ -175,6 +178,18 @@ def _task_attempt(
         return run_task_attempt(scope, spec, node, context)
 
 
+def _op_attempt(scope: StepScope, node: Node, attempt: int, name: str) -> None:
+    from .op_step import run_op_attempt
+
+    handler = scope.log_handler
+    handler.node, handler.attempt = name, attempt
+    with (
+        capture_output(scope.events, scope.run_id, name, attempt, scope.echo_output, scope.run_fds),
+        deadline(node.timeout if scope.own_timeouts else None, f"op {node.id}"),
+    ):
+        run_op_attempt(scope, node, attempt)
+
+
 def run_callback(scope: StepScope, node: Node, name: str, which: str, context: dict[str, Any]) -> None:
     """Call a node's callback with ``context=``; a raising callback is logged, nothing else."""
     callback = node.callbacks.get(which)
@@ -224,6 +239,8 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
                 kwargs[inp.param] = _load_input(scope, node, inp, keys)
             for param, key in node.resources.items():
                 kwargs[param] = scope.resources.get(key)
+            if node.config is not None and node.config.param is not None:
+                kwargs[node.config.param] = config_value(node.config, scope.run.run_config)
             assert node.fn is not None
             result = node.fn(**kwargs)
             if node.kind == NodeKind.CHECK:
