@@ -250,8 +250,9 @@ def test_dagster_type_check_on_input_with_description() -> None:
         halve(one())
 
     result = halving.execute_in_process(raise_on_error=False)
-    assert "op 'halve' input 'x' failed the type check of 'Even' (value 1): 1 is odd" in (
-        result.failure_events()[0].data["error"]
+    assert (
+        "op 'halve' input 'x' failed the type check of 'Even' (value 1): 1 is odd"
+        in (result.failure_events()[0].data["error"])
     )
 
 

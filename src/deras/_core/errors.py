@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DerasError(Exception):
     """Base class of every error deras raises on purpose."""
@@ -33,6 +35,8 @@ class PartitionKeyError(DerasError, KeyError):
 
 class ConfigError(DerasError):
     """Bad configuration: a resource's fields, deras.yaml, a run config."""
+
+    validation_errors: list[Any] | None = None  # pydantic's, when it found them
 
 
 class TypeCheckError(DerasError):

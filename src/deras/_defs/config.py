@@ -42,7 +42,9 @@ class Config(BaseModel):
                 f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']} (got {e.get('input')!r})"
                 for e in err.errors()
             ]
-            raise ConfigError(f"{type(self).__name__}: " + "; ".join(lines)) from None
+            problem = ConfigError(f"{type(self).__name__}: " + "; ".join(lines))
+            problem.validation_errors = err.errors()  # run config checks word them per field
+            raise problem from None
 
 
 def schema_from(config_schema: Any, where: str) -> type[Config] | None:

@@ -138,11 +138,13 @@ def config_value(spec: NodeConfig, run_config: Mapping[str, Any]) -> Any:
 
 def _describe(spec: NodeConfig, raw: Any, err: Exception) -> str:
     where = f"{spec.label}: config"
-    errors = getattr(err, "errors", None)
-    if not callable(errors):
+    found = getattr(err, "validation_errors", None)
+    if found is None and callable(getattr(err, "errors", None)):
+        found = err.errors()  # type: ignore[attr-defined]
+    if not found:
         return f"{where}: {err}"
     lines = []
-    for e in errors():
+    for e in found:
         loc = ".".join(str(p) for p in e.get("loc", ())) or "(root)"
         kind = e.get("type", "")
         if kind == "missing":
