@@ -77,3 +77,35 @@ def test_a_sensor_request_with_invalid_config_fails_its_tick_and_creates_no_run(
     assert tick.status == TickStatus.FAILURE
     assert "op 'greet': config: missing required field 'name'" in (tick.error or "")
     assert "unknown field 'nam'" in (tick.error or "")
+
+
+ASSET_CODE = """
+import deras as dg
+
+class Size(dg.Config):
+    n: int
+
+@dg.asset
+def sample(config: Size) -> list[int]:
+    return list(range(config.n))
+
+sample_job = dg.define_asset_job(
+    "sample_job", selection=[sample], config={"ops": {"sample": {"config": {"n": 3}}}}
+)
+
+@dg.schedule("0 * * * *", job=sample_job, default_status=dg.DefaultScheduleStatus.RUNNING)
+def hourly(context):
+    return dg.RunRequest()
+
+defs = dg.Definitions(assets=[sample], jobs=[sample_job], schedules=[hourly])
+"""
+
+
+def test_an_asset_job_config_reaches_its_asset_through_the_daemon(make_instance, write_code):
+    instance = make_instance()
+    loaded = write_code(ASSET_CODE)
+    instance.store.ticks.set_status("schedule:hourly", "running", T0)
+    ScheduleTicker(DaemonContext(instance, loaded.definitions, loaded.location)).tick(T0 + 3600 + 1)
+    (run,) = instance.store.run_queue.queued_runs()
+    assert run.run_config == {"ops": {"sample": {"config": {"n": 3}}}}
+    assert execute_stored_run(instance, run.run_id, code=CodeCache()) == RunStatus.SUCCESS

@@ -328,3 +328,39 @@ def test_op_job_runs_in_a_stored_instance_and_reexecutes_from_failure(instance: 
     assert again.success
     assert [e.node for e in again.events if e.event_type == EventType.STEP_START] == ["resumable.maybe_fail"]
     assert again.output_for_node("maybe_fail") == 10  # its input came from the parent run
+
+
+def test_unconnected_input_with_a_default_value_gets_it() -> None:
+    @dg.op(ins={"step": dg.In(default_value=5)})
+    def bump(x: int, step: int) -> int:
+        return x + step
+
+    @dg.job
+    def bumping():
+        bump(one())
+
+    assert bumping.execute_in_process().output_for_node("bump") == 6
+
+
+def test_op_selection_runs_only_the_named_ops() -> None:
+    @dg.job
+    def partial():
+        plus_one(one())
+        one.alias("other")()
+
+    result = partial.execute_in_process(op_selection=["other"])
+    assert set(result.node_statuses) == {"partial.other"}
+    with pytest.raises(dg.DefinitionError, match=r"op_selection names \['nope'\]"):
+        partial.execute_in_process(op_selection=["nope"])
+
+
+def test_output_for_node_names_the_ops_it_knows() -> None:
+    @dg.job
+    def single():
+        one()
+
+    result = single.execute_in_process()
+    with pytest.raises(KeyError, match="no op 'two'"):
+        result.output_for_node("two")
+    with pytest.raises(KeyError, match="has no output 'other'"):
+        result.output_for_node("one", "other")

@@ -11,9 +11,9 @@ import inspect
 from typing import Any
 
 from .._core.errors import DerasError, SkipTask
-from .._defs.op_types import check_value
+from .._defs.op_types import check_value, is_nothing
 from .._defs.results import Output
-from .._defs.run_config import config_value, entry_for
+from .._defs.run_config import config_value
 from .._graph.node import Node, NodeInput
 from .context import Resources
 from .op_context import OpExecutionContext
@@ -25,12 +25,8 @@ def run_op_attempt(scope: StepScope, node: Node, attempt: int) -> None:
     step = node.definition
     op, handle = step.op, step.handle
     config_obj = config_value(node.config, scope.run.run_config) if node.config is not None else None
-    if config_obj is not None:
-        op_config: Any = config_obj.model_dump()
-    else:
-        op_config = (
-            (entry_for(scope.run.run_config, node.config.path) or {}).get("config") if node.config else None
-        )
+    # An op without a schema takes no config (the run config check refuses any): None
+    op_config = config_obj.model_dump() if config_obj is not None else None
     kwargs: dict[str, Any] = {}
     if node.context_param:
         kwargs[node.context_param] = OpExecutionContext(
@@ -89,22 +85,13 @@ def _outputs(op: Any, handle: str, result: Any) -> dict[str, Any]:
         values = dict(zip(names, result, strict=True))
     elif names:
         values[names[0]] = result
+    for name in names:  # a Nothing output has no value to give
+        if name not in values and is_nothing(op.outs[name].dagster_type):
+            values[name] = None
     missing = [n for n in names if n not in values and op.outs[n].is_required]
-    nothing = [
-        n for n in missing if op.outs[n].dagster_type is not None and _is_nothing(op.outs[n].dagster_type)
-    ]
-    for n in nothing:
-        values[n] = None
-    missing = [n for n in missing if n not in nothing]
     if missing:
         raise DerasError(f"op '{handle}' produced no value for required output(s) {missing}")
     return values
-
-
-def _is_nothing(dagster_type: Any) -> bool:
-    from .._defs.op_types import is_nothing
-
-    return is_nothing(dagster_type)
 
 
 def _put(values: dict[str, Any], names: list[str], handle: str, name: str, value: Any) -> None:
