@@ -74,6 +74,7 @@ _EXPORTS: dict[str, str] = {
     "OpExecutionContext": "deras._exec.op_context",
     "build_op_context": "deras._exec.op_context",
     "TypeCheckError": "deras._core.errors",
+    "RetryRequested": "deras._core.errors",
     # partitions
     "PartitionsDefinition": "deras._defs.partitions",
     "DailyPartitionsDefinition": "deras._defs.periodic_partitions",
@@ -198,6 +199,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
         DefinitionError,
         DerasError,
         PartitionKeyError,
+        RetryRequested,
         RunFailedError,
         SelectionError,
         SkipTask,

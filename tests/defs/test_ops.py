@@ -364,3 +364,40 @@ def test_output_for_node_names_the_ops_it_knows() -> None:
         result.output_for_node("two")
     with pytest.raises(KeyError, match="has no output 'other'"):
         result.output_for_node("one", "other")
+
+
+def test_definitions_give_the_job_back_by_dagster_name() -> None:
+    @dg.job
+    def deployed():
+        one()
+
+    defs = dg.Definitions(jobs=[deployed])
+    assert defs.get_job_def("deployed").execute_in_process().output_for_node("one") == 1
+
+
+def test_retry_requested_by_the_op_runs_it_again_up_to_its_count() -> None:
+    attempts: list[int] = []
+
+    @dg.op
+    def polling(context: dg.OpExecutionContext) -> int:
+        attempts.append(context.retry_number)
+        if context.retry_number < 2:
+            raise dg.RetryRequested(max_retries=2, seconds_to_wait=0)
+        return context.retry_number
+
+    @dg.op
+    def never_ready() -> None:
+        raise dg.RetryRequested(max_retries=1)
+
+    @dg.job
+    def polls():
+        polling()
+
+    @dg.job
+    def gives_up():
+        never_ready()
+
+    assert polls.execute_in_process().output_for_node("polling") == 2 and attempts == [0, 1, 2]
+    failed = gives_up.execute_in_process(raise_on_error=False)
+    starts = [e for e in failed.all_events if e.event_type == EventType.STEP_START]
+    assert not failed.success and len(starts) == 2

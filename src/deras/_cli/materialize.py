@@ -80,7 +80,7 @@ def materialize_command(
 
 @click.group("job")
 def job_group() -> None:
-    """Asset jobs (define_asset_job)."""
+    """Jobs: asset jobs (define_asset_job) and op jobs (@job, graph.to_job)."""
 
 
 @job_group.command("run")

@@ -232,6 +232,8 @@ class Definitions:
         known = [getattr(j, "name", "?") for j in self.jobs]
         raise DefinitionError(f"no job named '{name}' (jobs: {known})")
 
+    get_job_def = get_job  # Dagster's name: ``defs.get_job_def("nightly").execute_in_process()``
+
     def get_schedule(self, name: str) -> Any:
         """The ``ScheduleDefinition`` called ``name``."""
         for s in self.schedules:

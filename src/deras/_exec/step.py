@@ -5,7 +5,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from .._core.errors import SkipTask, ValueNotStoredError
+from .._core.errors import RetryRequested, SkipTask, ValueNotStoredError
 from .._core.events import EventType
 from .._core.keys import AssetKey
 from .._core.metadata import normalize_metadata
@@ -131,8 +131,14 @@ def _fail(
     callback_context: dict[str, Any],
 ) -> StepOutcome:
     name, attempt, events = spec.name, spec.attempt, scope.events
-    if retryable and spec.retries_left > 0:
-        delay = node.retry_policy.delay_for(node.retry_policy.max_retries - spec.retries_left + 1)
+    requested = callback_context.get("exception")
+    if isinstance(requested, RetryRequested):  # the node asked: its own count, not the policy's
+        retry, delay = attempt < requested.max_retries, float(requested.seconds_to_wait)
+    else:
+        retry = retryable and spec.retries_left > 0
+        if retry:
+            delay = node.retry_policy.delay_for(node.retry_policy.max_retries - spec.retries_left + 1)
+    if retry:
         events.add(
             scope.run_id,
             EventType.STEP_RETRY,
