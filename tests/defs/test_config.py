@@ -86,7 +86,7 @@ def test_define_asset_job_config_normalizes_run_config_objects() -> None:
         ),
         (
             {"ops": {"scaled": {"config": {"factor": 1}}, "scaledd": {"config": {}}}},
-            "names op 'scaledd', which is not in this run (ops: ['base', 'scaled']). Did you mean 'scaled'?",
+            "names op 'scaledd', but there is no op or asset of that name (ops: ['base', 'scaled']). Did you mean 'scaled'?",
         ),
         (
             {"ops": {"scaled": {"config": {"factor": 1}}, "base": {"config": {"n": 1}}}},
@@ -179,3 +179,25 @@ def test_schedule_and_run_request_accept_run_config_objects() -> None:
         job=scaling, cron_schedule="@daily", run_config=dg.RunConfig(ops={"scaled": Scale(factor=2)})
     )
     assert schedule.run_config == {"ops": {"scaled": {"config": {"factor": 2, "label": "x"}}}}
+
+
+def test_reexecution_from_failure_keeps_the_config_of_steps_it_does_not_rerun(instance: Any) -> None:
+    state = {"fail": True}
+
+    @dg.op
+    def flaky(x: str) -> str:
+        if state["fail"]:
+            raise RuntimeError("once")
+        return x + "!"
+
+    @dg.job
+    def configured():
+        flaky(scaled(base()))
+
+    failed = configured.execute_in_process(
+        run_config={"ops": {"scaled": {"config": {"factor": 2}}}}, instance=instance, raise_on_error=False
+    )
+    state["fail"] = False
+    again = instance.reexecute(failed.run_id, definitions=dg.Definitions(jobs=[configured]))
+    assert again.success and again.output_for_node("flaky") == "x20!"
+    assert again.run.run_config == {"ops": {"scaled": {"config": {"factor": 2}}}}

@@ -141,7 +141,11 @@ class RunFactory:
             wanted = set(node_ids)
             ordered = [n for n in graph.order if n in wanted]
         if validate:
-            run_config = check_run_config((graph.nodes[n].config for n in ordered), run_config)
+            run_config = check_run_config(
+                (graph.nodes[n].config for n in ordered),
+                run_config,
+                known=(n.config for n in graph.nodes.values()),  # re-executions keep the parent's config
+            )
         return new_run(
             RunTarget.job(job_name) if job_name else RunTarget.assets(),
             label=None if job_name else "assets:" + ",".join(ordered)[:200],

@@ -157,11 +157,17 @@ def _describe(spec: NodeConfig, raw: Any, err: Exception) -> str:
     return "; ".join(lines)
 
 
-def check_run_config(config_nodes: Iterable[NodeConfig], run_config: Any) -> dict[str, Any]:
+def check_run_config(
+    config_nodes: Iterable[NodeConfig | None],
+    run_config: Any,
+    known: Iterable[NodeConfig | None] | None = None,
+) -> dict[str, Any]:
     """Validate ``run_config`` for a run of the nodes behind ``config_nodes``; its recorded form.
 
-    Raises one ``ConfigError`` naming every node and field that is wrong: an op name the run
-    does not have, config for a node that takes none, a missing or mistyped field.
+    Raises one ``ConfigError`` naming every node and field that is wrong: an op name that none
+    of ``known`` (default: the run's nodes) has, config for a node that takes none, a missing or
+    mistyped field. ``known`` is wider than the run when the config may name nodes it does not
+    run: a re-execution from failure keeps the config of the steps that succeeded.
     """
     config = normalize_run_config(run_config)
     ops = config.get("ops")
@@ -171,7 +177,8 @@ def check_run_config(config_nodes: Iterable[NodeConfig], run_config: Any) -> dic
     problems: list[str] = []
     if ops is not None and not isinstance(ops, Mapping):
         raise ConfigError(f"run config 'ops' must be a dict of op name -> {{'config': ...}}, not {ops!r}")
-    problems.extend(_unknown_names(specs, ops or {}, ()))
+    names = specs if known is None else [s for s in known if s is not None]
+    problems.extend(_unknown_names(names, ops or {}, ()))
     for spec in specs:
         entry = entry_for(config, spec.path)
         if spec.schema is None:
@@ -199,8 +206,8 @@ def _unknown_names(specs: list[NodeConfig], ops: Mapping[str, Any], prefix: tupl
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
-            inside = f" in graph '{'.'.join(prefix)}'" if prefix else " in this run"
-            problems.append(f"run config names op '{name}', which is not{inside} (ops: {known}).{hint}")
+            inside = f"graph '{'.'.join(prefix)}' has no op" if prefix else "there is no op or asset"
+            problems.append(f"run config names op '{name}', but {inside} of that name (ops: {known}).{hint}")
         elif isinstance(entry, Mapping) and isinstance(entry.get("ops"), Mapping):
             problems.extend(_unknown_names(specs, entry["ops"], (*prefix, name)))
     return problems

@@ -50,7 +50,9 @@ def execute_run(
     # Checked before anything is recorded or runs: a bad config is the caller's error, not a run's.
     nodes = plan.graph.nodes
     checked = check_run_config(
-        (nodes[n].config for n in plan.node_ids), run.run_config if run is not None else run_config
+        (nodes[n].config for n in plan.node_ids),
+        run.run_config if run is not None else run_config,
+        known=(n.config for n in nodes.values()),  # a re-execution keeps config of steps it skips
     )
     if run is None:
         run_config = checked
