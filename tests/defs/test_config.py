@@ -86,7 +86,8 @@ def test_define_asset_job_config_normalizes_run_config_objects() -> None:
         ),
         (
             {"ops": {"scaled": {"config": {"factor": 1}}, "scaledd": {"config": {}}}},
-            "names op 'scaledd', but there is no op or asset of that name (ops: ['base', 'scaled']). Did you mean 'scaled'?",
+            "names op 'scaledd', but there is no op or asset of that name (ops: ['base', 'scaled']). "
+            "Did you mean 'scaled'?",
         ),
         (
             {"ops": {"scaled": {"config": {"factor": 1}}, "base": {"config": {"n": 1}}}},
