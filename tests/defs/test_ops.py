@@ -401,3 +401,16 @@ def test_retry_requested_by_the_op_runs_it_again_up_to_its_count() -> None:
     failed = gives_up.execute_in_process(raise_on_error=False)
     starts = [e for e in failed.all_events if e.event_type == EventType.STEP_START]
     assert not failed.success and len(starts) == 2
+
+
+def test_a_value_not_matching_the_return_annotation_fails_the_op() -> None:
+    @dg.op
+    def liar() -> int:
+        return "five"  # type: ignore[return-value]
+
+    @dg.job
+    def lying():
+        liar()
+
+    error = lying.execute_in_process(raise_on_error=False).failure_events()[0].data["error"]
+    assert "op 'liar' returned str, but its return annotation is int" in error

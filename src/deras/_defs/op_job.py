@@ -15,6 +15,7 @@ from .._graph.node import Node, NodeInput, NodeKind, NodeOutput
 from .graph import GraphDefinition, Invocation, OutputHandle
 from .job import AssetJob
 from .op_types import is_nothing
+from .return_type import return_type_of
 from .run_config import NodeConfig, normalize_run_config
 
 
@@ -76,6 +77,7 @@ class JobDefinition(AssetJob):
         """One OP node per invocation; value inputs are data edges, ``Nothing`` ones order edges."""
         name = self.name
         nodes = []
+        memo: dict[Any, Any] = {}
         for call in self.invocations:
             op = call.op
             node = Node(
@@ -89,6 +91,7 @@ class JobDefinition(AssetJob):
                     if not is_nothing(spec.dagster_type)
                 ],
                 resources=dict(op.resource_params),
+                return_type=return_type_of(op.fn, memo),
                 context_param=op.context_param,
                 retry_policy=op.retry_policy,
                 tags=dict(op.tags),

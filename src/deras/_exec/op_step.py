@@ -56,7 +56,10 @@ def run_op_attempt(scope: StepScope, node: Node, attempt: int) -> None:
     for param, key in node.resources.items():
         kwargs[param] = scope.resources.get(key)
     assert node.fn is not None
-    outputs = _outputs(op, handle, node.fn(**kwargs))
+    result = node.fn(**kwargs)
+    if node.return_type is not None:  # the function's return annotation, as for assets
+        node.return_type.check(handle, result, kind="op")
+    outputs = _outputs(op, handle, result)
     for name, value in outputs.items():
         check_value(op.outs[name].dagster_type, value, f"op '{handle}' output '{name}'")
     store = scope.instance.xcom_store
