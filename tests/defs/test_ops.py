@@ -414,3 +414,20 @@ def test_a_value_not_matching_the_return_annotation_fails_the_op() -> None:
 
     error = lying.execute_in_process(raise_on_error=False).failure_events()[0].data["error"]
     assert "op 'liar' returned str, but its return annotation is int" in error
+
+
+def test_the_loader_finds_module_level_op_jobs(write_code: Any) -> None:
+    loaded = write_code(
+        """
+        import deras as dg
+
+        @dg.op
+        def hello() -> str:
+            return "hi"
+
+        @dg.job
+        def greeting():
+            hello()
+        """
+    )
+    assert loaded.definitions.get_job("greeting").node_ids == {"greeting.hello"}
