@@ -99,7 +99,7 @@ class Definitions:
         # An asset may depend on what a DAG task produces (its outlets): one lineage graph.
         outlets = {key: n.id for n in task_nodes for key in n.asset_keys}
         lowering = AssetLowering(self.assets, self.asset_checks, self.resources, outlets)
-        op_nodes = [n for job in self.jobs if isinstance(job, JobDefinition) for n in job.graph_nodes()]
+        op_nodes = [n for job in self.jobs if isinstance(job, JobDefinition) for n in job.op_nodes()]
         nodes: list[Node] = lowering.lower() + task_nodes + op_nodes
         problems = list(lowering.problems)
         try:

@@ -70,10 +70,10 @@ class JobDefinition(AssetJob):
             resource_defs=dict(resource_defs or {}),
             invocations=invocations,
         )
-        job.graph_nodes()  # wiring problems show where the job is defined
+        job.op_nodes()  # wiring problems show where the job is defined
         return job
 
-    def graph_nodes(self) -> list[Node]:
+    def op_nodes(self) -> list[Node]:
         """One OP node per invocation; value inputs are data edges, ``Nothing`` ones order edges."""
         name = self.name
         nodes = []

@@ -32,7 +32,7 @@ def execute_job_in_process(
     problems = missing_resources(job, bound)
     if problems:
         raise DefinitionError(problems)
-    graph = Graph(job.graph_nodes())
+    graph = Graph(job.op_nodes())
     node_ids = list(graph.nodes)
     if op_selection is not None:
         wanted = {f"{job.name}.{handle}" for handle in op_selection}
