@@ -214,12 +214,21 @@ def _unknown_names(specs: list[NodeConfig], ops: Mapping[str, Any], prefix: tupl
 
 
 def find_config_param(fn: Any, names: Iterable[str]) -> tuple[str, Any] | None:
-    """The parameter annotated with a ``dg.Config`` class, and that class (strings resolved)."""
-    annotations: dict[str, Any] = getattr(fn, "__annotations__", None) or {}
+    """The parameter annotated with a ``dg.Config`` class, and that class (strings resolved).
+
+    Called for every asset when definitions are built: a class annotation costs one getattr.
+    """
+    annotations: dict[str, Any] | None = getattr(fn, "__annotations__", None)
+    if not annotations:
+        return None
     for name in names:
-        resolved = resolve_annotation(fn, annotations.get(name))
-        if isinstance(resolved, type) and getattr(resolved, "_deras_config", False):
-            return name, resolved
+        annotation = annotations.get(name)
+        if annotation is None:
+            continue
+        if isinstance(annotation, str):
+            annotation = resolve_annotation(fn, annotation)
+        if isinstance(annotation, type) and getattr(annotation, "_deras_config", False):
+            return name, annotation
     return None
 
 
