@@ -74,8 +74,9 @@ class Composition:
             given[key] = value
         call = Invocation(handle, op)
         for name, value in given.items():
-            items = list(value) if isinstance(value, list | tuple) and not _is_outputs(value) else [value]
-            if isinstance(value, list | tuple) and not _is_outputs(value):
+            fan_in = isinstance(value, list | tuple) and not _is_outputs(value)
+            items = list(value) if fan_in else [value]
+            if fan_in:
                 call.fan_in.add(name)
             for item in items:
                 if not isinstance(item, OutputHandle):
@@ -92,7 +93,7 @@ class Composition:
                 )
         self.invocations.append(call)
         outs = [OutputHandle(handle, name) for name in op.outs]
-        if len(outs) == 1 and list(op.outs) == ["result"]:
+        if len(outs) == 1:  # one output, whatever its name: the handle itself
             return outs[0]
         if not outs:
             return None
