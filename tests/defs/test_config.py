@@ -56,6 +56,15 @@ def test_config_on_an_asset_through_materialize() -> None:
     assert result.asset_value("sized") == ["a", "a"]
 
 
+def test_an_asset_context_has_its_op_config() -> None:
+    @dg.asset(key_prefix="raw")
+    def seen(context: dg.AssetExecutionContext, config: Scale) -> dict[str, Any] | None:
+        return context.op_config
+
+    result = dg.materialize([seen], run_config={"ops": {"raw__seen": {"config": {"factor": 4}}}})
+    assert result.asset_value("raw/seen") == {"factor": 4, "label": "x"}
+
+
 def test_job_config_is_the_default_under_the_run_config() -> None:
     job = scaling.graph_def.to_job(
         name="scaling_default", config={"ops": {"scaled": {"config": {"factor": 5}}}}

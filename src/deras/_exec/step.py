@@ -246,7 +246,9 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
             for param, key in node.resources.items():
                 kwargs[param] = scope.resources.get(key)
             if node.config is not None and node.config.param is not None:
-                kwargs[node.config.param] = config_value(node.config, scope.run.run_config)
+                config = config_value(node.config, scope.run.run_config)
+                kwargs[node.config.param] = config
+                context.op_config = config.model_dump()
             assert node.fn is not None
             result = node.fn(**kwargs)
             if node.kind == NodeKind.CHECK:
