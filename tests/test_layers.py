@@ -41,6 +41,10 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
         "DAG.test() is a convenience facade (_instance/dag_test.py): it runs the DAG on an "
         "in-memory DerasInstance, imported lazily so that defining a DAG never loads execution"
     ),
+    ("deras._defs.op_job", "_instance"): (
+        "job.execute_in_process() is the same kind of facade as DAG.test() (Dagster's API has it "
+        "on the job): _instance/job_execution.py, imported lazily when it is called"
+    ),
 }
 
 

@@ -57,6 +57,24 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "deras._defs.retry",
     "Backoff": "deras._defs.retry",
     "Jitter": "deras._defs.retry",
+    # ops, graphs, op jobs, config
+    "op": "deras._defs.op",
+    "OpDefinition": "deras._defs.op",
+    "In": "deras._defs.op_types",
+    "Out": "deras._defs.op_types",
+    "Nothing": "deras._defs.op_types",
+    "DagsterType": "deras._defs.op_types",
+    "TypeCheck": "deras._defs.op_types",
+    "graph": "deras._defs.graph",
+    "GraphDefinition": "deras._defs.graph",
+    "job": "deras._defs.op_job",
+    "JobDefinition": "deras._defs.op_job",
+    "Config": "deras._defs.config",
+    "RunConfig": "deras._defs.run_config",
+    "OpExecutionContext": "deras._exec.op_context",
+    "build_op_context": "deras._exec.op_context",
+    "TypeCheckError": "deras._core.errors",
+    "RetryRequested": "deras._core.errors",
     # partitions
     "PartitionsDefinition": "deras._defs.partitions",
     "DailyPartitionsDefinition": "deras._defs.periodic_partitions",
@@ -181,10 +199,12 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
         DefinitionError,
         DerasError,
         PartitionKeyError,
+        RetryRequested,
         RunFailedError,
         SelectionError,
         SkipTask,
         StepTimeoutError,
+        TypeCheckError,
     )
     from ._core.events import EventRecord, EventType
     from ._core.keys import AssetKey
@@ -205,11 +225,16 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._defs.automation_condition import AutomationCondition
     from ._defs.backfill_policy import BackfillPolicy
     from ._defs.check import AssetChecksDefinition, asset_check
+    from ._defs.config import Config
     from ._defs.definitions import Definitions, definitions
     from ._defs.env_var import EnvVar
+    from ._defs.graph import GraphDefinition, graph
     from ._defs.io_manager import InMemoryIOManager, InputContext, IOManager, OutputContext
     from ._defs.job import define_asset_job
     from ._defs.multi_partitions import MultiPartitionKey, MultiPartitionsDefinition
+    from ._defs.op import OpDefinition, op
+    from ._defs.op_job import JobDefinition, job
+    from ._defs.op_types import DagsterType, In, Nothing, Out, TypeCheck
     from ._defs.params import Param
     from ._defs.partition_mapping import (
         AllPartitionMapping,
@@ -234,6 +259,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._defs.resource import ConfigurableIOManager, ConfigurableResource
     from ._defs.results import AssetCheckResult, AssetCheckSeverity, MaterializeResult, Output
     from ._defs.retry import Backoff, Jitter, RetryPolicy
+    from ._defs.run_config import RunConfig
     from ._defs.run_request import (
         AddDynamicPartitionsRequest,
         DeleteDynamicPartitionsRequest,
@@ -267,6 +293,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._exec.context import AssetCheckExecutionContext, AssetExecutionContext
     from ._exec.in_process import InProcessExecutor
     from ._exec.multiprocess import MultiprocessExecutor
+    from ._exec.op_context import OpExecutionContext, build_op_context
     from ._exec.result import ExecutionResult
     from ._graph.selection import AssetSelection
     from ._instance.instance import DerasInstance

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .._core.errors import DerasError
+from .._core.errors import ConfigError, DerasError
 from .._core.records import RunTarget
 from .._core.status import NodeStatus
 from .._defs.executor_choice import choose_executor
@@ -39,6 +39,13 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 help="FIRST...LAST: every partition in the range (one run, or one per partition).",
             ),
             click.option("--tag", "tags", multiple=True, help="Run tag KEY=VALUE (repeatable)."),
+            click.option(
+                "--config",
+                "config_file",
+                default=None,
+                type=click.Path(dir_okay=False),
+                help="Run config YAML ({ops: {NAME: {config: {...}}}}), over the job's own config.",
+            ),
             click.option("--json", "as_json", is_flag=True, help="Print {run_id, status} as JSON."),
             click.option("--no-progress", is_flag=True, help="Do not draw the progress bar."),
         ]
@@ -61,16 +68,19 @@ def materialize_command(
     partition: str | None,
     partition_range: str | None,
     tags: tuple[str, ...],
+    config_file: str | None,
     as_json: bool,
     no_progress: bool,
 ) -> None:
     """Materialize assets (and run their checks); exit 1 if the run fails."""
-    materialize_now(file, module, selection, job_name, partition, partition_range, tags, as_json, no_progress)
+    materialize_now(
+        file, module, selection, job_name, partition, partition_range, tags, as_json, no_progress, config_file
+    )
 
 
 @click.group("job")
 def job_group() -> None:
-    """Asset jobs (define_asset_job)."""
+    """Jobs: asset jobs (define_asset_job) and op jobs (@job, graph.to_job)."""
 
 
 @job_group.command("run")
@@ -83,11 +93,14 @@ def run_job(
     partition: str | None,
     partition_range: str | None,
     tags: tuple[str, ...],
+    config_file: str | None,
     as_json: bool,
     no_progress: bool,
 ) -> None:
-    """Run the assets of job NAME now (as `materialize --job NAME`); exit 1 if the run fails."""
-    materialize_now(file, module, None, name, partition, partition_range, tags, as_json, no_progress)
+    """Run job NAME (assets or ops) now (as `materialize --job NAME`); exit 1 if the run fails."""
+    materialize_now(
+        file, module, None, name, partition, partition_range, tags, as_json, no_progress, config_file
+    )
 
 
 def materialize_now(
@@ -100,6 +113,7 @@ def materialize_now(
     tags: tuple[str, ...],
     as_json: bool,
     no_progress: bool,
+    config_file: str | None = None,
 ) -> None:
     json_out = reserve_stdout_for_json() if as_json else None
     loaded = load_code(file, module)
@@ -107,6 +121,7 @@ def materialize_now(
     instance = DerasInstance.get()
     run_tags = dict(_parse_tag(t) for t in tags)
     job = defs.get_job(job_name) if job_name else None
+    run_config = _run_config(config_file, job)
     try:
         executor = choose_executor(
             cli_executor(), getattr(job, "executor", None), defs.executor, instance=instance
@@ -148,18 +163,23 @@ def materialize_now(
         target=RunTarget.job(job_name) if job_name else RunTarget.assets(),
         label=target,
         tags=run_tags,
+        run_config=run_config,
         code_location=loaded.location,
         executor=executor,
     )
-    if len(plans) == 1:
-        plan = plans[0]
-        part = plan.partition_key or "…".join(plan.partition_range or ())
-        with node_progress(len(plan.node_ids), f"{target} {part}".strip(), show) as on_done:
-            results = [run(plan, on_node_done=on_done)]
-    else:
-        results = _run_many(
-            run, plans, instance, f"{target} {base.partition_keys[0]}…{base.partition_keys[-1]}", show
-        )
+    try:
+        if len(plans) == 1:
+            plan = plans[0]
+            part = plan.partition_key or "…".join(plan.partition_range or ())
+            with node_progress(len(plan.node_ids), f"{target} {part}".strip(), show) as on_done:
+                results = [run(plan, on_node_done=on_done)]
+        else:
+            results = _run_many(
+                run, plans, instance, f"{target} {base.partition_keys[0]}…{base.partition_keys[-1]}", show
+            )
+    except ConfigError as err:  # checked before the run starts: nothing ran
+        fail(str(err))
+        return
     if as_json:
         payload = [_result_json(r, p) for r, p in zip(results, plans, strict=True)]
         click.echo(json.dumps(payload[0] if len(payload) == 1 else payload), file=json_out)
@@ -245,6 +265,30 @@ def _split_by_policy(plan: RunPlan) -> list[RunPlan]:
     size = min(sizes, default=1)
     keys = plan.partition_keys
     return [plan.with_partitions(keys[i : i + size]) for i in range(0, len(keys), size)]
+
+
+def _run_config(config_file: str | None, job: Any) -> dict[str, Any]:
+    """The file's run config over the job's own (``define_asset_job(config=)``, ``to_job(config=)``)."""
+    from .._defs.run_config import merge_run_config, normalize_run_config
+
+    given: Any = {}
+    if config_file is not None:
+        import yaml
+
+        try:
+            with open(config_file, encoding="utf-8") as f:
+                given = yaml.safe_load(f) or {}
+        except OSError as err:
+            fail(f"--config {config_file}: {err.strerror or err}")
+        except yaml.YAMLError as err:
+            fail(f"--config {config_file}: not valid YAML: {err}")
+        if not isinstance(given, dict):
+            fail(f"--config {config_file}: a run config is a mapping like {{ops: {{NAME: {{config: ...}}}}}}")
+    try:
+        return merge_run_config(getattr(job, "config", None), normalize_run_config(given))
+    except ConfigError as err:
+        fail(str(err))
+        return {}
 
 
 def _parse_tag(text: str) -> tuple[str, str]:

@@ -71,6 +71,7 @@ def show_run(run_id: str, as_json: bool) -> None:
     run = detail.summary
     if as_json:
         data = run.to_json()
+        data["run_config"] = detail.run_config
         data["attempts"] = [
             {
                 "node": node,
@@ -92,6 +93,8 @@ def show_run(run_id: str, as_json: bool) -> None:
         click.echo(f"logical date: {run.scope}")
     if run.parent_run_id:
         click.echo(f"parent run: {run.parent_run_id}")
+    if detail.run_config:
+        click.echo(f"run config: {json.dumps(detail.run_config)}")
     click.echo(f"started {_when(run.start_time)}, took {_duration(run)}")
     for node, a in detail.attempts_by_time:
         took = f"{(a.end_time - a.start_time):.3f}s" if a.end_time and a.start_time else "-"

@@ -16,6 +16,8 @@ DAGSTER_RENAMED: Mapping[str, str] = {
     "DagsterRunStatus": "RunStatus",
     "DagsterEventType": "EventType",
     "DagsterError": "DerasError",
+    "DagsterInvalidConfigError": "ConfigError",  # a run config that does not validate
+    "DagsterTypeCheckDidNotPass": "TypeCheckError",  # a value failing a DagsterType
 }
 
 # module path -> {name in that module: deras public name}; `dagster` itself is DAGSTER_RENAMED

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DerasError(Exception):
     """Base class of every error deras raises on purpose."""
@@ -33,6 +35,27 @@ class PartitionKeyError(DerasError, KeyError):
 
 class ConfigError(DerasError):
     """Bad configuration: a resource's fields, deras.yaml, a run config."""
+
+    validation_errors: list[Any] | None = None  # pydantic's, when it found them
+
+
+class RetryRequested(DerasError):
+    """Raise inside an op or asset to run it again: up to ``max_retries`` attempts after the first,
+    ``seconds_to_wait`` apart, whatever its retry policy says.
+
+    ``raise dg.RetryRequested(max_retries=3, seconds_to_wait=10) from err``
+    """
+
+    def __init__(self, max_retries: int = 1, seconds_to_wait: float = 0) -> None:
+        super().__init__(f"retry requested (at most {max_retries} retries, {seconds_to_wait:g} s apart)")
+        self.max_retries = max_retries
+        self.seconds_to_wait = seconds_to_wait
+
+
+class TypeCheckError(DerasError):
+    """A value that failed the ``dg.DagsterType`` check of an op's input or output."""
+
+    _deras_no_retry = True  # the same value fails the same check again
 
 
 class RunFailedError(DerasError):

@@ -118,8 +118,14 @@ class RunFactory:
         validate: bool = True,
         now: float | None = None,
     ) -> RunRecord:
-        """A queued run of ``node_ids`` (put in graph order); bad partition keys raise here."""
+        """A queued run of ``node_ids`` (put in graph order); bad partition keys and a run config
+        that does not validate raise here. A job's runs start from the job's own config."""
+        from .._defs.run_config import check_run_config, merge_run_config, normalize_run_config
+
         graph = self.definitions.asset_graph
+        if job_name is not None:
+            job_config = getattr(self.job_target(job_name), "config", None)
+            run_config = merge_run_config(job_config, normalize_run_config(run_config))
         if validate:
             from .._plan.plan import plan_run
 
@@ -134,6 +140,12 @@ class RunFactory:
         else:
             wanted = set(node_ids)
             ordered = [n for n in graph.order if n in wanted]
+        if validate:
+            run_config = check_run_config(
+                (graph.nodes[n].config for n in ordered),
+                run_config,
+                known=(n.config for n in graph.nodes.values()),  # re-executions keep the parent's config
+            )
         return new_run(
             RunTarget.job(job_name) if job_name else RunTarget.assets(),
             label=None if job_name else "assets:" + ",".join(ordered)[:200],

@@ -12,6 +12,7 @@ from .asset import AssetOutSpec, AssetsDefinition
 from .check import AssetChecksDefinition
 from .resource_refs import is_resource_annotation
 from .return_type import ReturnType, return_type_of
+from .run_config import NodeConfig, find_config_param
 
 DEFAULT_IO_MANAGER = "io_manager"
 
@@ -118,6 +119,11 @@ class AssetLowering:
                 )
         prefix = spec.key.path[:-1]
         names: tuple[str, ...] = params.names
+        found = find_config_param(fn, names)
+        if found is not None:  # its op name (Dagster's): the key's parts joined by "__"
+            config_name = "__".join(spec.key.path) if len(a.specs) == 1 else a.op_name
+            node.config = NodeConfig((config_name,), f"asset '{a.node_id}'", found[1], found[0])
+            names = tuple(n for n in names if n != found[0])
         if params.var_keyword:  # ``def join(**values)`` receives every ins= entry
             names += tuple(name for name in a.ins if name not in names)
         for param in names:

@@ -17,6 +17,7 @@ from .asset import AssetsDefinition, flatten
 from .asset_lowering import AssetLowering
 from .check import AssetChecksDefinition
 from .job import AssetJob
+from .op_job import JobDefinition, missing_resources
 
 
 @contextmanager
@@ -83,6 +84,7 @@ class Definitions:
 
         self.executor = executor_from(executor, where="Definitions(executor=...)")
         problems.extend(self._check_schedules_and_sensors())
+        problems.extend(self._add_job_resources())
 
         self.graph: Graph | None = None
         with gc_paused():
@@ -97,7 +99,8 @@ class Definitions:
         # An asset may depend on what a DAG task produces (its outlets): one lineage graph.
         outlets = {key: n.id for n in task_nodes for key in n.asset_keys}
         lowering = AssetLowering(self.assets, self.asset_checks, self.resources, outlets)
-        nodes: list[Node] = lowering.lower() + task_nodes
+        op_nodes = [n for job in self.jobs if isinstance(job, JobDefinition) for n in job.op_nodes()]
+        nodes: list[Node] = lowering.lower() + task_nodes + op_nodes
         problems = list(lowering.problems)
         try:
             self.graph = Graph(nodes)
@@ -122,6 +125,8 @@ class Definitions:
             if job.name in names:
                 problems.append(f"two jobs are named '{job.name}'. Fix: rename one.")
             names.add(job.name)
+            if isinstance(job, JobDefinition):
+                continue  # its nodes are its ops: nothing to select
             try:
                 job.node_ids = frozenset(resolve_selection(self.asset_graph, job.selection))
             except SelectionError as err:
@@ -133,6 +138,20 @@ class Definitions:
                     check_run_retry_policy(job.run_retry_policy, f"job '{job.name}'")
                 except DefinitionError as err:
                     problems.extend(err.problems)
+        return problems
+
+    def _add_job_resources(self) -> list[str]:
+        """Op jobs' ``resource_defs`` join the resources (those of Definitions win); every resource
+        an op needs must be there."""
+        problems = []
+        for job in self.jobs:
+            if not isinstance(job, JobDefinition):
+                continue
+            for key, value in job.resource_defs.items():
+                self.resources.setdefault(key, value)
+        for job in self.jobs:
+            if isinstance(job, JobDefinition):
+                problems.extend(missing_resources(job, self.resources))
         return problems
 
     # -- schedules and sensors ------------------------------------------------------------------
@@ -212,6 +231,8 @@ class Definitions:
                 return job
         known = [getattr(j, "name", "?") for j in self.jobs]
         raise DefinitionError(f"no job named '{name}' (jobs: {known})")
+
+    get_job_def = get_job  # Dagster's name: ``defs.get_job_def("nightly").execute_in_process()``
 
     def get_schedule(self, name: str) -> Any:
         """The ``ScheduleDefinition`` called ``name``."""

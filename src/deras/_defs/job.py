@@ -23,6 +23,7 @@ class AssetJob:
     description: str | None = None
     run_retry_policy: Any = None
     node_ids: frozenset[str] = frozenset()  # filled in by Definitions
+    config: dict[str, Any] = field(default_factory=dict)  # default run config, under the run's own
 
 
 def define_asset_job(
@@ -33,13 +34,26 @@ def define_asset_job(
     executor: Any = None,
     description: str | None = None,
     run_retry_policy: Any = None,
+    config: Any = None,
 ) -> AssetJob:
     """Name a selection of assets so schedules, sensors and the CLI can run it.
 
     ``selection`` is a selection string (``"group:prices"``, ``"+report"``), an
-    ``AssetSelection`` or a list of assets/keys.
+    ``AssetSelection`` or a list of assets/keys. ``config`` is the run config its runs start from
+    (``dg.RunConfig(ops={"asset_name": MyConfig(...)})`` or the dict form).
     """
     from .executor_choice import executor_from
+    from .run_config import normalize_run_config
 
-    chosen = executor_from(executor, where=f"define_asset_job('{name}')")
-    return AssetJob(name, selection, partitions_def, dict(tags or {}), chosen, description, run_retry_policy)
+    where = f"define_asset_job('{name}')"
+    chosen = executor_from(executor, where=where)
+    return AssetJob(
+        name,
+        selection,
+        partitions_def,
+        dict(tags or {}),
+        chosen,
+        description,
+        run_retry_policy,
+        config=normalize_run_config(config, where=f"{where} config"),
+    )

@@ -36,7 +36,7 @@ class ReturnType:
     classes: tuple[type, ...]
     text: str
 
-    def check(self, asset: str, result: Any) -> None:
+    def check(self, asset: str, result: Any, kind: str = "asset") -> None:
         """Raise ``TypeError`` naming the asset, the annotation and the type returned, on a mismatch.
 
         ``Output(value)`` is checked by its value; a ``MaterializeResult`` carries no value.
@@ -52,7 +52,7 @@ class ReturnType:
         else:
             value = result
         raise TypeError(
-            f"asset '{asset}' returned {type_name(type(value))}, but its return annotation is {self.text}. "
+            f"{kind} '{asset}' returned {type_name(type(value))}, but its return annotation is {self.text}. "
             f"Fix: return a value of that type, or change the annotation (-> Any is not checked)."
         )
 

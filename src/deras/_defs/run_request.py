@@ -11,6 +11,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from .._core.errors import DerasError
+from .run_config import RunConfig
 
 
 class TickEvaluationError(DerasError):
@@ -50,7 +51,9 @@ class RunRequest:
                 f"RunRequest(job_name={self.job_name!r}): give the job's name as a string, or leave it "
                 "unset to run the schedule's or sensor's job"
             )
-        run_config = {} if self.run_config is None else self.run_config
+        run_config: Any = {} if self.run_config is None else self.run_config
+        if isinstance(run_config, RunConfig):
+            run_config = run_config.to_dict()
         if not isinstance(run_config, Mapping):
             raise TypeError(f"RunRequest(run_config={run_config!r}): run config is a dict")
         object.__setattr__(self, "run_config", dict(run_config))

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from .._core.errors import DefinitionError, DerasError
 from .dag_schedule import DagSchedule, parse_schedule
 from .job_target import job_target
+from .run_config import RunConfig
 from .run_request import RunRequest, TickEvaluationError, string_tags
 from .tick_result import ScheduleEvaluation, accepted_args, call, evaluate, schedule_outcome
 
@@ -116,7 +117,7 @@ class ScheduleDefinition:
         job_name: str | None = None,
         execution_timezone: str | None = "UTC",
         default_status: DefaultScheduleStatus | str = DefaultScheduleStatus.STOPPED,
-        run_config: Mapping[str, Any] | None = None,
+        run_config: Mapping[str, Any] | RunConfig | None = None,
         tags: Mapping[str, str] | None = None,
         description: str | None = None,
         execution_fn: Callable[..., Any] | None = None,
@@ -148,6 +149,8 @@ class ScheduleDefinition:
         self.default_status = coerce_status(default_status, DefaultScheduleStatus, what)
         if execution_fn is not None and run_config is not None:
             raise DefinitionError(f"{what}: give run_config= or execution_fn=, not both")
+        if isinstance(run_config, RunConfig):
+            run_config = run_config.to_dict()
         if run_config is not None and not isinstance(run_config, Mapping):
             raise DefinitionError(f"{what}: run_config={run_config!r} must be a dict")
         self.run_config: dict[str, Any] = dict(run_config or {})

@@ -56,6 +56,7 @@ class AssetExecutionContext:
         self.instance = instance
         self.run_config = run_config
         self.output_metadata: dict[AssetKey | None, dict[str, Any]] = {}
+        self.op_config: dict[str, Any] | None = None  # the asset's validated config, as a dict
 
     @property
     def asset_key(self) -> AssetKey:

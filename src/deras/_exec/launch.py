@@ -9,6 +9,7 @@ from .._core.errors import RunFailedError
 from .._core.new_runs import new_run
 from .._core.records import RunRecord, RunTarget
 from .._core.status import RunStatus
+from .._defs.run_config import check_run_config
 from .._plan.plan import RunPlan
 from .coordinator import coordinate
 from .ports import InstanceLike
@@ -46,6 +47,15 @@ def execute_run(
 
     executor = choose_executor(executor, instance=instance)
     stored = run is not None
+    # Checked before anything is recorded or runs: a bad config is the caller's error, not a run's.
+    nodes = plan.graph.nodes
+    checked = check_run_config(
+        (nodes[n].config for n in plan.node_ids),
+        run.run_config if run is not None else run_config,
+        known=(n.config for n in nodes.values()),  # a re-execution keeps config of steps it skips
+    )
+    if run is None:
+        run_config = checked
     run = run or new_run(
         target,
         label=label,

@@ -10,6 +10,7 @@ from .._core.records import RunRecord
 from .._core.status import NodeStatus, RunStatus
 from .._defs.io_manager import InputContext
 from .._defs.results import AssetCheckResult, AssetCheckSeverity
+from .._graph.node import NodeKind
 from .coordinator import RunExecution
 
 
@@ -57,7 +58,32 @@ class ExecutionResult:
         io_manager = scope.resources.get(io_key)
         return io_manager.load_input(InputContext(asset_key=key, partition_key=partition_key))
 
-    output_for_node = asset_value
+    def output_for_node(self, node_name: str, output_name: str = "result") -> Any:
+        """An op's output by its name in the job (``"add_one"``, ``"inner_graph.op"``); for
+        asset runs, the asset's value (``node_name`` is its key)."""
+        graph = self._execution.plan.graph
+        step = next(
+            (
+                n.definition
+                for n in graph.nodes.values()
+                if n.kind == NodeKind.OP and n.definition.handle == node_name
+            ),
+            None,
+        )
+        if step is None:
+            if any(n.kind == NodeKind.OP for n in graph.nodes.values()):
+                handles = sorted(n.definition.handle for n in graph.nodes.values() if n.kind == NodeKind.OP)
+                raise KeyError(f"no op '{node_name}' in this run (ops: {handles})")
+            return self.asset_value(node_name)
+        if output_name not in step.op.outs:
+            raise KeyError(f"op '{node_name}' has no output '{output_name}' (outputs: {list(step.op.outs)})")
+        store = self._execution.scope.instance.xcom_store
+        return store.get(step.job_name, self.run_id, step.handle, output_name, -1)
+
+    @property
+    def all_events(self) -> list[EventRecord]:
+        """The run's events (Dagster's name for ``events``)."""
+        return self.events
 
     def check_results(self) -> list[AssetCheckResult]:
         out = []

@@ -5,12 +5,13 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from .._core.errors import SkipTask, ValueNotStoredError
+from .._core.errors import RetryRequested, SkipTask, ValueNotStoredError
 from .._core.events import EventType
 from .._core.keys import AssetKey
 from .._core.metadata import normalize_metadata
 from .._core.status import NodeStatus
 from .._defs.io_manager import InputContext, OutputContext
+from .._defs.run_config import config_value
 from .._graph.node import Node, NodeInput, NodeKind
 from .capture import capture_output
 from .context import AssetCheckExecutionContext, AssetExecutionContext, Resources
@@ -54,6 +55,8 @@ def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
             # Built first, so failure and retry callbacks get the whole context (ti, ds, ...).
             callback_context = task_context(scope, spec, node)
             branch = _task_attempt(scope, spec, node, callback_context)
+        elif node.kind == NodeKind.OP:
+            _op_attempt(scope, node, attempt, name)
         else:
             _attempt(scope, node, keys, attempt, span, name)
     except SkipTask as err:
@@ -128,8 +131,14 @@ def _fail(
     callback_context: dict[str, Any],
 ) -> StepOutcome:
     name, attempt, events = spec.name, spec.attempt, scope.events
-    if retryable and spec.retries_left > 0:
-        delay = node.retry_policy.delay_for(node.retry_policy.max_retries - spec.retries_left + 1)
+    requested = callback_context.get("exception")
+    if isinstance(requested, RetryRequested):  # the node asked: its own count, not the policy's
+        retry, delay = attempt < requested.max_retries, float(requested.seconds_to_wait)
+    else:
+        retry = retryable and spec.retries_left > 0
+        if retry:
+            delay = node.retry_policy.delay_for(node.retry_policy.max_retries - spec.retries_left + 1)
+    if retry:
         events.add(
             scope.run_id,
             EventType.STEP_RETRY,
@@ -173,6 +182,18 @@ def _task_attempt(
         deadline(node.timeout if scope.own_timeouts else None, f"task {node.id}"),
     ):
         return run_task_attempt(scope, spec, node, context)
+
+
+def _op_attempt(scope: StepScope, node: Node, attempt: int, name: str) -> None:
+    from .op_step import run_op_attempt
+
+    handler = scope.log_handler
+    handler.node, handler.attempt = name, attempt
+    with (
+        capture_output(scope.events, scope.run_id, name, attempt, scope.echo_output, scope.run_fds),
+        deadline(node.timeout if scope.own_timeouts else None, f"op {node.id}"),
+    ):
+        run_op_attempt(scope, node, attempt)
 
 
 def run_callback(scope: StepScope, node: Node, name: str, which: str, context: dict[str, Any]) -> None:
@@ -224,6 +245,10 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
                 kwargs[inp.param] = _load_input(scope, node, inp, keys)
             for param, key in node.resources.items():
                 kwargs[param] = scope.resources.get(key)
+            if node.config is not None and node.config.param is not None:
+                config = config_value(node.config, scope.run.run_config)
+                kwargs[node.config.param] = config
+                context.op_config = config.model_dump()
             assert node.fn is not None
             result = node.fn(**kwargs)
             if node.kind == NodeKind.CHECK:

@@ -14,6 +14,7 @@ class NodeKind(StrEnum):
     ASSET = "asset"
     CHECK = "check"
     TASK = "task"
+    OP = "op"  # a step of an op job (@op in a @graph/@job): values pass through the run's value store
 
 
 @dataclass(slots=True, eq=False)
@@ -78,6 +79,9 @@ class Node:
     automation_condition: Any = None  # an AutomationCondition of an asset, read by the daemon
     # What an asset's returned value must be (its resolved return annotation); None: unchecked
     return_type: Any = None
+    # Where the run config configures this node and with what (a _defs.run_config.NodeConfig);
+    # None: the node takes no config
+    config: Any = None
     # on_failure / on_success / on_retry -> callable(context=...); a raising one is only logged
     callbacks: dict[str, Callable[..., Any]] = field(default_factory=dict)
 

@@ -145,6 +145,11 @@ def _core(graph: Graph, core: str, token: str) -> set[str]:
                 f"selection '{token}' names a DAG task; asset selections run assets. "
                 "Fix: run tasks with `deras dags test|trigger` or `deras tasks test`."
             )
+        if graph.nodes[core].kind == NodeKind.OP:
+            raise SelectionError(
+                f"selection '{token}' names an op of a job; asset selections run assets. "
+                "Fix: run the job with `deras job run NAME`."
+            )
         return {core}
     asset_key = AssetKey.from_user_string(core)
     node_id = graph.asset_nodes.get(asset_key)
@@ -161,8 +166,8 @@ def _core(graph: Graph, core: str, token: str) -> set[str]:
 
 
 def _asset_nodes(graph: Graph) -> set[str]:
-    """Everything an asset selection can mean: assets (with their checks), not DAG tasks."""
-    return {n.id for n in graph.nodes.values() if n.kind != NodeKind.TASK}
+    """Everything an asset selection can mean: assets (with their checks), not DAG tasks or ops."""
+    return {n.id for n in graph.nodes.values() if n.kind in (NodeKind.ASSET, NodeKind.CHECK)}
 
 
 def _nodes_for_keys(graph: Graph, keys: list[AssetKey]) -> set[str]:
