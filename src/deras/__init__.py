@@ -23,12 +23,18 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     # assets and checks
     "asset": "deras._defs.asset",
-    "multi_asset": "deras._defs.asset",
+    "multi_asset": "deras._defs.multi_asset",
     "AssetSpec": "deras._defs.asset",
     "AssetsDefinition": "deras._defs.asset",
     "AssetIn": "deras._defs.asset_in",
     "AssetOut": "deras._defs.asset_in",
     "AssetKey": "deras._core.keys",
+    "AssetDep": "deras._defs.asset_in",
+    "AssetCheckSpec": "deras._defs.check_spec",
+    "multi_asset_check": "deras._defs.check_spec",
+    "MultiAssetChecksDefinition": "deras._defs.check_spec",
+    "AssetMaterialization": "deras._defs.results",
+    "build_asset_context": "deras._exec.direct_context",
     "asset_check": "deras._defs.check",
     "AssetChecksDefinition": "deras._defs.check",
     "AssetCheckResult": "deras._defs.results",
@@ -219,18 +225,20 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._dags.task_group import TaskGroup
     from ._dags.taskflow import XComArg, task
     from ._dags.trigger_rules import TriggerRule
-    from ._defs.asset import AssetsDefinition, AssetSpec, asset, multi_asset
-    from ._defs.asset_in import AssetIn, AssetOut
+    from ._defs.asset import AssetsDefinition, AssetSpec, asset
+    from ._defs.asset_in import AssetDep, AssetIn, AssetOut
     from ._defs.asset_sensor import AssetSensorDefinition, asset_sensor
     from ._defs.automation_condition import AutomationCondition
     from ._defs.backfill_policy import BackfillPolicy
     from ._defs.check import AssetChecksDefinition, asset_check
+    from ._defs.check_spec import AssetCheckSpec, MultiAssetChecksDefinition, multi_asset_check
     from ._defs.config import Config
     from ._defs.definitions import Definitions, definitions
     from ._defs.env_var import EnvVar
     from ._defs.graph import GraphDefinition, graph
     from ._defs.io_manager import InMemoryIOManager, InputContext, IOManager, OutputContext
     from ._defs.job import define_asset_job
+    from ._defs.multi_asset import multi_asset
     from ._defs.multi_partitions import MultiPartitionKey, MultiPartitionsDefinition
     from ._defs.op import OpDefinition, op
     from ._defs.op_job import JobDefinition, job
@@ -257,7 +265,13 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
         WeeklyPartitionsDefinition,
     )
     from ._defs.resource import ConfigurableIOManager, ConfigurableResource
-    from ._defs.results import AssetCheckResult, AssetCheckSeverity, MaterializeResult, Output
+    from ._defs.results import (
+        AssetCheckResult,
+        AssetCheckSeverity,
+        AssetMaterialization,
+        MaterializeResult,
+        Output,
+    )
     from ._defs.retry import Backoff, Jitter, RetryPolicy
     from ._defs.run_config import RunConfig
     from ._defs.run_request import (
@@ -291,6 +305,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     )
     from ._defs.time_partitions import TimeWindow, TimeWindowPartitionsDefinition
     from ._exec.context import AssetCheckExecutionContext, AssetExecutionContext
+    from ._exec.direct_context import build_asset_context
     from ._exec.in_process import InProcessExecutor
     from ._exec.multiprocess import MultiprocessExecutor
     from ._exec.op_context import OpExecutionContext, build_op_context

@@ -5,17 +5,19 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from .._core.errors import RetryRequested, SkipTask, ValueNotStoredError
+from .._core.errors import DerasError, RetryRequested, SkipTask, ValueNotStoredError
 from .._core.events import EventType
 from .._core.keys import AssetKey
 from .._core.metadata import normalize_metadata
 from .._core.status import NodeStatus
 from .._defs.io_manager import InputContext, OutputContext
+from .._defs.results import AssetMaterialization
 from .._defs.run_config import config_value
 from .._graph.node import Node, NodeInput, NodeKind
 from .capture import capture_output
+from .check_evaluation import raise_blocking, raise_missing, record_check
 from .context import AssetCheckExecutionContext, AssetExecutionContext, Resources
-from .outputs import AssetOutput, asset_outputs, check_verdict
+from .outputs import AssetOutput, StepResults, check_verdict, multi_check_results, step_results
 from .step_scope import StepScope
 from .step_types import SkipCause, SkipKind, StepOutcome, StepSpec
 from .timeout import deadline
@@ -227,11 +229,6 @@ def call_with_context(callback: Any, context: dict[str, Any]) -> Any:
     return callback(context=context)
 
 
-class BlockingCheckFailed(Exception):
-    _deras_no_retry = True
-    _deras_no_traceback = True  # the check's verdict says it all
-
-
 def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: Any, name: str) -> None:
     handler = scope.log_handler
     handler.node, handler.attempt = name, attempt
@@ -251,12 +248,21 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
                 context.op_config = config.model_dump()
             assert node.fn is not None
             result = node.fn(**kwargs)
-            if node.kind == NodeKind.CHECK:
-                _record_check(scope, node, keys, attempt, check_verdict(node, result))
+            if node.kind == NodeKind.CHECK and not node.check_targets:
+                assert node.check is not None
+                verdict = check_verdict(node, result)
+                record_check(scope, node, node.check, keys, attempt, verdict)
+                raise_blocking([(node.check, verdict)])
                 return
-            outputs = asset_outputs(node, result)
+            if node.kind == NodeKind.CHECK:  # a multi_asset_check
+                results = StepResults([], multi_check_results(node, result))
+            else:
+                results = step_results(node, result)
         # Inside the capture: an IO manager is user code too, and may print.
+        outputs = results.outputs
         materialized = [_stored(scope, node, context, out, keys, span, len(outputs)) for out in outputs]
+    materialized.extend(_runtime_materialization(m, keys) for m in context.logged_events)
+    materialized.extend(_runtime_materialization(m, keys) for m in results.materializations)
     for data in materialized:  # after the attempt's output, as the log reads best
         scope.events.add(
             scope.run_id,
@@ -266,6 +272,29 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
             f"materialized {data['asset_key']}",
             data=data,
         )
+    for target, verdict in results.checks:
+        record_check(scope, node, target, keys, attempt, verdict)
+    raise_missing(node, results.checks)
+    raise_blocking(results.checks)
+
+
+def _runtime_materialization(event: Any, keys: list[str]) -> dict[str, Any]:
+    """The event data of an ``AssetMaterialization`` the function yielded or logged."""
+    if not isinstance(event, AssetMaterialization):
+        raise DerasError(
+            f"context.log_event got {type(event).__name__}; it records dg.AssetMaterialization events"
+        )
+    data: dict[str, Any] = {
+        "asset_key": str(AssetKey.coerce(event.asset_key)),
+        "metadata": normalize_metadata(event.metadata or {}),
+        "runtime": True,
+    }
+    if event.description:
+        data["description"] = event.description
+    partition = event.partition or (keys[0] if len(keys) == 1 else None)
+    if partition is not None:
+        data["partition"] = partition
+    return data
 
 
 def _stored(
@@ -312,36 +341,6 @@ def _context(scope: StepScope, node: Node, keys: list[str], attempt: int) -> Ass
     if isinstance(context, AssetCheckExecutionContext) and node.check is not None:
         context.check_name = node.check.check_name
     return context
-
-
-def _record_check(scope: StepScope, node: Node, keys: list[str], attempt: int, verdict: Any) -> None:
-    assert node.check is not None
-    severity = str(verdict.severity)
-    data = {
-        "asset_key": str(node.check.asset_key),
-        "check_name": node.check.check_name,
-        "passed": bool(verdict.passed),
-        "severity": severity,
-        "metadata": normalize_metadata(verdict.metadata),
-        "blocking": node.check.blocking,
-    }
-    if len(keys) == 1:
-        data["partition"] = keys[0]
-    outcome = "passed" if verdict.passed else "failed"
-    scope.events.add(
-        scope.run_id,
-        EventType.ASSET_CHECK_EVALUATION,
-        node.id,
-        attempt,
-        f"check {node.check.check_name} on {node.check.asset_key} {outcome}",
-        None if verdict.passed else "WARNING",
-        data,
-    )
-    if not verdict.passed and node.check.blocking and severity == "ERROR":
-        raise BlockingCheckFailed(
-            f"blocking check {node.check.check_name} on {node.check.asset_key} failed"
-            + (f": {verdict.description}" if verdict.description else "")
-        )
 
 
 def _roundtrips(io_manager: Any) -> bool:

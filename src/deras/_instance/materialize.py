@@ -8,6 +8,7 @@ from typing import Any
 from .._core.records import RunTarget
 from .._defs.asset import AssetsDefinition, flatten
 from .._defs.check import AssetChecksDefinition
+from .._defs.check_spec import MultiAssetChecksDefinition
 from .._defs.definitions import Definitions
 from .._exec.launch import execute_run
 from .._exec.result import ExecutionResult
@@ -46,7 +47,7 @@ def materialize(
     items = flatten(list(assets))
     defs = Definitions(
         assets=[a for a in items if isinstance(a, AssetsDefinition)],
-        asset_checks=[c for c in items if isinstance(c, AssetChecksDefinition)],
+        asset_checks=[c for c in items if isinstance(c, AssetChecksDefinition | MultiAssetChecksDefinition)],
         resources=resources,
         # DAGs given too join the lineage (an asset may depend on a task's outlet); their tasks
         # are not run: an asset selection runs assets.

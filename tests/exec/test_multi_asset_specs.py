@@ -1,0 +1,153 @@
+"""``@multi_asset(specs=[dg.AssetSpec(...)])``: one step, several assets, each with its own deps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import deras as dg
+
+
+def _materialized(result: dg.ExecutionResult) -> dict[str, dict[str, object]]:
+    return {
+        e.asset_key: e.data["metadata"]
+        for e in result.events
+        if e.event_type == dg.EventType.ASSET_MATERIALIZATION and e.asset_key
+    }
+
+
+def test_spec_multi_asset_records_a_materialization_per_materialize_result() -> None:
+    raw = dg.AssetSpec("raw")
+
+    @dg.multi_asset(specs=[dg.AssetSpec("orders", deps=["raw"]), dg.AssetSpec("users", deps=[raw])])
+    def load() -> Iterator[dg.MaterializeResult]:
+        yield dg.MaterializeResult(asset_key="orders", metadata={"rows": 3})
+        yield dg.MaterializeResult(asset_key="users", metadata={"rows": 5})
+
+    result = dg.materialize([raw, load])
+    assert result.success
+    assert _materialized(result) == {"orders": {"rows": 3}, "users": {"rows": 5}}
+
+
+def test_spec_deps_order_the_step_after_its_upstream_asset() -> None:
+    @dg.asset
+    def raw() -> int:
+        return 1
+
+    @dg.multi_asset(specs=[dg.AssetSpec("a", deps=[raw]), dg.AssetSpec("b", deps=["a"])])
+    def both() -> Iterator[dg.MaterializeResult]:
+        yield dg.MaterializeResult(asset_key="a")
+        yield dg.MaterializeResult(asset_key="b")
+
+    defs = dg.Definitions(assets=[raw, both])
+    assert defs.asset_graph.order == ["raw", "both"]  # b's dep on its sibling a makes no edge
+    assert dg.materialize([raw, both]).success
+
+
+def test_materialize_result_for_an_asset_not_in_specs_fails_the_step() -> None:
+    @dg.multi_asset(specs=[dg.AssetSpec("a"), dg.AssetSpec("b")])
+    def wrong() -> Iterator[dg.MaterializeResult]:
+        yield dg.MaterializeResult(asset_key="a")
+        yield dg.MaterializeResult(asset_key="c")
+
+    result = dg.materialize([wrong], raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.events if e.event_type == dg.EventType.STEP_FAILURE]
+    assert "MaterializeResult for asset 'c', which it does not produce (it produces a, b)" in failure.message
+
+
+def test_a_spec_without_result_fails_unless_skippable() -> None:
+    @dg.multi_asset(specs=[dg.AssetSpec("a"), dg.AssetSpec("b")])
+    def half() -> Iterator[dg.MaterializeResult]:
+        yield dg.MaterializeResult(asset_key="a")
+
+    failed = dg.materialize([half], raise_on_error=False)
+    assert not failed.success
+    assert "produced no value for output(s) ['b']" in failed.failure_events()[0].message
+
+    @dg.multi_asset(specs=[dg.AssetSpec("a"), dg.AssetSpec("b", skippable=True)])
+    def optional() -> Iterator[dg.MaterializeResult]:
+        yield dg.MaterializeResult(asset_key="a")
+
+    result = dg.materialize([optional])
+    assert list(_materialized(result)) == ["a"]
+
+
+def test_can_subset_lets_the_step_yield_only_selected_keys() -> None:
+    seen: list[set[str]] = []
+
+    @dg.multi_asset(specs=[dg.AssetSpec("a"), dg.AssetSpec("b")], can_subset=True)
+    def subsettable(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+        seen.append({k.to_user_string() for k in context.selected_asset_keys})
+        yield dg.MaterializeResult(asset_key="b")
+
+    result = dg.materialize([subsettable])
+    assert seen == [{"a", "b"}]
+    assert list(_materialized(result)) == ["b"]
+
+
+def test_asset_spec_fields_reach_the_definition() -> None:
+    spec = dg.AssetSpec(
+        ["warehouse", "orders"],
+        deps=["raw"],
+        description="all orders",
+        metadata={"owner_team": "sales"},
+        group_name="sales",
+        owners=["team:sales"],
+        tags={"tier": "gold"},
+        kinds={"duckdb", "python"},
+        skippable=True,
+        code_version="2",
+    )
+    [out] = spec.specs
+    assert spec.key == dg.AssetKey(["warehouse", "orders"])
+    assert spec.deps == ["raw"]
+    assert (out.description, out.group_name, out.owners, out.code_version) == (
+        "all orders",
+        "sales",
+        ("team:sales",),
+        "2",
+    )
+    assert out.metadata == {"owner_team": "sales"}
+    assert out.tags == {"tier": "gold", "dagster/kind/duckdb": "", "dagster/kind/python": ""}
+    assert out.skippable
+    assert out.output_name == "warehouse__orders"
+
+
+def test_multi_asset_group_name_applies_to_specs_without_one() -> None:
+    @dg.multi_asset(specs=[dg.AssetSpec("a"), dg.AssetSpec("b", group_name="own")], group_name="shared")
+    def grouped() -> None: ...
+
+    assert [s.group_name for s in grouped.specs] == ["shared", "own"]
+
+
+def test_kinds_given_as_a_string_is_an_error() -> None:
+    with pytest.raises(TypeError, match="kinds= takes a set of strings"):
+        dg.AssetSpec("a", kinds="python")  # type: ignore[arg-type]
+
+
+def test_multi_asset_needs_outs_or_specs_and_not_both() -> None:
+    with pytest.raises(ValueError, match="either outs= or specs="):
+        dg.multi_asset()
+    with pytest.raises(ValueError, match="either outs= or specs="):
+        dg.multi_asset(outs={"a": dg.AssetOut()}, specs=[dg.AssetSpec("b")])
+
+
+def test_specs_must_be_asset_specs_and_unique() -> None:
+    @dg.asset
+    def real() -> int:
+        return 1
+
+    with pytest.raises(TypeError, match=r"specs= takes dg\.AssetSpec"):
+        dg.multi_asset(specs=[real])(lambda: None)
+    with pytest.raises(ValueError, match="asset 'a' is listed twice"):
+        dg.multi_asset(specs=[dg.AssetSpec("a"), dg.AssetSpec("a")])(lambda: None)
+
+
+def test_spec_deps_on_an_unknown_asset_are_a_definition_error() -> None:
+    @dg.multi_asset(specs=[dg.AssetSpec("a", deps=["nowhere"])])
+    def lonely() -> None: ...
+
+    with pytest.raises(dg.DefinitionError, match="lists deps=\\['nowhere'\\]"):
+        dg.Definitions(assets=[lonely])
