@@ -36,6 +36,8 @@ _EXPORTS: dict[str, str] = {
     "AssetMaterialization": "deras._defs.results",
     "build_asset_context": "deras._exec.direct_context",
     "asset_check": "deras._defs.check",
+    "load_assets_from_modules": "deras._defs.module_assets",
+    "load_asset_checks_from_modules": "deras._defs.module_assets",
     "AssetChecksDefinition": "deras._defs.check",
     "AssetCheckResult": "deras._defs.results",
     "AssetCheckSeverity": "deras._defs.results",
@@ -145,6 +147,7 @@ _EXPORTS: dict[str, str] = {
     "AutomationCondition": "deras._defs.automation_condition",
     # running
     "materialize": "deras._instance.materialize",
+    "materialize_to_memory": "deras._instance.materialize",
     "ExecutionResult": "deras._exec.result",
     "InProcessExecutor": "deras._exec.in_process",
     "MultiprocessExecutor": "deras._exec.multiprocess",
@@ -238,6 +241,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._defs.graph import GraphDefinition, graph
     from ._defs.io_manager import InMemoryIOManager, InputContext, IOManager, OutputContext
     from ._defs.job import define_asset_job
+    from ._defs.module_assets import load_asset_checks_from_modules, load_assets_from_modules
     from ._defs.multi_asset import multi_asset
     from ._defs.multi_partitions import MultiPartitionKey, MultiPartitionsDefinition
     from ._defs.op import OpDefinition, op
@@ -312,7 +316,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._exec.result import ExecutionResult
     from ._graph.selection import AssetSelection
     from ._instance.instance import DerasInstance
-    from ._instance.materialize import materialize
+    from ._instance.materialize import materialize, materialize_to_memory
     from ._instance.partition_status import PartitionStatus
     from ._io.filesystem import FilesystemIOManager
     from .duckdb import DuckDBIOManager, DuckDBResource
