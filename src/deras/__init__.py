@@ -119,6 +119,7 @@ _EXPORTS: dict[str, str] = {
     "TriggerRule": "deras._dags.trigger_rules",
     "TaskInstanceState": "deras._core.task_state",
     "SkipTask": "deras._core.errors",
+    "Failure": "deras._defs.failure",
     # schedules, sensors, automation
     "ScheduleDefinition": "deras._defs.schedule",
     "schedule": "deras._defs.schedule",
@@ -238,6 +239,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._defs.config import Config
     from ._defs.definitions import Definitions, definitions
     from ._defs.env_var import EnvVar
+    from ._defs.failure import Failure
     from ._defs.graph import GraphDefinition, graph
     from ._defs.io_manager import InMemoryIOManager, InputContext, IOManager, OutputContext
     from ._defs.job import define_asset_job

@@ -8,6 +8,7 @@ from typing import Any
 
 from .._core.errors import DerasError
 from .._core.keys import AssetKey
+from .._core.metadata import normalize_metadata
 from .._defs.results import AssetCheckResult, AssetMaterialization, MaterializeResult, Output
 from .._graph.node import CheckTarget, Node
 
@@ -153,3 +154,22 @@ def check_verdict(node: Node, result: Any) -> AssetCheckResult:
             "Fix: return dg.AssetCheckResult(passed=...)."
         )
     return result
+
+
+def runtime_materialization(event: Any, keys: list[str]) -> dict[str, Any]:
+    """The event data of an ``AssetMaterialization`` the function yielded or logged."""
+    if not isinstance(event, AssetMaterialization):
+        raise DerasError(
+            f"context.log_event got {type(event).__name__}; it records dg.AssetMaterialization events"
+        )
+    data: dict[str, Any] = {
+        "asset_key": str(AssetKey.coerce(event.asset_key)),
+        "metadata": normalize_metadata(event.metadata or {}),
+        "runtime": True,
+    }
+    if event.description:
+        data["description"] = event.description
+    partition = event.partition or (keys[0] if len(keys) == 1 else None)
+    if partition is not None:
+        data["partition"] = partition
+    return data

@@ -5,19 +5,26 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from .._core.errors import DerasError, RetryRequested, SkipTask, ValueNotStoredError
+from .._core.errors import RetryRequested, SkipTask, ValueNotStoredError
 from .._core.events import EventType
 from .._core.keys import AssetKey
 from .._core.metadata import normalize_metadata
 from .._core.status import NodeStatus
+from .._defs.failure import Failure
 from .._defs.io_manager import InputContext, OutputContext
-from .._defs.results import AssetMaterialization
 from .._defs.run_config import config_value
 from .._graph.node import Node, NodeInput, NodeKind
 from .capture import capture_output
 from .check_evaluation import raise_blocking, raise_missing, record_check
 from .context import AssetCheckExecutionContext, AssetExecutionContext, Resources
-from .outputs import AssetOutput, StepResults, check_verdict, multi_check_results, step_results
+from .outputs import (
+    AssetOutput,
+    StepResults,
+    check_verdict,
+    multi_check_results,
+    runtime_materialization,
+    step_results,
+)
 from .step_scope import StepScope
 from .step_types import SkipCause, SkipKind, StepOutcome, StepSpec
 from .timeout import deadline
@@ -71,7 +78,8 @@ def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
         error = f"{type(err).__name__}: {err}"
         tb = "" if getattr(err, "_deras_no_traceback", False) else traceback.format_exc()
         retryable = not getattr(err, "_deras_no_retry", False)
-        return _fail(scope, spec, node, span, error, tb, retryable, {**callback_context, "exception": err})
+        context = {**callback_context, "exception": err}
+        return _fail(scope, spec, node, span, error, tb, retryable, context, **_failure_details(err))
     events.add(scope.run_id, EventType.STEP_SUCCESS, name, attempt)
     run_callback(scope, node, name, "on_success", callback_context)
     events.transition()
@@ -131,16 +139,26 @@ def _fail(
     tb: str,
     retryable: bool,
     callback_context: dict[str, Any],
+    *,
+    metadata: dict[str, Any] | None = None,
+    requested: tuple[int, float] | None = None,
 ) -> StepOutcome:
+    """Record a failed attempt: a retry if one is left (``requested``: the retries and wait of a
+    ``RetryRequested``, instead of the node's policy), else the step's failure."""
     name, attempt, events = spec.name, spec.attempt, scope.events
-    requested = callback_context.get("exception")
-    if isinstance(requested, RetryRequested):  # the node asked: its own count, not the policy's
-        retry, delay = attempt < requested.max_retries, float(requested.seconds_to_wait)
+    details: dict[str, Any] = {"error": error, "traceback": tb}
+    if metadata:
+        details["metadata"] = normalize_metadata(metadata)
+    if requested is not None:
+        max_retries, delay = requested
+        will_retry = attempt < max_retries
+        if not will_retry:
+            error = details["error"] = f"{error}: exceeded max_retries={max_retries}"
     else:
-        retry = retryable and spec.retries_left > 0
-        if retry:
+        will_retry = retryable and spec.retries_left > 0
+        if will_retry:
             delay = node.retry_policy.delay_for(node.retry_policy.max_retries - spec.retries_left + 1)
-    if retry:
+    if will_retry:
         events.add(
             scope.run_id,
             EventType.STEP_RETRY,
@@ -148,14 +166,12 @@ def _fail(
             attempt,
             f"attempt {attempt + 1} failed ({error}); retrying in {delay:g} s",
             "WARNING",
-            {"error": error, "traceback": tb, "delay": delay},
+            {**details, "delay": delay},
         )
         run_callback(scope, node, name, "on_retry", callback_context)
         events.flush()
         return _outcome(spec, NodeStatus.UP_FOR_RETRY, error=error, retry_delay=delay)
-    events.add(
-        scope.run_id, EventType.STEP_FAILURE, name, attempt, error, "ERROR", {"error": error, "traceback": tb}
-    )
+    events.add(scope.run_id, EventType.STEP_FAILURE, name, attempt, error, "ERROR", details)
     if node.kind == NodeKind.ASSET:
         for key in node.asset_keys:
             data: dict[str, Any] = {"asset_key": str(key)}
@@ -165,6 +181,15 @@ def _fail(
     run_callback(scope, node, name, "on_failure", callback_context)
     events.flush()
     return _outcome(spec, NodeStatus.FAILED, error=error)
+
+
+def _failure_details(err: Exception) -> dict[str, Any]:
+    """What a ``dg.Failure`` / ``dg.RetryRequested`` adds to how the attempt's failure is recorded."""
+    if isinstance(err, Failure):
+        return {"metadata": err.metadata}
+    if isinstance(err, RetryRequested):
+        return {"requested": (err.max_retries, float(err.seconds_to_wait))}
+    return {}
 
 
 def _outcome(spec: StepSpec, status: NodeStatus, **fields: Any) -> StepOutcome:
@@ -261,8 +286,8 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
         # Inside the capture: an IO manager is user code too, and may print.
         outputs = results.outputs
         materialized = [_stored(scope, node, context, out, keys, span, len(outputs)) for out in outputs]
-    materialized.extend(_runtime_materialization(m, keys) for m in context.logged_events)
-    materialized.extend(_runtime_materialization(m, keys) for m in results.materializations)
+    materialized.extend(runtime_materialization(m, keys) for m in context.logged_events)
+    materialized.extend(runtime_materialization(m, keys) for m in results.materializations)
     for data in materialized:  # after the attempt's output, as the log reads best
         scope.events.add(
             scope.run_id,
@@ -276,25 +301,6 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
         record_check(scope, node, target, keys, attempt, verdict)
     raise_missing(node, results.checks)
     raise_blocking(results.checks)
-
-
-def _runtime_materialization(event: Any, keys: list[str]) -> dict[str, Any]:
-    """The event data of an ``AssetMaterialization`` the function yielded or logged."""
-    if not isinstance(event, AssetMaterialization):
-        raise DerasError(
-            f"context.log_event got {type(event).__name__}; it records dg.AssetMaterialization events"
-        )
-    data: dict[str, Any] = {
-        "asset_key": str(AssetKey.coerce(event.asset_key)),
-        "metadata": normalize_metadata(event.metadata or {}),
-        "runtime": True,
-    }
-    if event.description:
-        data["description"] = event.description
-    partition = event.partition or (keys[0] if len(keys) == 1 else None)
-    if partition is not None:
-        data["partition"] = partition
-    return data
 
 
 def _stored(
