@@ -151,6 +151,15 @@ _EXPORTS: dict[str, str] = {
     "materialize_to_memory": "deras._instance.materialize",
     "ExecutionResult": "deras._exec.result",
     "InProcessExecutor": "deras._exec.in_process",
+    "in_process_executor": "deras._defs.executor_choice",
+    "multiprocess_executor": "deras._defs.executor_choice",
+    "ExecutorDefinition": "deras._defs.executor_choice",
+    "get_dagster_logger": "deras._exec.user_logger",
+    "get_logger": "deras._exec.user_logger",
+    "fs_io_manager": "deras._io.io_manager_definition",
+    "mem_io_manager": "deras._io.io_manager_definition",
+    "IOManagerDefinition": "deras._io.io_manager_definition",
+    "DagsterInstance": "deras._instance.instance",
     "MultiprocessExecutor": "deras._exec.multiprocess",
     "DerasInstance": "deras._instance.instance",
     "PartitionStatus": "deras._instance.partition_status",
@@ -239,6 +248,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._defs.config import Config
     from ._defs.definitions import Definitions, definitions
     from ._defs.env_var import EnvVar
+    from ._defs.executor_choice import ExecutorDefinition, in_process_executor, multiprocess_executor
     from ._defs.failure import Failure
     from ._defs.graph import GraphDefinition, graph
     from ._defs.io_manager import InMemoryIOManager, InputContext, IOManager, OutputContext
@@ -316,9 +326,11 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._exec.multiprocess import MultiprocessExecutor
     from ._exec.op_context import OpExecutionContext, build_op_context
     from ._exec.result import ExecutionResult
+    from ._exec.user_logger import get_dagster_logger, get_logger
     from ._graph.selection import AssetSelection
-    from ._instance.instance import DerasInstance
+    from ._instance.instance import DagsterInstance, DerasInstance
     from ._instance.materialize import materialize, materialize_to_memory
     from ._instance.partition_status import PartitionStatus
     from ._io.filesystem import FilesystemIOManager
+    from ._io.io_manager_definition import IOManagerDefinition, fs_io_manager, mem_io_manager
     from .duckdb import DuckDBIOManager, DuckDBResource

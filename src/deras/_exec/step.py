@@ -28,6 +28,7 @@ from .outputs import (
 from .step_scope import StepScope
 from .step_types import SkipCause, SkipKind, StepOutcome, StepSpec
 from .timeout import deadline
+from .user_logger import attempt_logging
 
 
 def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
@@ -58,16 +59,17 @@ def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
     callback_context: dict[str, Any] = {"run_id": scope.run_id, "node": name, "try_number": attempt + 1}
     branch: frozenset[str] | None = None
     try:
-        if node.kind == NodeKind.TASK:
-            from .task_step import task_context
+        with attempt_logging(scope.log_handler):
+            if node.kind == NodeKind.TASK:
+                from .task_step import task_context
 
-            # Built first, so failure and retry callbacks get the whole context (ti, ds, ...).
-            callback_context = task_context(scope, spec, node)
-            branch = _task_attempt(scope, spec, node, callback_context)
-        elif node.kind == NodeKind.OP:
-            _op_attempt(scope, node, attempt, name)
-        else:
-            _attempt(scope, node, keys, attempt, span, name)
+                # Built first, so failure and retry callbacks get the whole context (ti, ds, ...).
+                callback_context = task_context(scope, spec, node)
+                branch = _task_attempt(scope, spec, node, callback_context)
+            elif node.kind == NodeKind.OP:
+                _op_attempt(scope, node, attempt, name)
+            else:
+                _attempt(scope, node, keys, attempt, span, name)
     except SkipTask as err:
         reason = str(err) or "the task raised SkipTask"
         data = {"reason": reason}

@@ -126,4 +126,4 @@ def materialize_to_memory(
 
 
 def _is_io_manager_factory(value: Any) -> bool:
-    return bool(getattr(value, "_deras_io_manager_factory", False))
+    return callable(getattr(value, "_deras_build_resource", None))
