@@ -217,3 +217,12 @@ def test_spec_checks_appear_in_the_snapshot() -> None:
     }
     [asset_snap] = snap.assets
     assert sorted(asset_snap.check_names) == ["inline", "multi"]
+
+
+def test_an_asset_yielding_only_its_check_result_fails_for_want_of_a_value() -> None:
+    @dg.asset(check_specs=[dg.AssetCheckSpec("c", asset="a")])
+    def a() -> Iterator[object]:
+        yield dg.AssetCheckResult(passed=True)
+
+    result = dg.materialize([a], raise_on_error=False)
+    assert "a produced no value for output(s) ['result']" in result.failure_events()[0].message

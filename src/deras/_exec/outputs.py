@@ -93,8 +93,11 @@ def step_results(node: Node, result: Any) -> StepResults:
             value = _NO_VALUE if (item is None and not node.stores_output) else item
             produced[out.name] = AssetOutput(out.asset_key, out.io_manager_key, value)
     missing = [name for name, out in outs.items() if name not in produced and not out.skippable]
-    if missing and len(outs) > 1:
-        raise DerasError(f"{node.id} produced no value for output(s) {missing}")
+    if missing and (len(outs) > 1 or items):  # a generator that yielded only check results, say
+        raise DerasError(
+            f"{node.id} produced no value for output(s) {missing}. Fix: yield dg.Output(value) or "
+            "dg.MaterializeResult(...) for each (or mark the AssetSpec skippable=True)."
+        )
     found.outputs = list(produced.values())
     found.checks = [(check_target(node, c), c) for c in checks]
     return found
