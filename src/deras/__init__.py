@@ -38,6 +38,10 @@ _EXPORTS: dict[str, str] = {
     "asset_check": "deras._defs.check",
     "load_assets_from_modules": "deras._defs.module_assets",
     "load_asset_checks_from_modules": "deras._defs.module_assets",
+    "load_assets_from_current_module": "deras._defs.module_assets",
+    "load_assets_from_package_module": "deras._defs.module_assets",
+    "load_asset_checks_from_current_module": "deras._defs.module_assets",
+    "load_asset_checks_from_package_module": "deras._defs.module_assets",
     "AssetChecksDefinition": "deras._defs.check",
     "AssetCheckResult": "deras._defs.results",
     "AssetCheckSeverity": "deras._defs.results",
@@ -253,7 +257,14 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._defs.graph import GraphDefinition, graph
     from ._defs.io_manager import InMemoryIOManager, InputContext, IOManager, OutputContext
     from ._defs.job import define_asset_job
-    from ._defs.module_assets import load_asset_checks_from_modules, load_assets_from_modules
+    from ._defs.module_assets import (
+        load_asset_checks_from_current_module,
+        load_asset_checks_from_modules,
+        load_asset_checks_from_package_module,
+        load_assets_from_current_module,
+        load_assets_from_modules,
+        load_assets_from_package_module,
+    )
     from ._defs.multi_asset import multi_asset
     from ._defs.multi_partitions import MultiPartitionKey, MultiPartitionsDefinition
     from ._defs.op import OpDefinition, op

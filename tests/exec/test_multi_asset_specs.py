@@ -151,3 +151,12 @@ def test_spec_deps_on_an_unknown_asset_are_a_definition_error() -> None:
 
     with pytest.raises(dg.DefinitionError, match="lists deps=\\['nowhere'\\]"):
         dg.Definitions(assets=[lonely])
+
+
+def test_an_out_that_is_not_required_may_be_left_out() -> None:
+    @dg.multi_asset(outs={"a": dg.AssetOut(), "b": dg.AssetOut(is_required=False)})
+    def maybe() -> Iterator[dg.Output]:
+        yield dg.Output(1, output_name="a")
+
+    result = dg.materialize([maybe])
+    assert list(_materialized(result)) == ["a"]

@@ -32,6 +32,7 @@ class AssetOut:
     io_manager_key: str = "io_manager"
     tags: dict[str, str] = field(default_factory=dict)
     code_version: str | None = None
+    is_required: bool = True  # False: the function may end without a result for it
 
 
 @dataclass(frozen=True, slots=True)

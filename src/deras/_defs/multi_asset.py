@@ -104,6 +104,7 @@ def _specs_of_outs(outs: Mapping[str, AssetOut], group_name: str | None) -> list
                 (),
                 out.io_manager_key,
                 out.code_version,
+                skippable=not out.is_required,
             )
         )
     return specs
