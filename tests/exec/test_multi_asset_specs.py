@@ -160,3 +160,49 @@ def test_an_out_that_is_not_required_may_be_left_out() -> None:
 
     result = dg.materialize([maybe])
     assert list(_materialized(result)) == ["a"]
+
+
+def test_asset_spec_reads_like_dagsters() -> None:
+    spec = dg.AssetSpec("a", metadata={"m": 1}, tags={"t": "v"}, owners=["me"], kinds={"s3"}, skippable=True)
+    assert (spec.metadata, spec.tags, spec.owners, spec.kinds, spec.skippable) == (
+        {"m": 1},
+        {"t": "v", "dagster/kind/s3": ""},
+        ["me"],
+        {"s3"},
+        True,
+    )
+
+
+def test_replace_attributes_makes_a_changed_copy() -> None:
+    spec = dg.AssetSpec("a", group_name="x", tags={"t": "v"}, kinds={"s3"}, deps=["up"])
+    moved = spec.replace_attributes(group_name="y", key="b", kinds={"duckdb"})
+    assert (moved.key, moved.group_name, moved.kinds, moved.tags["t"], moved.deps) == (
+        dg.AssetKey("b"),
+        "y",
+        {"duckdb"},
+        "v",
+        ["up"],
+    )
+    assert (spec.key, spec.group_name) == (dg.AssetKey("a"), "x")
+    with pytest.raises(TypeError, match="AssetSpec has no field 'colour'"):
+        spec.replace_attributes(colour="red")
+
+
+def test_merge_attributes_adds_to_what_is_there() -> None:
+    spec = dg.AssetSpec("a", metadata={"m": 1}, owners=["me"], kinds={"s3"}, deps=["up"])
+    merged = spec.merge_attributes(metadata={"n": 2}, owners=["you"], kinds={"duckdb"}, deps=["other"])
+    assert merged.metadata == {"m": 1, "n": 2}
+    assert merged.owners == ["me", "you"]
+    assert merged.kinds == {"s3", "duckdb"}
+    assert merged.deps == ["up", "other"]
+    with pytest.raises(TypeError, match="not 'group_name'"):
+        spec.merge_attributes(group_name="g")
+
+
+def test_replace_attributes_on_a_real_asset_is_an_error() -> None:
+    @dg.asset
+    def real() -> int:
+        return 1
+
+    with pytest.raises(TypeError, match=r"apply to dg\.AssetSpec"):
+        real.replace_attributes(group_name="g")

@@ -112,6 +112,30 @@ class AssetsDefinition:
     def description(self) -> str | None:
         return self.specs[0].description
 
+    # What a Dagster ``AssetSpec`` reads like; for several assets, the first one's.
+    metadata = property(lambda self: self.specs[0].metadata)
+    tags = property(lambda self: self.specs[0].tags)
+    owners = property(lambda self: list(self.specs[0].owners))
+    skippable = property(lambda self: self.specs[0].skippable)
+    code_version = property(lambda self: self.specs[0].code_version)
+
+    @property
+    def kinds(self) -> set[str]:
+        return {k.split("/", 2)[2] for k in self.specs[0].tags if k.startswith("dagster/kind/")}
+
+    def replace_attributes(self, **changes: Any) -> AssetsDefinition:
+        """A copy of an ``AssetSpec`` with some fields replaced (Dagster's spelling).
+
+        >>> AssetSpec("a", group_name="x").replace_attributes(group_name="y").group_name
+        'y'
+        """
+        return _respecced(self, changes, merge=False)
+
+    def merge_attributes(self, **additions: Any) -> AssetsDefinition:
+        """A copy of an ``AssetSpec`` with ``metadata``/``tags`` merged and ``owners``/``deps``/``kinds``
+        added to."""
+        return _respecced(self, additions, merge=True)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.fn is None:
             raise TypeError(f"AssetSpec {self.op_name} has no function to call")
@@ -323,3 +347,36 @@ def flatten(items: Iterable[Any]) -> list[Any]:
         else:
             out.append(item)
     return out
+
+
+_SPEC_FIELDS = ("description", "group_name", "metadata", "owners", "code_version", "skippable")
+_KIND_TAG = "dagster/kind/"
+
+
+def _respecced(a: AssetsDefinition, changes: dict[str, Any], *, merge: bool) -> AssetsDefinition:
+    """A new AssetSpec from ``a``'s fields with ``changes`` replacing (or, ``merge``, added to) them."""
+    if not a.is_external:
+        raise TypeError(f"{a.op_name}: replace_attributes/merge_attributes apply to dg.AssetSpec(...) only")
+    spec = a.specs[0]
+    fields: dict[str, Any] = {f: getattr(spec, f) for f in _SPEC_FIELDS}
+    fields.update(deps=list(a.deps), partitions_def=a.partitions_def, io_manager_key=spec.io_manager_key)
+    fields.update(automation_condition=a.automation_condition)
+    fields["tags"] = {k: v for k, v in spec.tags.items() if not k.startswith(_KIND_TAG)}
+    kinds = a.kinds
+    key = spec.key
+    for name, value in changes.items():
+        if merge and name in ("metadata", "tags"):
+            fields[name] = {**fields[name], **value}
+        elif merge and name in ("owners", "deps"):
+            fields[name] = [*fields[name], *value]
+        elif name == "kinds":
+            kinds = kinds | set(value) if merge else set(value)
+        elif merge:
+            raise TypeError(f"merge_attributes adds to metadata, tags, owners, deps and kinds, not '{name}'")
+        elif name == "key":
+            key = AssetKey.coerce(value)
+        elif name in fields:
+            fields[name] = value
+        else:
+            raise TypeError(f"AssetSpec has no field '{name}'")
+    return AssetSpec(key, kinds=sorted(kinds), **fields)
