@@ -226,3 +226,24 @@ def test_an_asset_yielding_only_its_check_result_fails_for_want_of_a_value() -> 
 
     result = dg.materialize([a], raise_on_error=False)
     assert "a produced no value for output(s) ['result']" in result.failure_events()[0].message
+
+
+def test_multi_asset_check_context_names_every_checked_asset() -> None:
+    seen: list[list[str]] = []
+
+    @dg.asset
+    def a() -> int:
+        return 1
+
+    @dg.asset
+    def b() -> int:
+        return 1
+
+    @dg.multi_asset_check(specs=[dg.AssetCheckSpec("x", asset="a"), dg.AssetCheckSpec("x", asset="b")])
+    def both(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
+        seen.append([str(k) for k in context.asset_keys])
+        for key in context.asset_keys:
+            yield dg.AssetCheckResult(asset_key=key, check_name="x", passed=True)
+
+    assert dg.materialize([a, b, both]).success
+    assert seen == [["a", "b"]]

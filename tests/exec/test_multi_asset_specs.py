@@ -206,3 +206,18 @@ def test_replace_attributes_on_a_real_asset_is_an_error() -> None:
 
     with pytest.raises(TypeError, match=r"apply to dg\.AssetSpec"):
         real.replace_attributes(group_name="g")
+
+
+def test_each_spec_has_its_own_deps_in_the_lineage() -> None:
+    from deras._snapshot.build import snapshot_of
+    from deras._snapshot.snapshot import LocationRef
+
+    @dg.asset
+    def raw() -> int:
+        return 1
+
+    @dg.multi_asset(specs=[dg.AssetSpec("a", deps=[raw]), dg.AssetSpec("b", deps=["a"]), dg.AssetSpec("c")])
+    def abc() -> None: ...
+
+    snap = snapshot_of(dg.Definitions(assets=[raw, abc]), LocationRef(file="defs.py"))
+    assert {s.key: s.deps for s in snap.assets} == {"raw": [], "a": ["raw"], "b": ["a"], "c": []}

@@ -30,6 +30,7 @@ class AssetOutSpec:
     io_manager_key: str = "io_manager"
     code_version: str | None = None
     skippable: bool = False  # a step may end without a result for it (Dagster's optional output)
+    deps: tuple[Any, ...] | None = None  # its own upstreams, in a multi_asset(specs=...); for lineage
 
 
 class AssetsDefinition:

@@ -122,5 +122,5 @@ def _specs_of_specs(
             raise ValueError(f"{where}: asset '{spec.key}' is listed twice in specs=")
         if group_name and spec.group_name == DEFAULT_GROUP:
             spec = replace(spec, group_name=group_name)
-        out.append(spec)
+        out.append(replace(spec, deps=tuple(item.deps)))
     return out

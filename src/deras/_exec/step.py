@@ -332,7 +332,8 @@ def _stored(
 
 def _context(scope: StepScope, node: Node, keys: list[str], attempt: int) -> AssetExecutionContext:
     cls = AssetCheckExecutionContext if node.kind == NodeKind.CHECK else AssetExecutionContext
-    asset_keys = node.asset_keys or ([node.check.asset_key] if node.check else [])
+    targets = node.check_targets or ([node.check] if node.check else [])  # every asset a check checks
+    asset_keys = node.asset_keys or list(dict.fromkeys(t.asset_key for t in targets))
     context = cls(
         run_id=scope.run_id,
         node_id=node.id,

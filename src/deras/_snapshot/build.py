@@ -78,7 +78,7 @@ def _assets(definitions: Any, graph: Graph, partitions: _PartitionsSummary) -> l
     for a in definitions.assets:
         node = graph.node_for_asset(a.keys[0])
         deps = _asset_deps(graph, node.id) if node is not None else []
-        deps += [k for k in _declared_deps(a) if k not in deps]  # external ones make no graph edge
+        deps += [k for k in _declared_deps(a.deps) if k not in deps]  # external ones make no graph edge
         condition = getattr(node, "automation_condition", None) if node is not None else None
         source = a.source if a.fn is not None else None
         partitions_snap = partitions.of(a.partitions_def)
@@ -86,11 +86,15 @@ def _assets(definitions: Any, graph: Graph, partitions: _PartitionsSummary) -> l
             key = spec.key.to_user_string()
             seen.add(spec.key)
             check_names = _check_names(graph, spec.key)
+            own = deps
+            if spec.deps is not None and node is not None:  # a multi_asset(specs=): each its own deps
+                inputs = [str(i.asset_key) for i in node.inputs if i.asset_key is not None]
+                own = list(dict.fromkeys([*inputs, *_declared_deps(spec.deps)]))
             out.append(
                 AssetSnap(
                     key=key,
                     group=spec.group_name,
-                    deps=[d for d in deps if d != key],
+                    deps=[d for d in own if d != key],
                     description=spec.description,
                     kinds=_kinds(spec.tags),
                     owners=list(spec.owners),
@@ -179,11 +183,11 @@ def _asset_deps(graph: Graph, node_id: str) -> list[str]:
     return list(keys)
 
 
-def _declared_deps(a: Any) -> list[str]:
+def _declared_deps(deps: Any) -> list[str]:
     from .._defs.asset import AssetsDefinition
 
     keys: list[str] = []
-    for dep in a.deps:
+    for dep in deps:
         if isinstance(getattr(dep, "graph_node_id", None), str):
             continue  # a DAG task: its outlets come through the graph
         try:
