@@ -221,3 +221,24 @@ def test_each_spec_has_its_own_deps_in_the_lineage() -> None:
 
     snap = snapshot_of(dg.Definitions(assets=[raw, abc]), LocationRef(file="defs.py"))
     assert {s.key: s.deps for s in snap.assets} == {"raw": [], "a": ["raw"], "b": ["a"], "c": []}
+
+
+def test_an_asset_reading_a_skipped_spec_that_has_no_value_is_skipped() -> None:
+    @dg.multi_asset(specs=[dg.AssetSpec("kept"), dg.AssetSpec("left_out", skippable=True)])
+    def producer() -> Iterator[dg.Output]:
+        yield dg.Output(1, output_name="kept")
+
+    @dg.asset
+    def reader(left_out: int) -> int:
+        return left_out
+
+    @dg.asset
+    def other(kept: int) -> int:
+        return kept
+
+    result = dg.materialize([producer, reader, other])
+    assert result.success
+    assert result.node_statuses["reader"] == dg.NodeStatus.SKIPPED
+    assert result.node_statuses["other"] == dg.NodeStatus.SUCCESS
+    [skip] = [e for e in result.events if e.event_type == dg.EventType.STEP_SKIPPED]
+    assert skip.data["reason"] == "asset 'left_out' has no value: its step did not yield it"

@@ -411,9 +411,16 @@ def _load_one(scope: StepScope, inp: NodeInput, partition: str | None) -> Any:
     if cached is not _MISSING:
         return cached
     io_manager = scope.resources.get(inp.io_manager_key)
-    return io_manager.load_input(
-        InputContext(asset_key=inp.asset_key, name=inp.param, partition_key=partition, log=scope.log)
-    )
+    try:
+        return io_manager.load_input(
+            InputContext(asset_key=inp.asset_key, name=inp.param, partition_key=partition, log=scope.log)
+        )
+    except Exception:
+        up = scope.graph.nodes.get(inp.node_id) if inp.node_id else None
+        if up is not None and any(o.name == inp.output_name and o.skippable for o in up.outputs):
+            # Its step may leave it out (a skippable spec): nothing to read skips this one, as in Dagster.
+            raise SkipTask(f"asset '{inp.asset_key}' has no value: its step did not yield it") from None
+        raise
 
 
 def _span(node: Node, keys: list[str], store: Any) -> dict[str, Any] | None:
