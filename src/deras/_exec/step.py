@@ -11,9 +11,10 @@ from .._core.keys import AssetKey
 from .._core.metadata import normalize_metadata
 from .._core.status import NodeStatus
 from .._defs.failure import Failure
-from .._defs.io_manager import InputContext, OutputContext
+from .._defs.io_manager import OutputContext
 from .._defs.run_config import config_value
-from .._graph.node import Node, NodeInput, NodeKind
+from .._graph.node import Node, NodeKind
+from .asset_inputs import load_input
 from .capture import capture_output
 from .check_evaluation import raise_blocking, raise_missing, record_check
 from .context import AssetCheckExecutionContext, AssetExecutionContext, Resources
@@ -266,7 +267,7 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
             if node.context_param:
                 kwargs[node.context_param] = context
             for inp in node.inputs:
-                kwargs[inp.param] = _load_input(scope, node, inp, keys)
+                kwargs[inp.param] = load_input(scope, node, inp, keys)
             for param, key in node.resources.items():
                 kwargs[param] = scope.resources.get(key)
             if node.config is not None and node.config.param is not None:
@@ -383,51 +384,8 @@ def _store_output(
     return ctx._metadata
 
 
-def _load_input(scope: StepScope, node: Node, inp: NodeInput, keys: list[str]) -> Any:
-    assert inp.asset_key is not None
-    up_def = inp.upstream_partitions_def
-    if up_def is None:
-        return _load_one(scope, inp, None)
-    from .._defs.partition_mapping import default_partition_mapping
-
-    mapping = inp.partition_mapping or default_partition_mapping(node.partitions_def, up_def)
-    assert mapping is not None  # an upstream with partitions always has a mapping
-    up_keys = mapping.upstream_keys_for(
-        keys or None,
-        node.partitions_def,
-        up_def,
-        dynamic_partitions_store=scope.instance.dynamic_partitions_store,
-    )
-    if len(keys) <= 1 and mapping.is_one_to_one(node.partitions_def, up_def):
-        # One upstream partition per downstream partition: the value itself (None when the
-        # mapped partition does not exist, e.g. the day before the first day).
-        return _load_one(scope, inp, up_keys[0]) if up_keys else None
-    return {k: _load_one(scope, inp, k) for k in up_keys}
-
-
-def _load_one(scope: StepScope, inp: NodeInput, partition: str | None) -> Any:
-    assert inp.asset_key is not None
-    cached = scope.values.get((inp.asset_key, partition), _MISSING)
-    if cached is not _MISSING:
-        return cached
-    io_manager = scope.resources.get(inp.io_manager_key)
-    try:
-        return io_manager.load_input(
-            InputContext(asset_key=inp.asset_key, name=inp.param, partition_key=partition, log=scope.log)
-        )
-    except Exception:
-        up = scope.graph.nodes.get(inp.node_id) if inp.node_id else None
-        if up is not None and any(o.name == inp.output_name and o.skippable for o in up.outputs):
-            # Its step may leave it out (a skippable spec): nothing to read skips this one, as in Dagster.
-            raise SkipTask(f"asset '{inp.asset_key}' has no value: its step did not yield it") from None
-        raise
-
-
 def _span(node: Node, keys: list[str], store: Any) -> dict[str, Any] | None:
     if not keys or node.partitions_def is None:
         return None
     span = node.partitions_def.to_span(keys, dynamic_partitions_store=store)
     return span.to_json()
-
-
-_MISSING = object()
