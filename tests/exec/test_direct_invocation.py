@@ -83,3 +83,25 @@ def test_output_for_node_reads_a_multi_asset_output_by_name() -> None:
     assert result.output_for_node("split", "right") == 2
     with pytest.raises(KeyError, match="has no output 'middle'"):
         result.output_for_node("split", "middle")
+
+
+def test_an_op_records_logged_and_yielded_asset_materializations() -> None:
+    @dg.op
+    def export(context: dg.OpExecutionContext) -> Iterator[object]:
+        context.log_event(dg.AssetMaterialization(asset_key="exports/csv", metadata={"rows": 2}))
+        yield dg.AssetMaterialization(asset_key="exports/parquet")
+        yield dg.Output(1)
+
+    @dg.job
+    def exporting() -> None:
+        export()
+
+    result = exporting.execute_in_process()
+    assert result.success
+    events = result.get_asset_materialization_events()
+    assert [(e.asset_key, e.metadata, e.node) for e in events] == [
+        ("exports/csv", {"rows": 2}, "exporting.export"),
+        ("exports/parquet", {}, "exporting.export"),
+    ]
+    with pytest.raises(TypeError, match=r"takes a dg\.AssetMaterialization"):
+        dg.build_op_context().log_event("not an event")
