@@ -23,13 +23,25 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     # assets and checks
     "asset": "deras._defs.asset",
-    "multi_asset": "deras._defs.asset",
+    "multi_asset": "deras._defs.multi_asset",
     "AssetSpec": "deras._defs.asset",
     "AssetsDefinition": "deras._defs.asset",
     "AssetIn": "deras._defs.asset_in",
     "AssetOut": "deras._defs.asset_in",
     "AssetKey": "deras._core.keys",
+    "AssetDep": "deras._defs.asset_in",
+    "AssetCheckSpec": "deras._defs.check_spec",
+    "multi_asset_check": "deras._defs.check_spec",
+    "MultiAssetChecksDefinition": "deras._defs.check_spec",
+    "AssetMaterialization": "deras._defs.results",
+    "build_asset_context": "deras._exec.direct_context",
     "asset_check": "deras._defs.check",
+    "load_assets_from_modules": "deras._defs.module_assets",
+    "load_asset_checks_from_modules": "deras._defs.module_assets",
+    "load_assets_from_current_module": "deras._defs.module_assets",
+    "load_assets_from_package_module": "deras._defs.module_assets",
+    "load_asset_checks_from_current_module": "deras._defs.module_assets",
+    "load_asset_checks_from_package_module": "deras._defs.module_assets",
     "AssetChecksDefinition": "deras._defs.check",
     "AssetCheckResult": "deras._defs.results",
     "AssetCheckSeverity": "deras._defs.results",
@@ -111,6 +123,7 @@ _EXPORTS: dict[str, str] = {
     "TriggerRule": "deras._dags.trigger_rules",
     "TaskInstanceState": "deras._core.task_state",
     "SkipTask": "deras._core.errors",
+    "Failure": "deras._defs.failure",
     # schedules, sensors, automation
     "ScheduleDefinition": "deras._defs.schedule",
     "schedule": "deras._defs.schedule",
@@ -139,8 +152,18 @@ _EXPORTS: dict[str, str] = {
     "AutomationCondition": "deras._defs.automation_condition",
     # running
     "materialize": "deras._instance.materialize",
+    "materialize_to_memory": "deras._instance.materialize",
     "ExecutionResult": "deras._exec.result",
     "InProcessExecutor": "deras._exec.in_process",
+    "in_process_executor": "deras._defs.executor_choice",
+    "multiprocess_executor": "deras._defs.executor_choice",
+    "ExecutorDefinition": "deras._defs.executor_choice",
+    "get_dagster_logger": "deras._exec.user_logger",
+    "get_logger": "deras._exec.user_logger",
+    "fs_io_manager": "deras._io.io_manager_definition",
+    "mem_io_manager": "deras._io.io_manager_definition",
+    "IOManagerDefinition": "deras._io.io_manager_definition",
+    "DagsterInstance": "deras._instance.instance",
     "MultiprocessExecutor": "deras._exec.multiprocess",
     "DerasInstance": "deras._instance.instance",
     "PartitionStatus": "deras._instance.partition_status",
@@ -219,18 +242,30 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._dags.task_group import TaskGroup
     from ._dags.taskflow import XComArg, task
     from ._dags.trigger_rules import TriggerRule
-    from ._defs.asset import AssetsDefinition, AssetSpec, asset, multi_asset
-    from ._defs.asset_in import AssetIn, AssetOut
+    from ._defs.asset import AssetsDefinition, AssetSpec, asset
+    from ._defs.asset_in import AssetDep, AssetIn, AssetOut
     from ._defs.asset_sensor import AssetSensorDefinition, asset_sensor
     from ._defs.automation_condition import AutomationCondition
     from ._defs.backfill_policy import BackfillPolicy
     from ._defs.check import AssetChecksDefinition, asset_check
+    from ._defs.check_spec import AssetCheckSpec, MultiAssetChecksDefinition, multi_asset_check
     from ._defs.config import Config
     from ._defs.definitions import Definitions, definitions
     from ._defs.env_var import EnvVar
+    from ._defs.executor_choice import ExecutorDefinition, in_process_executor, multiprocess_executor
+    from ._defs.failure import Failure
     from ._defs.graph import GraphDefinition, graph
     from ._defs.io_manager import InMemoryIOManager, InputContext, IOManager, OutputContext
     from ._defs.job import define_asset_job
+    from ._defs.module_assets import (
+        load_asset_checks_from_current_module,
+        load_asset_checks_from_modules,
+        load_asset_checks_from_package_module,
+        load_assets_from_current_module,
+        load_assets_from_modules,
+        load_assets_from_package_module,
+    )
+    from ._defs.multi_asset import multi_asset
     from ._defs.multi_partitions import MultiPartitionKey, MultiPartitionsDefinition
     from ._defs.op import OpDefinition, op
     from ._defs.op_job import JobDefinition, job
@@ -257,7 +292,13 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
         WeeklyPartitionsDefinition,
     )
     from ._defs.resource import ConfigurableIOManager, ConfigurableResource
-    from ._defs.results import AssetCheckResult, AssetCheckSeverity, MaterializeResult, Output
+    from ._defs.results import (
+        AssetCheckResult,
+        AssetCheckSeverity,
+        AssetMaterialization,
+        MaterializeResult,
+        Output,
+    )
     from ._defs.retry import Backoff, Jitter, RetryPolicy
     from ._defs.run_config import RunConfig
     from ._defs.run_request import (
@@ -291,13 +332,16 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     )
     from ._defs.time_partitions import TimeWindow, TimeWindowPartitionsDefinition
     from ._exec.context import AssetCheckExecutionContext, AssetExecutionContext
+    from ._exec.direct_context import build_asset_context
     from ._exec.in_process import InProcessExecutor
     from ._exec.multiprocess import MultiprocessExecutor
     from ._exec.op_context import OpExecutionContext, build_op_context
     from ._exec.result import ExecutionResult
+    from ._exec.user_logger import get_dagster_logger, get_logger
     from ._graph.selection import AssetSelection
-    from ._instance.instance import DerasInstance
-    from ._instance.materialize import materialize
+    from ._instance.instance import DagsterInstance, DerasInstance
+    from ._instance.materialize import materialize, materialize_to_memory
     from ._instance.partition_status import PartitionStatus
     from ._io.filesystem import FilesystemIOManager
+    from ._io.io_manager_definition import IOManagerDefinition, fs_io_manager, mem_io_manager
     from .duckdb import DuckDBIOManager, DuckDBResource

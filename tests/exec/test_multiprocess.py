@@ -157,9 +157,7 @@ def test_a_node_past_its_timeout_has_its_process_killed_and_replaced() -> None:
     def first() -> int:
         return os.getpid()
 
-    result = dg.materialize(
-        [first, hangs, waits], executor=dg.MultiprocessExecutor(1), raise_on_error=False
-    )
+    result = dg.materialize([first, hangs, waits], executor=dg.MultiprocessExecutor(1), raise_on_error=False)
     [failure] = [e for e in result.events if e.event_type == EventType.STEP_FAILURE]
     assert failure.node == "hangs"
     assert "timed out after 0.5 s" in failure.data["error"] and "killed" in failure.data["error"]

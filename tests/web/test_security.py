@@ -46,7 +46,7 @@ def test_pages_carry_no_inline_script(client: Any) -> None:
     for path in ("/", "/runs", "/runs/abc", "/assets", "/dags", "/automation", "/backfills", "/locations"):
         html = client.get(path).text
         for chunk in html.split("<script")[1:]:
-            assert chunk.lstrip().startswith("type=\"module\" src=\"/static/"), path
+            assert chunk.lstrip().startswith('type="module" src="/static/'), path
 
 
 @pytest.mark.parametrize(

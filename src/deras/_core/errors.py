@@ -47,6 +47,11 @@ class RetryRequested(DerasError):
     """
 
     def __init__(self, max_retries: int = 1, seconds_to_wait: float = 0) -> None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"RetryRequested(max_retries=) takes an int >= 0, got {max_retries!r}")
+        number = isinstance(seconds_to_wait, int | float) and not isinstance(seconds_to_wait, bool)
+        if not number or seconds_to_wait < 0:
+            raise ValueError(f"RetryRequested(seconds_to_wait=) takes a number >= 0, got {seconds_to_wait!r}")
         super().__init__(f"retry requested (at most {max_retries} retries, {seconds_to_wait:g} s apart)")
         self.max_retries = max_retries
         self.seconds_to_wait = seconds_to_wait

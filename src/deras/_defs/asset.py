@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from .._core.keys import AssetKey
-from .asset_in import AssetIn, AssetOut
+from .asset_in import AssetIn
+from .check_spec import AssetCheckSpec, check_specs_of
 from .retry import RetryPolicy
 from .signature import Params, read_params
 from .source import SourceInfo
@@ -28,6 +29,8 @@ class AssetOutSpec:
     owners: tuple[str, ...] = ()
     io_manager_key: str = "io_manager"
     code_version: str | None = None
+    skippable: bool = False  # a step may end without a result for it (Dagster's optional output)
+    deps: tuple[Any, ...] | None = None  # its own upstreams, in a multi_asset(specs=...); for lineage
 
 
 class AssetsDefinition:
@@ -53,6 +56,8 @@ class AssetsDefinition:
         automation_condition: Any = None,
         source: SourceInfo | None = None,
         params: Params | None = None,
+        check_specs: Sequence[AssetCheckSpec] = (),
+        can_subset: bool = False,
     ) -> None:
         self.fn = fn
         self.op_name = op_name
@@ -71,6 +76,8 @@ class AssetsDefinition:
         self.automation_condition = automation_condition
         self._source = source  # found on first use: only error messages and listings read it
         self.params = params or (read_params(fn) if fn else Params((), None, False, False))
+        self.check_specs = list(check_specs)  # checks this step evaluates itself
+        self.can_subset = can_subset
 
     @property
     def source(self) -> SourceInfo:
@@ -106,9 +113,42 @@ class AssetsDefinition:
     def description(self) -> str | None:
         return self.specs[0].description
 
+    # What a Dagster ``AssetSpec`` reads like; for several assets, the first one's.
+    metadata = property(lambda self: self.specs[0].metadata)
+    tags = property(lambda self: self.specs[0].tags)
+    owners = property(lambda self: list(self.specs[0].owners))
+    skippable = property(lambda self: self.specs[0].skippable)
+    code_version = property(lambda self: self.specs[0].code_version)
+
+    @property
+    def kinds(self) -> set[str]:
+        return {k.split("/", 2)[2] for k in self.specs[0].tags if k.startswith("dagster/kind/")}
+
+    def replace_attributes(self, **changes: Any) -> AssetsDefinition:
+        """A copy of an ``AssetSpec`` with some fields replaced (Dagster's spelling).
+
+        >>> AssetSpec("a", group_name="x").replace_attributes(group_name="y").group_name
+        'y'
+        """
+        return _respecced(self, changes, merge=False)
+
+    def merge_attributes(self, **additions: Any) -> AssetsDefinition:
+        """A copy of an ``AssetSpec`` with ``metadata``/``tags`` merged and ``owners``/``deps``/``kinds``
+        added to."""
+        return _respecced(self, additions, merge=True)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.fn is None:
             raise TypeError(f"AssetSpec {self.op_name} has no function to call")
+        context = kwargs.get(self.params.context) if self.params.context else None
+        if context is None and args and self.params.context:
+            context = args[0]
+        keys = getattr(context, "resource_keys", None)
+        if isinstance(keys, frozenset):  # ``dg.build_asset_context(resources=...)``: fill them in
+            given = set(self.params.names[: max(len(args) - 1, 0)]) | set(kwargs)
+            for name in self.params.names:
+                if name in keys and name not in given:
+                    kwargs[name] = context.resource(name)  # type: ignore[union-attr]
         return self.fn(*args, **kwargs)
 
     def __repr__(self) -> str:
@@ -126,28 +166,53 @@ def AssetSpec(
     owners: Sequence[str] = (),
     partitions_def: Any = None,
     io_manager_key: str = "io_manager",
+    kinds: Iterable[str] | None = None,
+    skippable: bool = False,
+    code_version: str | None = None,
+    automation_condition: Any = None,
 ) -> AssetsDefinition:
-    """An asset produced outside deras (a vendor file, a table another team owns).
+    """An asset's description without its function.
 
-    Listing it in ``Definitions(assets=[...])`` lets other assets name it in ``deps=``.
+    Alone in ``Definitions(assets=[...])`` it is an asset produced outside deras (a vendor
+    file, a table another team owns) that other assets may name in ``deps=``. In
+    ``@multi_asset(specs=[...])`` it is one of the assets the function produces; its
+    ``deps`` become the step's upstreams. ``kinds`` are recorded as ``dagster/kind/<kind>``
+    tags; ``skippable=True`` lets the step end without a result for it.
 
-    >>> AssetSpec("vendor/raw_prices").key.to_user_string()
-    'vendor/raw_prices'
+    >>> AssetSpec("vendor/raw_prices", kinds={"s3"}).specs[0].tags
+    {'dagster/kind/s3': ''}
     """
     asset_key = AssetKey.coerce(key)
     spec = AssetOutSpec(
-        "result",
+        "__".join(asset_key.path),  # its output name in a multi_asset, as Dagster names it
         asset_key,
         group_name or DEFAULT_GROUP,
         description,
         dict(metadata or {}),
-        dict(tags or {}),
+        _with_kinds(tags, kinds),
         tuple(owners),
         io_manager_key,
+        code_version,
+        skippable,
     )
     return AssetsDefinition(
-        fn=None, op_name=asset_key.to_user_string(), specs=[spec], deps=deps, partitions_def=partitions_def
+        fn=None,
+        op_name=asset_key.to_user_string(),
+        specs=[spec],
+        deps=deps,
+        partitions_def=partitions_def,
+        automation_condition=automation_condition,
     )
+
+
+def _with_kinds(tags: Mapping[str, str] | None, kinds: Iterable[str] | None) -> dict[str, str]:
+    """Kinds are tags in Dagster's spelling, which the snapshot already reads as kinds."""
+    out = dict(tags or {})
+    if isinstance(kinds, str):
+        raise TypeError(f"kinds= takes a set of strings, got the string {kinds!r}")
+    for kind in kinds or ():
+        out[f"dagster/kind/{kind}"] = ""
+    return out
 
 
 @overload
@@ -175,6 +240,8 @@ def asset(
     timeout: float | None = None,
     backfill_policy: Any = None,
     automation_condition: Any = None,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
+    kinds: Iterable[str] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -200,11 +267,15 @@ def asset(
     timeout: float | None = None,
     backfill_policy: Any = None,
     automation_condition: Any = None,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
+    kinds: Iterable[str] | None = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare a software-defined asset: a function whose return value is the asset's data.
 
     Parameters named like other assets receive their values; parameters named like a
-    resource receive the resource; ``context`` receives an ``AssetExecutionContext``.
+    resource receive the resource; ``context`` receives an ``AssetExecutionContext``. With
+    ``check_specs=`` the function also yields an ``AssetCheckResult`` per spec (next to
+    ``Output(value)``); a spec without a result fails the step.
 
     >>> @asset
     ... def numbers():
@@ -224,7 +295,7 @@ def asset(
             group_name or DEFAULT_GROUP,
             description if description is not None else _first_doc_line(f),
             dict(metadata or {}),
-            dict(tags or {}),
+            _with_kinds(tags, kinds),
             tuple(owners or ()),
             io_manager_key,
             code_version,
@@ -241,73 +312,10 @@ def asset(
             timeout=timeout,
             pool=pool,
             automation_condition=automation_condition,
+            check_specs=check_specs_of(check_specs, f"@asset on {f.__name__}"),
         )
 
     return decorate(fn) if fn is not None else decorate
-
-
-def multi_asset(
-    *,
-    outs: Mapping[str, AssetOut],
-    name: str | None = None,
-    deps: Sequence[Any] | None = None,
-    ins: Mapping[str, AssetIn] | None = None,
-    partitions_def: Any = None,
-    group_name: str | None = None,
-    retry_policy: RetryPolicy | None = None,
-    pool: str | None = None,
-    timeout: float | None = None,
-    backfill_policy: Any = None,
-    automation_condition: Any = None,
-) -> Callable[[Callable[..., Any]], AssetsDefinition]:
-    """Declare one function that produces several assets.
-
-    The function returns a tuple (in the order of ``outs``) or yields ``Output(value, name)`` /
-    ``MaterializeResult(asset_key=...)`` per asset.
-
-    >>> @multi_asset(outs={"a": AssetOut(), "b": AssetOut()})
-    ... def split():
-    ...     return 1, 2
-    >>> [k.to_user_string() for k in split.keys]
-    ['a', 'b']
-    """
-    if not outs:
-        raise ValueError("@multi_asset needs at least one entry in outs=")
-
-    def decorate(f: Callable[..., Any]) -> AssetsDefinition:
-        specs = []
-        for out_name, out in outs.items():
-            key = AssetKey.coerce(out.key) if out.key is not None else AssetKey(out_name)
-            if out.key_prefix:
-                key = key.with_prefix(out.key_prefix)
-            specs.append(
-                AssetOutSpec(
-                    out_name,
-                    key,
-                    out.group_name or group_name or DEFAULT_GROUP,
-                    out.description,
-                    dict(out.metadata or {}),
-                    dict(out.tags),
-                    (),
-                    out.io_manager_key,
-                    out.code_version,
-                )
-            )
-        return AssetsDefinition(
-            fn=f,
-            op_name=name or f.__name__,
-            specs=specs,
-            ins=ins,
-            deps=deps or (),
-            partitions_def=partitions_def,
-            backfill_policy=backfill_policy,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            pool=pool,
-            automation_condition=automation_condition,
-        )
-
-    return decorate
 
 
 def _key_for(
@@ -340,3 +348,36 @@ def flatten(items: Iterable[Any]) -> list[Any]:
         else:
             out.append(item)
     return out
+
+
+_SPEC_FIELDS = ("description", "group_name", "metadata", "owners", "code_version", "skippable")
+_KIND_TAG = "dagster/kind/"
+
+
+def _respecced(a: AssetsDefinition, changes: dict[str, Any], *, merge: bool) -> AssetsDefinition:
+    """A new AssetSpec from ``a``'s fields with ``changes`` replacing (or, ``merge``, added to) them."""
+    if not a.is_external:
+        raise TypeError(f"{a.op_name}: replace_attributes/merge_attributes apply to dg.AssetSpec(...) only")
+    spec = a.specs[0]
+    fields: dict[str, Any] = {f: getattr(spec, f) for f in _SPEC_FIELDS}
+    fields.update(deps=list(a.deps), partitions_def=a.partitions_def, io_manager_key=spec.io_manager_key)
+    fields.update(automation_condition=a.automation_condition)
+    fields["tags"] = {k: v for k, v in spec.tags.items() if not k.startswith(_KIND_TAG)}
+    kinds = a.kinds
+    key = spec.key
+    for name, value in changes.items():
+        if merge and name in ("metadata", "tags"):
+            fields[name] = {**fields[name], **value}
+        elif merge and name in ("owners", "deps"):
+            fields[name] = [*fields[name], *value]
+        elif name == "kinds":
+            kinds = kinds | set(value) if merge else set(value)
+        elif merge:
+            raise TypeError(f"merge_attributes adds to metadata, tags, owners, deps and kinds, not '{name}'")
+        elif name == "key":
+            key = AssetKey.coerce(value)
+        elif name in fields:
+            fields[name] = value
+        else:
+            raise TypeError(f"AssetSpec has no field '{name}'")
+    return AssetSpec(key, kinds=sorted(kinds), **fields)

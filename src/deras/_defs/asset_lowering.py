@@ -9,7 +9,9 @@ from typing import Any
 from .._core.keys import AssetKey
 from .._graph.node import CheckTarget, Node, NodeInput, NodeKind, NodeOutput
 from .asset import AssetOutSpec, AssetsDefinition
+from .asset_in import AssetDep
 from .check import AssetChecksDefinition
+from .check_spec import MultiAssetChecksDefinition
 from .resource_refs import is_resource_annotation
 from .return_type import ReturnType, return_type_of
 from .run_config import NodeConfig, find_config_param
@@ -23,7 +25,7 @@ class AssetLowering:
     def __init__(
         self,
         assets: list[AssetsDefinition],
-        checks: list[AssetChecksDefinition],
+        checks: list[AssetChecksDefinition | MultiAssetChecksDefinition],
         resource_keys: Iterable[str],
         outlet_producers: Mapping[AssetKey, str] | None = None,
     ) -> None:
@@ -48,7 +50,12 @@ class AssetLowering:
             if a.fn is not None and all(by_key.get(s.key) is a for s in a.specs)
         ]
         node_by_asset = {k: n for n in nodes for k in n.asset_keys}
-        check_nodes = [self._check_node(c, node_by_asset) for c in self._unique_checks()]
+        check_nodes = [
+            self._multi_check_node(c, node_by_asset)
+            if isinstance(c, MultiAssetChecksDefinition)
+            else self._check_node(c, node_by_asset)
+            for c in self._unique_checks(nodes)
+        ]
         self._wire_blocking_checks(nodes, check_nodes, node_by_asset)
         return nodes + [c for c in check_nodes if c is not None]
 
@@ -74,18 +81,25 @@ class AssetLowering:
                 else:
                     names.append(key)
 
-    def _unique_checks(self) -> list[AssetChecksDefinition]:
-        seen: dict[str, AssetChecksDefinition] = {}
+    def _unique_checks(self, nodes: list[Node]) -> list[AssetChecksDefinition | MultiAssetChecksDefinition]:
+        """Each check (``asset:name``) defined once, whichever step evaluates it."""
+        seen: dict[str, Any] = {}  # check id -> its definition (or the asset step yielding it)
+        for n in nodes:
+            for t in n.check_targets:
+                seen[f"{t.asset_key}:{t.check_name}"] = n.definition
+        unique: dict[int, AssetChecksDefinition | MultiAssetChecksDefinition] = {}
         for c in self.checks:
-            if c.node_id in seen:
-                if seen[c.node_id] is not c:
-                    self.problems.append(
-                        f"check '{c.name}' on asset '{c.asset_key}' is defined twice: by "
-                        f"{seen[c.node_id].source} and by {c.source}. Fix: give one of them another name=."
-                    )
+            ids = [s.node_id for s in c.specs] if isinstance(c, MultiAssetChecksDefinition) else [c.node_id]
+            clash = next((i for i in ids if i in seen and seen[i] is not c), None)
+            if clash is not None:
+                self.problems.append(
+                    f"check '{clash}' is defined twice: by {seen[clash].source} and by {c.source}. "
+                    "Fix: give one of them another name=."
+                )
                 continue
-            seen[c.node_id] = c
-        return list(seen.values())
+            seen.update(dict.fromkeys(ids, c))
+            unique[id(c)] = c
+        return list(unique.values())
 
     # -- assets -----------------------------------------------------------------------------
     def _asset_node(self, a: AssetsDefinition) -> Node:
@@ -98,7 +112,10 @@ class AssetLowering:
             kind=NodeKind.ASSET,
             fn=fn,
             definition=a,
-            outputs=[NodeOutput(s.output_name, s.key, s.io_manager_key) for s in a.specs],
+            outputs=[
+                NodeOutput(s.output_name, s.key, s.io_manager_key, skippable=s.skippable or a.can_subset)
+                for s in a.specs
+            ],
             context_param=params.context,
             partitions_def=a.partitions_def,
             backfill_policy=a.backfill_policy,
@@ -136,11 +153,21 @@ class AssetLowering:
                 )
         for dep in a.deps:
             self._resolve_dep(node, dep, a)
+        for c in a.check_specs:
+            if c.asset_key not in a.keys:
+                self.problems.append(
+                    f"{_what(a)} ({a.source}) has check_specs=[AssetCheckSpec('{c.name}', "
+                    f"asset='{c.asset_key}')], but does not produce '{c.asset_key}'. Fix: name one of "
+                    f"its assets ("
+                    f"{', '.join(map(str, a.keys))}), or write a separate @dg.asset_check."
+                )
+                continue
+            node.check_targets.append(CheckTarget(c.asset_key, c.name, c.blocking))
         return node
 
     def _resolve_param(
         self,
-        definition: AssetsDefinition | AssetChecksDefinition,
+        definition: AssetsDefinition | AssetChecksDefinition | MultiAssetChecksDefinition,
         node: Node,
         param: str,
         prefix: tuple[str, ...],
@@ -223,8 +250,13 @@ class AssetLowering:
         if isinstance(dep_node, str):  # a DAG task (``deps=[etl.get_task("load")]``)
             node.deps.append(dep_node)
             return
+        mapping = None
+        if isinstance(dep, AssetDep):
+            dep, mapping = dep.asset, dep.partition_mapping
         keys = dep.keys if isinstance(dep, AssetsDefinition) else [AssetKey.coerce(dep)]
         for key in keys:
+            if key in node.asset_keys:
+                continue  # a sibling in the same multi_asset: produced by this very step
             producer = self.by_key.get(key)
             task_node = self.outlet_producers.get(key)
             if task_node is not None and (producer is None or producer.is_external):
@@ -238,6 +270,9 @@ class AssetLowering:
                 )
             elif not producer.is_external:
                 node.deps.append(producer.node_id)
+                if mapping is not None:
+                    node.dep_mappings[producer.node_id] = mapping
+                    self._check_mapping(node, key, producer, mapping)
 
     # -- checks -----------------------------------------------------------------------------
     def _check_node(self, c: AssetChecksDefinition, node_by_asset: dict[AssetKey, Node]) -> Node | None:
@@ -269,26 +304,63 @@ class AssetLowering:
             node.deps.append(target.id)
         return node
 
+    def _multi_check_node(
+        self, c: MultiAssetChecksDefinition, node_by_asset: dict[AssetKey, Node]
+    ) -> Node | None:
+        missing = [str(k) for k in c.asset_keys if k not in self.by_key]
+        if missing:
+            self.problems.append(
+                f"multi_asset_check '{c.name}' ({c.source}) checks asset(s) {missing}, which no asset "
+                "defines. Fix: add them to Definitions(assets=[...])."
+            )
+            return None
+        targets = [CheckTarget(s.asset_key, s.name, s.blocking) for s in c.specs]
+        node = Node(
+            id=c.node_id,
+            kind=NodeKind.CHECK,
+            fn=c.fn,
+            definition=c,
+            context_param=c.params.context,
+            check=targets[0],
+            check_targets=targets,
+            retry_policy=c.retry_policy,
+            timeout=c.timeout,
+        )
+        for param in c.params.names:
+            self._resolve_param(c, node, param, (), c.ins)
+        for key in c.asset_keys:
+            target = node_by_asset.get(key)
+            if target is not None and target.id not in node.upstream_ids:
+                node.deps.append(target.id)
+            if target is not None and node.partitions_def is None:
+                node.partitions_def, node.group = target.partitions_def, target.group
+        return node
+
     def _wire_blocking_checks(
         self, nodes: list[Node], checks: list[Node | None], node_by_asset: dict[AssetKey, Node]
     ) -> None:
-        blocking = [c for c in checks if c is not None and c.check is not None and c.check.blocking]
+        blocking = [
+            c
+            for c in checks
+            if c is not None and c.check is not None and any(t.blocking for t in c.check_targets or [c.check])
+        ]
         if not blocking:
             return
         by_target: dict[str, list[str]] = {}
         for c in blocking:
             assert c.check is not None
-            target = node_by_asset.get(c.check.asset_key)
-            if target is not None:
-                by_target.setdefault(target.id, []).append(c.id)
+            for t in c.check_targets or [c.check]:
+                target = node_by_asset.get(t.asset_key)
+                if t.blocking and target is not None and c.id not in by_target.get(target.id, ()):
+                    by_target.setdefault(target.id, []).append(c.id)
         for n in nodes:
             for up in dict.fromkeys(n.upstream_ids):
                 for check_id in by_target.get(up, ()):
                     n.deps.append(check_id)
 
 
-def _what(definition: AssetsDefinition | AssetChecksDefinition) -> str:
+def _what(definition: Any) -> str:
     """How problems name a definition: built only when there is a problem to report."""
-    if isinstance(definition, AssetChecksDefinition):
+    if isinstance(definition, AssetChecksDefinition | MultiAssetChecksDefinition):
         return f"check '{definition.name}'"
     return f"asset '{definition.node_id}'"

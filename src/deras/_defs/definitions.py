@@ -16,6 +16,7 @@ from .._graph.selection import resolve_selection
 from .asset import AssetsDefinition, flatten
 from .asset_lowering import AssetLowering
 from .check import AssetChecksDefinition
+from .check_spec import MultiAssetChecksDefinition
 from .job import AssetJob
 from .op_job import JobDefinition, missing_resources
 
@@ -53,7 +54,7 @@ class Definitions:
     def __init__(
         self,
         assets: Iterable[Any] = (),
-        asset_checks: Iterable[AssetChecksDefinition] = (),
+        asset_checks: Iterable[AssetChecksDefinition | MultiAssetChecksDefinition] = (),
         resources: Mapping[str, Any] | None = None,
         jobs: Iterable[Any] = (),
         schedules: Iterable[Any] = (),
@@ -63,12 +64,12 @@ class Definitions:
     ) -> None:
         self.resources: dict[str, Any] = dict(resources or {})
         self.assets: list[AssetsDefinition] = []
-        self.asset_checks: list[AssetChecksDefinition] = []
+        self.asset_checks: list[AssetChecksDefinition | MultiAssetChecksDefinition] = []
         problems: list[str] = []
         for item in flatten(list(assets)) + flatten(list(asset_checks)):
             if isinstance(item, AssetsDefinition):
                 self.assets.append(item)
-            elif isinstance(item, AssetChecksDefinition):
+            elif isinstance(item, AssetChecksDefinition | MultiAssetChecksDefinition):
                 self.asset_checks.append(item)
             else:
                 problems.append(

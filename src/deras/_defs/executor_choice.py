@@ -34,6 +34,8 @@ def executor_from(value: Any, *, where: str) -> Any:
         return value
     if isinstance(value, str):
         return _build(value, {}, where)
+    if isinstance(value, ExecutorDefinition):
+        return _build(value.name, value.config, where)
     if isinstance(value, Mapping) and isinstance(value.get("type"), str):
         options = {k: v for k, v in value.items() if k != "type"}
         return _build(value["type"], options, where)
@@ -62,3 +64,34 @@ def choose_executor(*candidates: Any, instance: Any = None, where: str = "run") 
     settings = getattr(instance, "settings", None)
     configured = settings.config.get("executor") if settings is not None else None
     return executor_from(configured, where=f"{settings.home / 'deras.yaml'}" if settings else where)
+
+
+class ExecutorDefinition:
+    """An executor by name with its config, Dagster's ``multiprocess_executor`` style:
+    ``Definitions(executor=dg.multiprocess_executor.configured({"max_concurrent": 4}))``.
+
+    >>> multiprocess_executor.configured({"max_concurrent": 4}).config
+    {'max_concurrent': 4}
+    >>> executor_from(in_process_executor, where="test").name
+    'in_process'
+    """
+
+    def __init__(self, name: str, config: Mapping[str, Any] | None = None) -> None:
+        if name not in EXECUTOR_NAMES:
+            raise ConfigError(f"unknown executor {name!r}. Fix: use one of {', '.join(EXECUTOR_NAMES)}")
+        self.name = name
+        self.config: dict[str, Any] = dict(config or {})
+
+    def configured(self, config: Mapping[str, Any]) -> ExecutorDefinition:
+        """A copy with ``config`` merged in; options the executor does not take are an error
+        when it is built (where the definitions are)."""
+        if not isinstance(config, Mapping):
+            raise ConfigError(f"{self.name}_executor.configured() takes a dict, got {config!r}")
+        return ExecutorDefinition(self.name, {**self.config, **config})
+
+    def __repr__(self) -> str:
+        return f"{self.name}_executor" + (f".configured({self.config!r})" if self.config else "")
+
+
+in_process_executor = ExecutorDefinition("in_process")
+multiprocess_executor = ExecutorDefinition("multiprocess")

@@ -35,18 +35,23 @@ def define_asset_job(
     description: str | None = None,
     run_retry_policy: Any = None,
     config: Any = None,
+    executor_def: Any = None,
 ) -> AssetJob:
     """Name a selection of assets so schedules, sensors and the CLI can run it.
 
     ``selection`` is a selection string (``"group:prices"``, ``"+report"``), an
     ``AssetSelection`` or a list of assets/keys. ``config`` is the run config its runs start from
-    (``dg.RunConfig(ops={"asset_name": MyConfig(...)})`` or the dict form).
+    (``dg.RunConfig(ops={"asset_name": MyConfig(...)})`` or the dict form). ``executor_def=`` is
+    Dagster's name for ``executor=``.
     """
+    from .._core.errors import ConfigError
     from .executor_choice import executor_from
     from .run_config import normalize_run_config
 
     where = f"define_asset_job('{name}')"
-    chosen = executor_from(executor, where=where)
+    if executor is not None and executor_def is not None:
+        raise ConfigError(f"{where}: give executor= or executor_def=, not both")
+    chosen = executor_from(executor if executor is not None else executor_def, where=where)
     return AssetJob(
         name,
         selection,

@@ -17,6 +17,7 @@ from .._compat.finder import apply_environment as apply_compat
 from .._core.errors import DefinitionError, DerasError
 from .asset import AssetsDefinition
 from .check import AssetChecksDefinition
+from .check_spec import MultiAssetChecksDefinition
 from .definitions import Definitions, LazyDefinitions
 from .job import AssetJob
 
@@ -79,7 +80,9 @@ def definitions_from_module(mod: ModuleType) -> Definitions:
     else:
         return Definitions(
             assets=[v for v in values if isinstance(v, AssetsDefinition)],
-            asset_checks=[v for v in values if isinstance(v, AssetChecksDefinition)],
+            asset_checks=[
+                v for v in values if isinstance(v, AssetChecksDefinition | MultiAssetChecksDefinition)
+            ],
             jobs=[v for v in values if isinstance(v, AssetJob)],
             dags=[v for v in values if callable(getattr(v, "graph_nodes", None)) and not isinstance(v, type)],
         )

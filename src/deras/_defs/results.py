@@ -24,6 +24,7 @@ class MaterializeResult:
 
     metadata: dict[str, Any] | None = None
     asset_key: AssetKey | str | None = None  # which output of a multi_asset
+    check_results: list[AssetCheckResult] = field(default_factory=list)  # of check_specs= checks
 
 
 @dataclass(slots=True)
@@ -48,5 +49,21 @@ class AssetCheckResult:
     severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
     description: str | None = None
     check_name: str | None = None
-    asset_key: AssetKey | None = None
+    asset_key: AssetKey | str | None = None
     run_id: str | None = field(default=None, repr=False)
+
+
+@dataclass(slots=True)
+class AssetMaterialization:
+    """A materialization recorded at runtime: yielded by an asset or passed to ``context.log_event``.
+
+    It names any asset key (not only the ones the step declares) and stores no value.
+
+    >>> AssetMaterialization(asset_key="reports/daily", metadata={"rows": 3}).metadata
+    {'rows': 3}
+    """
+
+    asset_key: AssetKey | str | list[str]
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+    partition: str | None = None

@@ -57,6 +57,7 @@ class AssetExecutionContext:
         self.run_config = run_config
         self.output_metadata: dict[AssetKey | None, dict[str, Any]] = {}
         self.op_config: dict[str, Any] | None = None  # the asset's validated config, as a dict
+        self.logged_events: list[Any] = []  # what ``log_event`` got, recorded after the function
 
     @property
     def asset_key(self) -> AssetKey:
@@ -94,6 +95,30 @@ class AssetExecutionContext:
         if output_name is not None:
             key = next((k for k in self.asset_keys if k.name == output_name), None)
         self.output_metadata.setdefault(key, {}).update(metadata)
+
+    @property
+    def selected_asset_keys(self) -> set[AssetKey]:
+        """The assets this step is asked to produce (a ``can_subset`` multi_asset reads it)."""
+        return set(self.asset_keys)
+
+    @property
+    def op_execution_context(self) -> AssetExecutionContext:
+        return self  # Dagster code reaches op-level features through it; deras has one context
+
+    def log_event(self, event: Any) -> None:
+        """Record an ``AssetMaterialization`` when the step ends (Dagster's ``context.log_event``).
+
+        >>> import deras as dg
+        >>> ctx = dg.build_asset_context()
+        >>> ctx.log_event(dg.AssetMaterialization(asset_key="report"))
+        >>> len(ctx.logged_events)
+        1
+        """
+        from .._defs.results import AssetMaterialization  # the context is built per step: import late
+
+        if not isinstance(event, AssetMaterialization):
+            raise TypeError(f"context.log_event takes a dg.AssetMaterialization, got {type(event).__name__}")
+        self.logged_events.append(event)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} run={self.run_id} node={self.node_id}>"

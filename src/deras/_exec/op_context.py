@@ -38,6 +38,15 @@ class OpExecutionContext:
         self.retry_number = retry_number
         self.instance = instance
         self.run_config: dict[str, Any] = dict(run_config or {})
+        self.logged_events: list[Any] = []  # what ``log_event`` got, recorded after the function
+
+    def log_event(self, event: Any) -> None:
+        """Record an ``AssetMaterialization`` when the op ends (Dagster's ``context.log_event``)."""
+        from .._defs.results import AssetMaterialization  # built per step: import late
+
+        if not isinstance(event, AssetMaterialization):
+            raise TypeError(f"context.log_event takes a dg.AssetMaterialization, got {type(event).__name__}")
+        self.logged_events.append(event)
 
     @property
     def op_handle(self) -> str:

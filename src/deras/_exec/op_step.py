@@ -11,12 +11,14 @@ import inspect
 from typing import Any
 
 from .._core.errors import DerasError, SkipTask
+from .._core.events import EventType
 from .._defs.op_types import check_value, is_nothing
-from .._defs.results import Output
+from .._defs.results import AssetMaterialization, Output
 from .._defs.run_config import config_value
 from .._graph.node import Node, NodeInput
 from .context import Resources
 from .op_context import OpExecutionContext
+from .outputs import runtime_materialization
 from .step_scope import StepScope
 
 
@@ -28,8 +30,9 @@ def run_op_attempt(scope: StepScope, node: Node, attempt: int) -> None:
     # An op without a schema takes no config (the run config check refuses any): None
     op_config = config_obj.model_dump() if config_obj is not None else None
     kwargs: dict[str, Any] = {}
+    context: OpExecutionContext | None = None
     if node.context_param:
-        kwargs[node.context_param] = OpExecutionContext(
+        context = kwargs[node.context_param] = OpExecutionContext(
             run_id=scope.run_id,
             op_name=handle,
             job_name=step.job_name,
@@ -59,21 +62,39 @@ def run_op_attempt(scope: StepScope, node: Node, attempt: int) -> None:
     result = node.fn(**kwargs)
     if node.return_type is not None:  # the function's return annotation, as for assets
         node.return_type.check(handle, result, kind="op")
-    outputs = _outputs(op, handle, result)
+    materializations: list[AssetMaterialization] = []
+    outputs = _outputs(op, handle, result, materializations)
     for name, value in outputs.items():
         check_value(op.outs[name].dagster_type, value, f"op '{handle}' output '{name}'")
     store = scope.instance.xcom_store
     for name, value in outputs.items():
         if name in {o.name for o in node.outputs}:
             store.put(step.job_name, scope.run_id, handle, name, -1, value)
+    # What it logged with context.log_event, then what it yielded, as an asset step records them
+    for event in [*(context.logged_events if context is not None else []), *materializations]:
+        data = runtime_materialization(event, [])
+        scope.events.add(
+            scope.run_id,
+            EventType.ASSET_MATERIALIZATION,
+            node.id,
+            attempt,
+            f"materialized {data['asset_key']}",
+            data=data,
+        )
 
 
-def _outputs(op: Any, handle: str, result: Any) -> dict[str, Any]:
-    """What the function returned or yielded, by output name; a missing required output raises."""
+def _outputs(
+    op: Any, handle: str, result: Any, materializations: list[AssetMaterialization]
+) -> dict[str, Any]:
+    """What the function returned or yielded, by output name (the ``AssetMaterialization``s it
+    yielded go to ``materializations``); a missing required output raises."""
     names = list(op.outs)
     values: dict[str, Any] = {}
     if inspect.isgenerator(result):
         for item in result:
+            if isinstance(item, AssetMaterialization):
+                materializations.append(item)
+                continue
             if not isinstance(item, Output):
                 raise DerasError(f"op '{handle}' yielded {item!r}: yield dg.Output(value, output_name=...)")
             _put(values, names, handle, item.output_name, item.value)

@@ -60,7 +60,9 @@ class ExecutionResult:
 
     def output_for_node(self, node_name: str, output_name: str = "result") -> Any:
         """An op's output by its name in the job (``"add_one"``, ``"inner_graph.op"``); for
-        asset runs, the asset's value (``node_name`` is its key)."""
+        asset runs, a step's output: ``node_name`` is the asset's key for ``@asset``, the
+        function's name for ``@multi_asset`` with ``output_name`` one of its outs (or the asset
+        key's parts joined by ``__`` for ``specs=``)."""
         graph = self._execution.plan.graph
         step = next(
             (
@@ -74,16 +76,36 @@ class ExecutionResult:
             if any(n.kind == NodeKind.OP for n in graph.nodes.values()):
                 handles = sorted(n.definition.handle for n in graph.nodes.values() if n.kind == NodeKind.OP)
                 raise KeyError(f"no op '{node_name}' in this run (ops: {handles})")
-            return self.asset_value(node_name)
+            return self._asset_step_output(node_name, output_name)
         if output_name not in step.op.outs:
             raise KeyError(f"op '{node_name}' has no output '{output_name}' (outputs: {list(step.op.outs)})")
         store = self._execution.scope.instance.xcom_store
         return store.get(step.job_name, self.run_id, step.handle, output_name, -1)
 
+    def _asset_step_output(self, node_name: str, output_name: str) -> Any:
+        node = self._execution.plan.graph.nodes.get(node_name)
+        if node is None or not node.outputs:
+            return self.asset_value(node_name)
+        outs = node.outputs
+        chosen = next((o for o in outs if o.name == output_name), outs[0] if len(outs) == 1 else None)
+        if chosen is None or chosen.asset_key is None:
+            names = ", ".join(o.name for o in outs)
+            raise KeyError(f"step '{node_name}' has no output '{output_name}' (its outputs: {names})")
+        return self.asset_value(chosen.asset_key)
+
     @property
     def all_events(self) -> list[EventRecord]:
         """The run's events (Dagster's name for ``events``)."""
         return self.events
+
+    def asset_materializations_for_node(self, node_name: str) -> list[EventRecord]:
+        """The materialization events a step recorded (its outputs and the ones it logged)."""
+        return [
+            e for e in self.events if e.event_type == EventType.ASSET_MATERIALIZATION and e.node == node_name
+        ]
+
+    def get_asset_materialization_events(self) -> list[EventRecord]:
+        return [e for e in self.events if e.event_type == EventType.ASSET_MATERIALIZATION]
 
     def check_results(self) -> list[AssetCheckResult]:
         out = []

@@ -311,4 +311,3 @@ class RunLoop:
                 continue
             self._skip(spec.node_id, cause, spec.name)
             self._instance_done(spec, NodeStatus.SKIPPED)
-

@@ -29,6 +29,9 @@ class RunResources:
                 return self._default_io_manager
             raise ConfigError(f"no resource '{key}' (resources: {sorted(self._declared)})")
         value = self._declared[key]
+        build = getattr(value, "_deras_build_resource", None)
+        if callable(build):  # an IO manager definition (``dg.fs_io_manager``): one per run
+            value = build(self._default_io_manager)
         resource_mod = sys.modules.get("deras._defs.resource")  # loaded iff any resource class exists
         if resource_mod is not None and isinstance(value, resource_mod.ConfigurableResource):
             value = value.resolve(self._secrets)

@@ -10,15 +10,26 @@ from .._core.events import EventType
 from .._core.keys import AssetKey
 from .._core.metadata import normalize_metadata
 from .._core.status import NodeStatus
-from .._defs.io_manager import InputContext, OutputContext
+from .._defs.failure import Failure
+from .._defs.io_manager import OutputContext
 from .._defs.run_config import config_value
-from .._graph.node import Node, NodeInput, NodeKind
+from .._graph.node import Node, NodeKind
+from .asset_inputs import load_input
 from .capture import capture_output
+from .check_evaluation import raise_blocking, raise_missing, record_check
 from .context import AssetCheckExecutionContext, AssetExecutionContext, Resources
-from .outputs import AssetOutput, asset_outputs, check_verdict
+from .outputs import (
+    AssetOutput,
+    StepResults,
+    check_verdict,
+    multi_check_results,
+    runtime_materialization,
+    step_results,
+)
 from .step_scope import StepScope
 from .step_types import SkipCause, SkipKind, StepOutcome, StepSpec
 from .timeout import deadline
+from .user_logger import attempt_logging
 
 
 def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
@@ -49,16 +60,17 @@ def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
     callback_context: dict[str, Any] = {"run_id": scope.run_id, "node": name, "try_number": attempt + 1}
     branch: frozenset[str] | None = None
     try:
-        if node.kind == NodeKind.TASK:
-            from .task_step import task_context
+        with attempt_logging(scope.log_handler):
+            if node.kind == NodeKind.TASK:
+                from .task_step import task_context
 
-            # Built first, so failure and retry callbacks get the whole context (ti, ds, ...).
-            callback_context = task_context(scope, spec, node)
-            branch = _task_attempt(scope, spec, node, callback_context)
-        elif node.kind == NodeKind.OP:
-            _op_attempt(scope, node, attempt, name)
-        else:
-            _attempt(scope, node, keys, attempt, span, name)
+                # Built first, so failure and retry callbacks get the whole context (ti, ds, ...).
+                callback_context = task_context(scope, spec, node)
+                branch = _task_attempt(scope, spec, node, callback_context)
+            elif node.kind == NodeKind.OP:
+                _op_attempt(scope, node, attempt, name)
+            else:
+                _attempt(scope, node, keys, attempt, span, name)
     except SkipTask as err:
         reason = str(err) or "the task raised SkipTask"
         data = {"reason": reason}
@@ -69,7 +81,8 @@ def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
         error = f"{type(err).__name__}: {err}"
         tb = "" if getattr(err, "_deras_no_traceback", False) else traceback.format_exc()
         retryable = not getattr(err, "_deras_no_retry", False)
-        return _fail(scope, spec, node, span, error, tb, retryable, {**callback_context, "exception": err})
+        context = {**callback_context, "exception": err}
+        return _fail(scope, spec, node, span, error, tb, retryable, context, **_failure_details(err))
     events.add(scope.run_id, EventType.STEP_SUCCESS, name, attempt)
     run_callback(scope, node, name, "on_success", callback_context)
     events.transition()
@@ -129,16 +142,26 @@ def _fail(
     tb: str,
     retryable: bool,
     callback_context: dict[str, Any],
+    *,
+    metadata: dict[str, Any] | None = None,
+    requested: tuple[int, float] | None = None,
 ) -> StepOutcome:
+    """Record a failed attempt: a retry if one is left (``requested``: the retries and wait of a
+    ``RetryRequested``, instead of the node's policy), else the step's failure."""
     name, attempt, events = spec.name, spec.attempt, scope.events
-    requested = callback_context.get("exception")
-    if isinstance(requested, RetryRequested):  # the node asked: its own count, not the policy's
-        retry, delay = attempt < requested.max_retries, float(requested.seconds_to_wait)
+    details: dict[str, Any] = {"error": error, "traceback": tb}
+    if metadata:
+        details["metadata"] = normalize_metadata(metadata)
+    if requested is not None:
+        max_retries, delay = requested
+        will_retry = attempt < max_retries
+        if not will_retry:
+            error = details["error"] = f"{error}: exceeded max_retries={max_retries}"
     else:
-        retry = retryable and spec.retries_left > 0
-        if retry:
+        will_retry = retryable and spec.retries_left > 0
+        if will_retry:
             delay = node.retry_policy.delay_for(node.retry_policy.max_retries - spec.retries_left + 1)
-    if retry:
+    if will_retry:
         events.add(
             scope.run_id,
             EventType.STEP_RETRY,
@@ -146,14 +169,12 @@ def _fail(
             attempt,
             f"attempt {attempt + 1} failed ({error}); retrying in {delay:g} s",
             "WARNING",
-            {"error": error, "traceback": tb, "delay": delay},
+            {**details, "delay": delay},
         )
         run_callback(scope, node, name, "on_retry", callback_context)
         events.flush()
         return _outcome(spec, NodeStatus.UP_FOR_RETRY, error=error, retry_delay=delay)
-    events.add(
-        scope.run_id, EventType.STEP_FAILURE, name, attempt, error, "ERROR", {"error": error, "traceback": tb}
-    )
+    events.add(scope.run_id, EventType.STEP_FAILURE, name, attempt, error, "ERROR", details)
     if node.kind == NodeKind.ASSET:
         for key in node.asset_keys:
             data: dict[str, Any] = {"asset_key": str(key)}
@@ -163,6 +184,15 @@ def _fail(
     run_callback(scope, node, name, "on_failure", callback_context)
     events.flush()
     return _outcome(spec, NodeStatus.FAILED, error=error)
+
+
+def _failure_details(err: Exception) -> dict[str, Any]:
+    """What a ``dg.Failure`` / ``dg.RetryRequested`` adds to how the attempt's failure is recorded."""
+    if isinstance(err, Failure):
+        return {"metadata": err.metadata}
+    if isinstance(err, RetryRequested):
+        return {"requested": (err.max_retries, float(err.seconds_to_wait))}
+    return {}
 
 
 def _outcome(spec: StepSpec, status: NodeStatus, **fields: Any) -> StepOutcome:
@@ -227,11 +257,6 @@ def call_with_context(callback: Any, context: dict[str, Any]) -> Any:
     return callback(context=context)
 
 
-class BlockingCheckFailed(Exception):
-    _deras_no_retry = True
-    _deras_no_traceback = True  # the check's verdict says it all
-
-
 def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: Any, name: str) -> None:
     handler = scope.log_handler
     handler.node, handler.attempt = name, attempt
@@ -242,7 +267,7 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
             if node.context_param:
                 kwargs[node.context_param] = context
             for inp in node.inputs:
-                kwargs[inp.param] = _load_input(scope, node, inp, keys)
+                kwargs[inp.param] = load_input(scope, node, inp, keys)
             for param, key in node.resources.items():
                 kwargs[param] = scope.resources.get(key)
             if node.config is not None and node.config.param is not None:
@@ -251,12 +276,21 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
                 context.op_config = config.model_dump()
             assert node.fn is not None
             result = node.fn(**kwargs)
-            if node.kind == NodeKind.CHECK:
-                _record_check(scope, node, keys, attempt, check_verdict(node, result))
+            if node.kind == NodeKind.CHECK and not node.check_targets:
+                assert node.check is not None
+                verdict = check_verdict(node, result)
+                record_check(scope, node, node.check, keys, attempt, verdict)
+                raise_blocking([(node.check, verdict)])
                 return
-            outputs = asset_outputs(node, result)
+            if node.kind == NodeKind.CHECK:  # a multi_asset_check
+                results = StepResults([], multi_check_results(node, result))
+            else:
+                results = step_results(node, result)
         # Inside the capture: an IO manager is user code too, and may print.
+        outputs = results.outputs
         materialized = [_stored(scope, node, context, out, keys, span, len(outputs)) for out in outputs]
+    materialized.extend(runtime_materialization(m, keys) for m in context.logged_events)
+    materialized.extend(runtime_materialization(m, keys) for m in results.materializations)
     for data in materialized:  # after the attempt's output, as the log reads best
         scope.events.add(
             scope.run_id,
@@ -266,6 +300,10 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
             f"materialized {data['asset_key']}",
             data=data,
         )
+    for target, verdict in results.checks:
+        record_check(scope, node, target, keys, attempt, verdict)
+    raise_missing(node, results.checks)
+    raise_blocking(results.checks)
 
 
 def _stored(
@@ -295,7 +333,8 @@ def _stored(
 
 def _context(scope: StepScope, node: Node, keys: list[str], attempt: int) -> AssetExecutionContext:
     cls = AssetCheckExecutionContext if node.kind == NodeKind.CHECK else AssetExecutionContext
-    asset_keys = node.asset_keys or ([node.check.asset_key] if node.check else [])
+    targets = node.check_targets or ([node.check] if node.check else [])  # every asset a check checks
+    asset_keys = node.asset_keys or list(dict.fromkeys(t.asset_key for t in targets))
     context = cls(
         run_id=scope.run_id,
         node_id=node.id,
@@ -312,36 +351,6 @@ def _context(scope: StepScope, node: Node, keys: list[str], attempt: int) -> Ass
     if isinstance(context, AssetCheckExecutionContext) and node.check is not None:
         context.check_name = node.check.check_name
     return context
-
-
-def _record_check(scope: StepScope, node: Node, keys: list[str], attempt: int, verdict: Any) -> None:
-    assert node.check is not None
-    severity = str(verdict.severity)
-    data = {
-        "asset_key": str(node.check.asset_key),
-        "check_name": node.check.check_name,
-        "passed": bool(verdict.passed),
-        "severity": severity,
-        "metadata": normalize_metadata(verdict.metadata),
-        "blocking": node.check.blocking,
-    }
-    if len(keys) == 1:
-        data["partition"] = keys[0]
-    outcome = "passed" if verdict.passed else "failed"
-    scope.events.add(
-        scope.run_id,
-        EventType.ASSET_CHECK_EVALUATION,
-        node.id,
-        attempt,
-        f"check {node.check.check_name} on {node.check.asset_key} {outcome}",
-        None if verdict.passed else "WARNING",
-        data,
-    )
-    if not verdict.passed and node.check.blocking and severity == "ERROR":
-        raise BlockingCheckFailed(
-            f"blocking check {node.check.check_name} on {node.check.asset_key} failed"
-            + (f": {verdict.description}" if verdict.description else "")
-        )
 
 
 def _roundtrips(io_manager: Any) -> bool:
@@ -375,44 +384,8 @@ def _store_output(
     return ctx._metadata
 
 
-def _load_input(scope: StepScope, node: Node, inp: NodeInput, keys: list[str]) -> Any:
-    assert inp.asset_key is not None
-    up_def = inp.upstream_partitions_def
-    if up_def is None:
-        return _load_one(scope, inp, None)
-    from .._defs.partition_mapping import default_partition_mapping
-
-    mapping = inp.partition_mapping or default_partition_mapping(node.partitions_def, up_def)
-    assert mapping is not None  # an upstream with partitions always has a mapping
-    up_keys = mapping.upstream_keys_for(
-        keys or None,
-        node.partitions_def,
-        up_def,
-        dynamic_partitions_store=scope.instance.dynamic_partitions_store,
-    )
-    if len(keys) <= 1 and mapping.is_one_to_one(node.partitions_def, up_def):
-        # One upstream partition per downstream partition: the value itself (None when the
-        # mapped partition does not exist, e.g. the day before the first day).
-        return _load_one(scope, inp, up_keys[0]) if up_keys else None
-    return {k: _load_one(scope, inp, k) for k in up_keys}
-
-
-def _load_one(scope: StepScope, inp: NodeInput, partition: str | None) -> Any:
-    assert inp.asset_key is not None
-    cached = scope.values.get((inp.asset_key, partition), _MISSING)
-    if cached is not _MISSING:
-        return cached
-    io_manager = scope.resources.get(inp.io_manager_key)
-    return io_manager.load_input(
-        InputContext(asset_key=inp.asset_key, name=inp.param, partition_key=partition, log=scope.log)
-    )
-
-
 def _span(node: Node, keys: list[str], store: Any) -> dict[str, Any] | None:
     if not keys or node.partitions_def is None:
         return None
     span = node.partitions_def.to_span(keys, dynamic_partitions_store=store)
     return span.to_json()
-
-
-_MISSING = object()

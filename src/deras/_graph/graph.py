@@ -37,7 +37,9 @@ class Graph:
                 if out.asset_key is not None:
                     asset_nodes[out.asset_key] = nid
             if node.check is not None:
-                self.checks_by_asset.setdefault(node.check.asset_key, []).append(nid)
+                targets = node.check_targets or [node.check]
+                for key in dict.fromkeys(t.asset_key for t in targets):
+                    self.checks_by_asset.setdefault(key, []).append(nid)
             ups = node.upstream_ids
             if len(ups) > 1:
                 ups = list(dict.fromkeys(ups))  # dedupe, keep order

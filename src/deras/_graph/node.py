@@ -39,6 +39,7 @@ class NodeOutput:
     name: str
     asset_key: AssetKey | None
     io_manager_key: str = "io_manager"
+    skippable: bool = False  # the step may end without a result for it
 
 
 @dataclass(slots=True, eq=False)
@@ -67,6 +68,8 @@ class Node:
     resources: dict[str, str] = field(default_factory=dict)  # parameter -> resource key
     context_param: str | None = None
     check: CheckTarget | None = None
+    # Checks whose results this step yields itself (an asset's check_specs=, a multi_asset_check)
+    check_targets: list[CheckTarget] = field(default_factory=list)
     partitions_def: Any = None
     backfill_policy: Any = None
     retry_policy: Any = None
@@ -84,6 +87,8 @@ class Node:
     config: Any = None
     # on_failure / on_success / on_retry -> callable(context=...); a raising one is only logged
     callbacks: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # upstream node id -> partition mapping of a ``deps=[AssetDep(..., partition_mapping=)]`` edge
+    dep_mappings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def upstream_ids(self) -> list[str]:

@@ -425,3 +425,7 @@ def _open_store(url: str, retry_seconds: float | None) -> Any:
             else "check DERAS_DATABASE_URL (postgresql+psycopg://user@host/db) and that the server is running"
         )
         raise DerasError(f"cannot open the metadata database at {shown}: {first_line}. Fix: {fix}.") from err
+
+
+# Dagster code names the instance ``DagsterInstance`` (``.ephemeral()``, ``.get()``): the same class.
+DagsterInstance = DerasInstance

@@ -78,4 +78,3 @@ class PickleFileIOManager(IOManager):
             parent.mkdir(parents=True, exist_ok=True)
             self._made.add(parent)
         write_atomically(path, data, self._spares)
-

@@ -71,15 +71,15 @@ class Shared:
 def upstream_edges(graph: Graph, node_id: str, wanted: set[str]) -> list[Edge]:
     """The node's data inputs and order-only deps whose producer is in the backfill.
 
-    A ``deps=`` edge has no mapping of its own: it gets the default one (identity for one
-    partitions definition), like a data input without ``partition_mapping``.
+    A ``deps=`` edge gets the mapping of its ``AssetDep(partition_mapping=)``, else the default
+    one (identity for one partitions definition), like a data input without ``partition_mapping``.
     """
     node = graph.nodes[node_id]
     down_def = node.partitions_def
     pairs: list[tuple[str, PartitionMapping | None]] = [
         (i.node_id, i.partition_mapping) for i in node.inputs if i.node_id is not None
     ]
-    pairs.extend((d, None) for d in node.deps)
+    pairs.extend((d, node.dep_mappings.get(d)) for d in node.deps)
     edges: list[Edge] = []
     for up, given in pairs:
         if up not in wanted:

@@ -54,10 +54,7 @@ def snapshot_of(
     graph: Graph = definitions.asset_graph
     partitions = _PartitionsSummary(dynamic_partitions_store, now)
     assets = _assets(definitions, graph, partitions)
-    checks = [
-        CheckSnap(c.name, c.asset_key.to_user_string(), bool(c.blocking), c.description, c.node_id)
-        for c in definitions.asset_checks
-    ]
+    checks = _checks(definitions, graph)
     dags = [_dag(d) for d in definitions.dags]
     return CodeSnapshot(
         location=location,
@@ -81,19 +78,23 @@ def _assets(definitions: Any, graph: Graph, partitions: _PartitionsSummary) -> l
     for a in definitions.assets:
         node = graph.node_for_asset(a.keys[0])
         deps = _asset_deps(graph, node.id) if node is not None else []
-        deps += [k for k in _declared_deps(a) if k not in deps]  # external ones make no graph edge
+        deps += [k for k in _declared_deps(a.deps) if k not in deps]  # external ones make no graph edge
         condition = getattr(node, "automation_condition", None) if node is not None else None
         source = a.source if a.fn is not None else None
         partitions_snap = partitions.of(a.partitions_def)
         for spec in a.specs:
             key = spec.key.to_user_string()
             seen.add(spec.key)
-            check_ids = graph.checks_by_asset.get(spec.key, [])
+            check_names = _check_names(graph, spec.key)
+            own = deps
+            if spec.deps is not None and node is not None:  # a multi_asset(specs=): each its own deps
+                inputs = [str(i.asset_key) for i in node.inputs if i.asset_key is not None]
+                own = list(dict.fromkeys([*inputs, *_declared_deps(spec.deps)]))
             out.append(
                 AssetSnap(
                     key=key,
                     group=spec.group_name,
-                    deps=[d for d in deps if d != key],
+                    deps=[d for d in own if d != key],
                     description=spec.description,
                     kinds=_kinds(spec.tags),
                     owners=list(spec.owners),
@@ -101,11 +102,11 @@ def _assets(definitions: Any, graph: Graph, partitions: _PartitionsSummary) -> l
                     partitions=partitions_snap,
                     is_source=a.is_external,
                     is_observable=False,
-                    has_checks=bool(check_ids),
+                    has_checks=bool(check_names),
                     code_version=spec.code_version,
                     metadata={str(k): _text(v) for k, v in spec.metadata.items()},
                     node_id=node.id if node is not None else a.node_id,
-                    check_names=_check_names(graph, spec.key),
+                    check_names=check_names,
                     automation=repr(condition) if condition is not None else None,
                     source_file=source.file if source else None,
                     source_line=source.line if source else None,
@@ -133,9 +134,36 @@ def _assets(definitions: Any, graph: Graph, partitions: _PartitionsSummary) -> l
     return out
 
 
+def _checks(definitions: Any, graph: Graph) -> list[CheckSnap]:
+    """Every check, whichever step evaluates it: its own, a multi_asset_check's, its asset's."""
+    out: list[CheckSnap] = []
+    for c in definitions.asset_checks:
+        specs = getattr(c, "specs", None)
+        if specs is None:
+            out.append(CheckSnap(c.name, str(c.asset_key), bool(c.blocking), c.description, c.node_id))
+        else:  # a multi_asset_check: one step, several checks
+            out.extend(
+                CheckSnap(s.name, str(s.asset_key), s.blocking, s.description, c.node_id) for s in specs
+            )
+    for a in definitions.assets:
+        node = graph.node_for_asset(a.keys[0]) if a.check_specs else None
+        if node is not None:
+            out.extend(
+                CheckSnap(s.name, str(s.asset_key), s.blocking, s.description, node.id) for s in a.check_specs
+            )
+    return out
+
+
 def _check_names(graph: Graph, key: AssetKey) -> list[str]:
-    targets = (graph.nodes[c].check for c in graph.checks_by_asset.get(key, []))
-    return [t.check_name for t in targets if t is not None]
+    names: list[str] = []
+    for nid in graph.checks_by_asset.get(key, []):
+        node = graph.nodes[nid]
+        targets = node.check_targets or ([node.check] if node.check is not None else [])
+        names.extend(t.check_name for t in targets if t.asset_key == key)
+    producer = graph.node_for_asset(key)
+    if producer is not None:
+        names.extend(t.check_name for t in producer.check_targets if t.asset_key == key)
+    return names
 
 
 def _asset_deps(graph: Graph, node_id: str) -> list[str]:
@@ -155,11 +183,11 @@ def _asset_deps(graph: Graph, node_id: str) -> list[str]:
     return list(keys)
 
 
-def _declared_deps(a: Any) -> list[str]:
+def _declared_deps(deps: Any) -> list[str]:
     from .._defs.asset import AssetsDefinition
 
     keys: list[str] = []
-    for dep in a.deps:
+    for dep in deps:
         if isinstance(getattr(dep, "graph_node_id", None), str):
             continue  # a DAG task: its outlets come through the graph
         try:

@@ -40,6 +40,7 @@ class BeatAnswer:
     canceling: list[str]
     found: set[str]
 
+
 ACTIVE_RUN_STATUSES = tuple(s for s in RunStatus if s.is_active)
 _ACTIVE = [s.value for s in ACTIVE_RUN_STATUSES]
 
