@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE
+# `from conftest import` would find whichever conftest was imported first (tests/web has one too)
+EXAMPLE = Path(__file__).parents[2] / "examples" / "share_prices" / "definitions.py"
 
 
 def test_materialize_example_succeeds_and_prints_json(deras) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE
+# `from conftest import` would find whichever conftest was imported first (tests/web has one too)
+EXAMPLE = Path(__file__).parents[2] / "examples" / "share_prices" / "definitions.py"
 
 PARTITIONED_AND_DAG = """
 from datetime import datetime
