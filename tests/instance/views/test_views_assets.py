@@ -115,3 +115,17 @@ def test_an_unknown_asset_has_no_page_and_a_bad_cursor_is_refused(instance: Any)
     assert asset_detail(instance, None, "nope") is None
     with pytest.raises(DerasError, match="cursor"):
         asset_detail(instance, None, "rows", cursor="xx")
+
+
+def test_a_check_result_reads_the_same_on_its_asset_page_and_its_run_page(instance: Any) -> None:
+    from deras._instance.views.runs import run_detail
+
+    run_id = _materialize_rows(instance, 0)
+    asset = asset_detail(instance, snapshot(DEFS), "rows")
+    run = run_detail(instance, run_id)
+    assert asset is not None and run is not None
+    (on_asset,) = asset.check_history
+    (on_run,) = run.checks
+    assert on_asset.event_id is not None and on_run.event_id is None  # a run's read has no event id
+    assert {**on_asset.to_json(), "event_id": None} == on_run.to_json()
+    assert on_run.to_json()["asset_key"] == "rows" and on_run.run_id == run_id and not on_run.passed

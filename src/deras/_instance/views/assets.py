@@ -14,6 +14,7 @@ from ..._core.errors import DerasError
 from ..._core.ranges import IndexRanges
 from ..._core.records import CheckResultRecord, MaterializationRecord
 from ..._core.status import PartitionState
+from .checks import CheckResultView
 from .page import check_limit, decode_cursor, encode_cursor
 
 
@@ -95,21 +96,6 @@ class AssetSummary:
 
 
 @dataclass(frozen=True)
-class CheckResultEntry:
-    event_id: int
-    check_name: str
-    passed: bool
-    severity: str
-    run_id: str
-    timestamp: float
-    partition: str | None
-    metadata: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
 class PartitionRanges:
     """Partition status as ranges: ``ranges[state]`` are ``[start, end)`` index pairs of the
     asset's partitions definition, ``key_ranges[state]`` the same as first/last keys when the
@@ -128,7 +114,7 @@ class AssetDetail:
     materializations: list[MaterializationView]  # newest first
     next_cursor: str | None  # older materializations
     metadata_series: dict[str, list[list[float]]]  # numeric metadata: [[timestamp, value], ...]
-    check_history: list[CheckResultEntry]  # newest first
+    check_history: list[CheckResultView]  # newest first
     partition_status: PartitionRanges | None
 
     def to_json(self) -> dict[str, Any]:
@@ -199,12 +185,7 @@ def asset_detail(
     status = reads.partition_statuses([key]).get(key)
     latest = page[0] if page and before is None else reads.latest_materializations([key]).get(key)
     summary = _summary(key, snap, latest, checks, status, with_metadata=True)
-    history = [
-        CheckResultEntry(
-            event_id, c.check_name, c.passed, c.severity, c.run_id, c.timestamp, c.partition, c.metadata
-        )
-        for event_id, c in reads.check_history(key, limit=limit)
-    ]
+    history = [CheckResultView.of(c, event_id) for event_id, c in reads.check_history(key, limit=limit)]
     return AssetDetail(
         summary=summary,
         materializations=[MaterializationView.of(m) for m in page],
