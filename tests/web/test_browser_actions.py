@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import LIVE, SCREENSHOTS, PageErrors, chromium, launch_run
+from browser import LIVE, PageErrors, chromium, launch_run, screenshot
 from web_code import WEB_DEFS
 from web_server import LiveServer
 
@@ -72,8 +72,7 @@ def test_launch_a_materialization_and_watch_it_finish_live(site: Any, page: Any)
     launch_run(p, "Materialize", "success")
     p.wait_for_selector("#tab-logs >> text=fetched 3 prices", timeout=LIVE)
     p.wait_for_selector("#gantt canvas")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    p.screenshot(path=str(SCREENSHOTS / "run-live.png"))
+    screenshot(p, "run-live")
     p.click("#tabs >> text=Steps")
     p.wait_for_selector("#tab-steps >> text=raw_prices")
     assert errors.real() == []
@@ -111,8 +110,7 @@ def test_start_a_schedule(site: Any, page: Any) -> None:
     p.locator("#schedules tr", has_text="nightly").locator("button", has_text="Start").click()
     p.wait_for_selector(".toast >> text=nightly running")
     assert instance.store.ticks.get_state("schedule:nightly").status == "running"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    p.screenshot(path=str(SCREENSHOTS / "automation.png"))
+    screenshot(p, "automation")
     assert errors.real() == []
 
 
@@ -128,8 +126,7 @@ def test_launch_a_backfill_and_follow_its_progress(site: Any, page: Any) -> None
     p.wait_for_url(re.compile(r".*/backfills/[^/]+$"))
     for day in ("2025-01-01", "2025-01-02", "2025-01-03"):
         p.wait_for_selector(f"#units tr:has-text('{day}') .pill.success", timeout=LIVE)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    p.screenshot(path=str(SCREENSHOTS / "backfill.png"))
+    screenshot(p, "backfill")
     assert errors.real() == []
 
 
