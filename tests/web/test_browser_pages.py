@@ -115,3 +115,25 @@ def test_overview_and_code_locations(browser: Any, site: Any, db_url: str) -> No
     page.goto(f"{url}/locations")
     page.wait_for_selector("text=loaded")
     _ok(errors)
+
+
+def test_stop_and_start_a_dags_schedule(browser: Any, site: Any, web_instance: Any) -> None:
+    url, _ = site
+    page, errors = _open(browser, f"{url}/automation")
+    row = page.locator("#schedules tr", has_text="(DAG)")
+    row.locator("button", has_text="Stop").click()
+    page.wait_for_selector(".toast >> text=etl stopped")
+    assert web_instance.store.ticks.get_state("dag:etl").status == "stopped"
+    row.locator("button", has_text="Start").click()  # the list is redrawn with the new state
+    page.wait_for_selector(".toast >> text=etl running")
+    assert web_instance.store.ticks.get_state("dag:etl").status == "running"
+
+    row.locator("a", has_text="etl").click()
+    page.wait_for_url("**/automation/schedules/dag%3Aetl")
+    page.wait_for_selector("#title >> text=@daily")
+    page.wait_for_selector("#ticks >> text=No ticks yet")
+    page.click("#actions >> text=Stop")
+    page.wait_for_selector(".toast >> text=etl stopped")
+    page.wait_for_selector("#actions >> text=Start")
+    assert web_instance.store.ticks.get_state("dag:etl").status == "stopped"
+    _ok(errors)
