@@ -26,6 +26,29 @@ def site(web_instance: Any, live_server: Callable[..., Any]) -> tuple[str, dict[
     return live_server(location).url, runs
 
 
+# The colour in the middle of each of the bar's buckets, and the page's state colours.
+BAR_COLOURS = """async () => {
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));  // drawn
+  const canvas = document.querySelector("canvas.partition-bar");
+  const ctx = canvas.getContext("2d");
+  const n = Number(canvas.dataset.buckets);
+  const rgb = (d) => `rgb(${d[0]}, ${d[1]}, ${d[2]})`;
+  const out = {};
+  for (let b = 0; b < n; b++) {
+    const x = Math.floor(((b + 0.5) / n) * canvas.width);
+    out[`b${b}`] = rgb(ctx.getImageData(x, canvas.height / 2, 1, 1).data);
+  }
+  const probe = document.createElement("span");
+  document.body.append(probe);
+  const root = getComputedStyle(document.documentElement);
+  for (const [state, variable] of [["materialized", "--success"], ["missing", "--missing"]]) {
+    probe.style.color = root.getPropertyValue(variable);
+    out[state] = getComputedStyle(probe).color;
+  }
+  return out;
+}"""
+
+
 def _open(browser: Any, url: str) -> tuple[Any, PageErrors]:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     errors = PageErrors(page)
@@ -85,6 +108,11 @@ def test_asset_lineage_graph_and_an_asset(browser: Any, site: Any, db_url: str) 
     page.goto(f"{url}/assets/daily_summary")
     page.wait_for_selector("canvas.partition-bar")
     assert "of 10" in page.inner_text("#partitions")
+    # ten days, ten buckets: the two materialized days (the first two) are green, the rest grey
+    assert page.get_attribute("canvas.partition-bar", "data-buckets") == "10"
+    colours = page.evaluate(BAR_COLOURS)
+    assert colours["b0"] == colours["b1"] == colours["materialized"]
+    assert colours["b2"] == colours["b9"] == colours["missing"] != colours["materialized"]
     page.goto(f"{url}/assets?view=list")
     page.wait_for_selector("#asset-list >> text=daily_summary")
     _ok(errors)

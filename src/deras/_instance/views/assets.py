@@ -16,6 +16,7 @@ from ..._core.records import CheckResultRecord, MaterializationRecord
 from ..._core.status import PartitionState
 from .checks import CheckResultView
 from .page import check_limit, decode_cursor, encode_cursor
+from .partition_bar import PartitionBar, partition_bar
 
 
 @dataclass(frozen=True)
@@ -99,13 +100,14 @@ class AssetSummary:
 class PartitionRanges:
     """Partition status as ranges: ``ranges[state]`` are ``[start, end)`` index pairs of the
     asset's partitions definition, ``key_ranges[state]`` the same as first/last keys when the
-    snapshot lists the keys (static partitions)."""
+    snapshot lists the keys (static partitions); ``bar`` the page's bar, in buckets."""
 
     ranges: dict[str, list[list[int]]]
     key_ranges: dict[str, list[list[str]]] | None
+    bar: PartitionBar
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "bar": self.bar.to_json()}
 
 
 @dataclass(frozen=True)
@@ -255,7 +257,8 @@ def _ranges(
             state: [[keys[a], keys[b - 1]] for a, b in pairs if 0 <= a < b <= len(keys)]
             for state, pairs in as_pairs.items()
         }
-    return PartitionRanges(as_pairs, key_ranges)
+    bar = partition_bar(getattr(partitions, "index_ranges", None), as_pairs)
+    return PartitionRanges(as_pairs, key_ranges, bar)
 
 
 def _check_status(name: str, result: CheckResultRecord | None) -> CheckStatus:
