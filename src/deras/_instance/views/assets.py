@@ -38,6 +38,19 @@ class MaterializationView:
 
 
 @dataclass(frozen=True)
+class FailureView:
+    """An asset's latest failure (an ``ASSET_FAILED`` event): ``event_id`` orders it against
+    its latest materialization."""
+
+    event_id: int
+    run_id: str
+    timestamp: float
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class CheckStatus:
     """A check of an asset and its latest result (``passed`` None: never evaluated)."""
 
@@ -80,6 +93,15 @@ class AssetSummary:
     last_materialization: MaterializationView | None
     checks: list[CheckStatus]
     partitions: PartitionCounts | None
+    last_failure: FailureView | None = None
+
+    @property
+    def failed_last(self) -> bool:
+        """Its latest failure is newer than its latest materialization (a run's step failed)."""
+        if self.last_failure is None:
+            return False
+        last = self.last_materialization
+        return last is None or self.last_failure.event_id > last.event_id
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -93,6 +115,8 @@ class AssetSummary:
             ),
             "checks": [c.to_json() for c in self.checks],
             "partitions": self.partitions.to_json() if self.partitions else None,
+            "last_failure": self.last_failure.to_json() if self.last_failure else None,
+            "failed_last": self.failed_last,
         }
 
 
@@ -147,14 +171,16 @@ def list_assets(instance: Any, snapshot: Any = None) -> list[AssetSummary]:
     latest = reads.latest_materializations(keys, with_metadata=False)
     results = reads.latest_check_results(check_pairs)
     statuses = reads.partition_statuses(keys)
+    failures = reads.latest_failures(keys)
     checks_of: dict[str, list[CheckStatus]] = {}
     for pair in check_pairs:
         checks_of.setdefault(pair[0], []).append(_check_status(pair[1], results.get(pair)))
     by_key = {a.key: a for a in assets}
-    return [
-        _summary(key, by_key.get(key), latest.get(key), checks_of.get(key, []), statuses.get(key))
-        for key in keys
-    ]
+    summaries = []
+    for key in keys:
+        snap, checks = by_key.get(key), checks_of.get(key, [])
+        summaries.append(_summary(key, snap, latest.get(key), checks, statuses.get(key), failures.get(key)))
+    return summaries
 
 
 def asset_detail(
@@ -186,7 +212,8 @@ def asset_detail(
     checks = [_check_status(name, results.get((key, name))) for _, name in pairs]
     status = reads.partition_statuses([key]).get(key)
     latest = page[0] if page and before is None else reads.latest_materializations([key]).get(key)
-    summary = _summary(key, snap, latest, checks, status, with_metadata=True)
+    failure = reads.latest_failures([key]).get(key)
+    summary = _summary(key, snap, latest, checks, status, failure, with_metadata=True)
     history = [CheckResultView.of(c, event_id) for event_id, c in reads.check_history(key, limit=limit)]
     return AssetDetail(
         summary=summary,
@@ -204,6 +231,7 @@ def _summary(
     latest: MaterializationRecord | None,
     checks: list[CheckStatus],
     status: tuple[str, dict[PartitionState, IndexRanges]] | None,
+    failure: tuple[int, str, float] | None = None,
     with_metadata: bool = False,
 ) -> AssetSummary:
     partitions = getattr(snap, "partitions", None)
@@ -225,6 +253,7 @@ def _summary(
         last_materialization=MaterializationView.of(latest, with_metadata) if latest else None,
         checks=checks,
         partitions=counts,
+        last_failure=FailureView(*failure) if failure else None,
     )
 
 
