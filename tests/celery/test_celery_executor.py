@@ -15,6 +15,7 @@ import pytest
 import deras as dg
 from deras._defs.loader import load_definitions
 from deras.celery import CeleryExecutor
+from etl_dag import DAY, ETL_FILE, load_etl, task_states
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("db_url", ["postgres"], indirect=True)]
 
@@ -201,70 +202,18 @@ def test_a_step_no_worker_takes_fails_saying_so(celery_env, queue) -> None:
     assert f"deras worker -Q {queue}" in failure.data["error"]
 
 
-DAG_CODE = """
-import deras as dg
-
-@dg.dag(schedule=None, dag_id="etl")
-def etl():
-    @dg.task
-    def extract() -> list[int]:
-        return [1, 2, 3]
-
-    @dg.task
-    def double(n: int) -> int:
-        return n * 2
-
-    @dg.task
-    def total(values: list[int]) -> int:
-        return sum(values)
-
-    @dg.task.branch
-    def choose(value: int) -> str:
-        return "big" if value > 5 else "small"
-
-    @dg.task
-    def big() -> str:
-        return "big"
-
-    @dg.task
-    def small() -> str:
-        return "small"
-
-    @dg.task
-    def fails() -> None:
-        raise ValueError("no")
-
-    @dg.task(trigger_rule="all_done")
-    def cleanup() -> str:
-        return "cleaned"
-
-    summed = total(double.expand(n=extract()))
-    choose(summed) >> [big(), small()]
-    fails() >> cleanup()
-    dg.BashOperator(task_id="bash", bash_command="echo {{ ds }}")
-
-etl_dag = etl()
-defs = dg.Definitions(dags=[etl_dag])
-"""
-
-
 def test_dag_tasks_end_on_celery_as_they_do_in_process(celery_env, queue) -> None:
-    from datetime import datetime
-
-    env, instance = celery_env(DAG_CODE)
+    env, instance = celery_env(ETL_FILE.read_text())
     env.start_worker(queue)
-    dag = load_definitions(file=str(env.code)).definitions.dags[0]
-    day = datetime(2025, 3, 1)
-    in_process = dag.test(logical_date=day)
+    dag = load_etl()
+    in_process = dag.test(logical_date=DAY)
     on_celery = dag.test(
-        logical_date=day, instance=instance, executor=CeleryExecutor(env.broker, queue=queue)
+        logical_date=DAY, instance=instance, executor=CeleryExecutor(env.broker, queue=queue)
     )
-
-    def states(run: Any) -> dict[Any, Any]:
-        return {(ti.task_id, ti.map_index): (ti.state, ti.try_number) for ti in run.task_instances}
-
-    assert states(on_celery) == states(in_process)
+    assert task_states(on_celery) == task_states(in_process)
     assert on_celery.xcom("total") == 12 and on_celery.xcom("bash") == "2025-03-01"
+    assert on_celery.xcom("total", key="count") == 3
+    assert in_process.xcom("where") != on_celery.xcom("where")  # a worker ran it
 
 
 JOB_CODE = """

@@ -276,3 +276,29 @@ def test_an_older_event_never_replaces_a_newer_latest_fact(runs_store: MetadataS
     db.transact(lambda tx: tx.execute(_UPSERT_ASSET_LATEST, older))  # as a slower writer would
     (latest,) = runs_store.asset_reads.latest_materializations(["a"], with_metadata=False).values()
     assert (latest.run_id, latest.event_id) == ("r2", newer.id)
+
+
+def _fail(store: MetadataStore, asset_key: str, run_id: str = "r1", t: float = 0.0) -> EventRecord:
+    event = EventRecord(
+        run_id, EventType.ASSET_FAILED, node=asset_key, timestamp=t, data={"asset_key": asset_key}
+    )
+    store.store_events([event])
+    return event
+
+
+def test_each_assets_latest_failure_is_kept(runs_store: MetadataStore) -> None:
+    _fail(runs_store, "a", "r1", t=1.0)
+    newer = _fail(runs_store, "a", "r2", t=2.0)
+    only = _fail(runs_store, "b", "r1", t=3.0)
+    _materialize(runs_store, "c", t=4.0)
+    found = runs_store.asset_reads.latest_failures(["a", "b", "c", "never"])
+    assert found == {"a": (newer.id, "r2", 2.0), "b": (only.id, "r1", 3.0)}
+
+
+def test_a_batch_keeps_its_newest_failure_of_an_asset(runs_store: MetadataStore) -> None:
+    events = [
+        EventRecord("r1", EventType.ASSET_FAILED, node="a", timestamp=t, data={"asset_key": "a"})
+        for t in (1.0, 2.0)
+    ]
+    runs_store.store_events(events)
+    assert runs_store.asset_reads.latest_failures(["a"])["a"][2] == 2.0

@@ -421,3 +421,35 @@ def test_upgrading_from_0006_fills_the_latest_facts_and_the_run_tags(empty_db_ur
         assert [run.run_id for _, run in both] == ["r1"]
     finally:
         store.dispose()
+
+
+def test_upgrading_from_0007_fills_each_assets_latest_failure(empty_db_url: str) -> None:
+    _migrate(empty_db_url, "0007_latest_and_tags")
+    engine = sa.create_engine(empty_db_url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO event_log (id, run_id, event_type, message, timestamp, data) "
+                    "VALUES (:id, :run_id, :type, '', :t, :data)"
+                ),
+                [
+                    {"id": i, "run_id": run_id, "type": kind, "t": float(i), "data": data}
+                    for i, run_id, kind, data in (
+                        (1, "r1", "asset_failed", '{"asset_key":"a"}'),
+                        (2, "r2", "asset_failed", '{"asset_key":"a"}'),
+                        (3, "r2", "step_failure", '{"error":"x"}'),
+                        (4, "r1", "asset_failed", '{"asset_key":"b"}'),
+                        (5, "r1", "asset_materialization", '{"asset_key":"c"}'),
+                    )
+                ],
+            )
+    finally:
+        engine.dispose()
+    _migrate(empty_db_url, "head")
+    store = MetadataStore(empty_db_url)
+    try:
+        found = store.asset_reads.latest_failures(["a", "b", "c"])
+        assert found == {"a": (2, "r2", 2.0), "b": (4, "r1", 4.0)}
+    finally:
+        store.dispose()

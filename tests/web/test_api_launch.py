@@ -124,7 +124,8 @@ def test_launching_and_cancelling_a_backfill(client: Any, web_instance: Any) -> 
 
 
 def test_starting_and_stopping_a_schedule_and_a_sensor(client: Any, web_instance: Any) -> None:
-    assert client.post("/api/v1/schedules/nightly/start").json() == {"name": "nightly", "status": "running"}
+    started = client.post("/api/v1/schedules/nightly/start").json()
+    assert started == {"name": "nightly", "key": "schedule:nightly", "status": "running"}
     assert web_instance.store.ticks.get_state("schedule:nightly").status == "running"
     assert client.post("/api/v1/sensors/new_files/stop").json()["status"] == "stopped"
     assert web_instance.store.ticks.get_state("sensor:new_files").status == "stopped"

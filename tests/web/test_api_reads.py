@@ -103,8 +103,10 @@ def test_lineage_statuses_are_a_small_payload_by_key(served: Any) -> None:
     client, _ = served
     statuses = client.get("/api/v1/lineage/statuses").json()["statuses"]
     assert statuses["clean_prices"][0] == "materialized"
-    assert "report" not in statuses  # never materialized, no checks: missing goes without saying
+    assert statuses["report"][0] == "failed"  # its run failed: red, not grey
+    assert "daily_summary" not in {k for k, s in statuses.items() if s[0] == "failed"}
     assert statuses["raw_prices"][2] == 1  # raw_has_ten_rows failed
+    assert "missing" not in {s[0] for s in statuses.values()}  # missing goes without saying
 
 
 def test_lineage_layout_is_computed_once_per_code_version(served: Any) -> None:

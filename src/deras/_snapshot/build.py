@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -233,6 +234,8 @@ class _PartitionsSummary:
         if memo_key is not None and memo_key in self._memo:
             return self._memo[memo_key]
         snap = self._build(pdef, name)
+        if snap.index_ranges is None:
+            snap = replace(snap, index_ranges=self._index_ranges(pdef))
         if memo_key is not None:
             self._memo[memo_key] = snap
         return snap
@@ -281,6 +284,17 @@ class _PartitionsSummary:
                 **common,
             )
         return PartitionsSnap(kind=type(pdef).__name__, **self._bounds(pdef), **common)
+
+    def _index_ranges(self, pdef: Any) -> list[list[int]] | None:
+        """The current keys' index ranges (a partition bar places status indices by them)."""
+        from .._defs.partitions import DynamicPartitionsDefinition
+
+        if isinstance(pdef, DynamicPartitionsDefinition) and self.store is None:
+            return None
+        ranges = _safe(lambda: pdef.all_index_ranges(self.now, self.store))
+        if ranges is None or len(ranges) > PartitionsSnap.MAX_INDEX_RANGES:
+            return None
+        return [[a, b] for a, b in ranges]
 
     def _bounds(self, pdef: Any) -> dict[str, Any]:
         """Count, first and last key from the index ranges: no key list is built."""

@@ -89,10 +89,13 @@ class PartitionsSnap(_Snap):
     ``keys`` is the key list of a static definition of at most ``MAX_LISTED_KEYS`` keys (for a
     launch form's dropdown), else None. ``count`` of a dynamic definition is what the store held
     when the snapshot was built (0 without a store). ``dimensions`` (multi only) are the two
-    dimensions, each with its ``name``.
+    dimensions, each with its ``name``. ``index_ranges`` are the current keys as ``[start, end)``
+    ranges of the index space, where partition status indices fall (a daily definition's first
+    index is its start day's ordinal, not 0); None when unknown or more than ``MAX_INDEX_RANGES``.
     """
 
     MAX_LISTED_KEYS: ClassVar[int] = 1000
+    MAX_INDEX_RANGES: ClassVar[int] = 1000
     _nested: ClassVar[dict[str, type[_Snap]]] = {}  # dimensions: set below (self-reference)
 
     kind: str  # "time" | "static" | "dynamic" | "multi"
@@ -109,6 +112,7 @@ class PartitionsSnap(_Snap):
     keys: list[str] | None = None
     index_space_id: str | None = None
     description: str = ""  # the definition's repr, for people
+    index_ranges: list[list[int]] | None = None
 
 
 PartitionsSnap._nested = {"dimensions": PartitionsSnap}

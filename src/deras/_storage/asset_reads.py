@@ -24,6 +24,7 @@ from deras._core.status import PartitionState
 
 from .database import Database
 from .schema import (
+    asset_failure_latest,
     asset_latest,
     check_latest,
     check_results,
@@ -79,6 +80,12 @@ class AssetReads:
         else:
             rows = self._batched(_LATEST_MATERIALIZATIONS, [{"k": key} for key in keys])
         return {row.asset_key: materialization_record(row, with_metadata) for row in rows}
+
+    def latest_failures(self, asset_keys: Sequence[str]) -> dict[str, tuple[int, str, float]]:
+        """``(event_id, run_id, timestamp)`` of the newest ``ASSET_FAILED`` of each asset of
+        ``asset_keys`` that has one (``asset_failure_latest``: one scan for many assets)."""
+        found = self._latest(asset_failure_latest, list(dict.fromkeys(asset_keys)))
+        return {key: (event_id, run_id, timestamp) for key, event_id, run_id, timestamp in found}
 
     def materialized_asset_keys(self) -> list[str]:
         """Every asset key with a materialization (``asset_latest``, for a store read without

@@ -46,6 +46,7 @@ from deras._core.status import PartitionState
 
 from .database import Database, WriteTransaction
 from .schema import (
+    asset_failure_latest,
     asset_latest,
     check_latest,
     check_results,
@@ -101,6 +102,7 @@ def _latest_upsert(table: sa.Table, key: list[str]) -> Any:
 
 _UPSERT_ASSET_LATEST = _latest_upsert(asset_latest, ["asset_key"])
 _UPSERT_CHECK_LATEST = _latest_upsert(check_latest, ["asset_key", "check_name"])
+_UPSERT_FAILURE_LATEST = _latest_upsert(asset_failure_latest, ["asset_key"])
 
 
 def _newest(rows: list[dict[str, Any]], key: tuple[str, ...], columns: list[str]) -> list[dict[str, Any]]:
@@ -148,11 +150,12 @@ ASSET_EVENT_TYPES = frozenset({*_TRANSITIONS, EventType.ASSET_CHECK_EVALUATION})
 class AssetChanges:
     """The asset rows one batch of events adds or changes, written by :meth:`flush`."""
 
-    __slots__ = ("_checks", "_materializations", "_spans")
+    __slots__ = ("_checks", "_failures", "_materializations", "_spans")
 
     def __init__(self) -> None:
         self._materializations: list[dict[str, Any]] = []
         self._checks: list[dict[str, Any]] = []
+        self._failures: list[dict[str, Any]] = []
         self._spans: dict[str, list[tuple[EventType, PartitionSpan]]] = {}
 
     def add(self, event: EventRecord, event_id: int) -> None:
@@ -195,6 +198,15 @@ class AssetChanges:
                     "metadata": dump_json(data.get(DATA_METADATA) or {}),
                 }
             )
+        if kind is EventType.ASSET_FAILED:
+            self._failures.append(
+                {
+                    "event_id": event_id,
+                    "asset_key": asset_key,
+                    "run_id": event.run_id,
+                    "timestamp": event.timestamp,
+                }
+            )
         spans = data.get(DATA_PARTITIONS)
         if spans:
             self._spans.setdefault(asset_key, []).append((kind, PartitionSpan.from_json(spans)))
@@ -211,6 +223,10 @@ class AssetChanges:
         tx.executemany(
             _UPSERT_CHECK_LATEST,
             _newest(self._checks, ("asset_key", "check_name"), [c.name for c in check_latest.c]),
+        )
+        tx.executemany(
+            _UPSERT_FAILURE_LATEST,
+            _newest(self._failures, ("asset_key",), [c.name for c in asset_failure_latest.c]),
         )
         # Lock assets in one global order so two writers never wait on each other in a cycle.
         for asset_key in sorted(self._spans):

@@ -15,7 +15,8 @@ gives a DAG run's identity columns of its own (``runs.dag_id``, ``logical_date``
 ``0005_read_indexes`` the indexes the read model's keyset pages need (``run_reads.py``);
 ``0006_daemon_heartbeats`` the daemons' heartbeats (``daemon_heartbeats.py``);
 ``0007_latest_and_tags`` each asset's and check's latest fact (``asset_latest``,
-``check_latest``) and the runs' tags as rows (``run_tags``), for the read model.
+``check_latest``) and the runs' tags as rows (``run_tags``), for the read model;
+``0008_asset_failure_latest`` each asset's latest failure (``asset_failure_latest``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 
 from .escaping import escape_json_text
 
-SCHEMA_REVISION = "0007_latest_and_tags"
+SCHEMA_REVISION = "0008_asset_failure_latest"
 """The alembic head revision this code expects (compared on open without importing alembic)."""
 
 KNOWN_REVISIONS = (
@@ -38,6 +39,7 @@ KNOWN_REVISIONS = (
     "0005_read_indexes",
     "0006_daemon_heartbeats",
     "0007_latest_and_tags",
+    "0008_asset_failure_latest",
 )
 """Every revision in ``migrations/versions``, oldest first."""
 
@@ -175,6 +177,17 @@ asset_latest = sa.Table(
     sa.Column("run_id", sa.String, nullable=False),
     sa.Column("timestamp", sa.Double, nullable=False),
     sa.Column("partition_key", sa.String),
+)
+
+# The latest failure of each asset (an ASSET_FAILED event), kept like asset_latest: the lineage
+# colours an asset whose latest failure is newer than its latest materialization as failed.
+asset_failure_latest = sa.Table(
+    "asset_failure_latest",
+    metadata,
+    sa.Column("asset_key", sa.String, primary_key=True),
+    sa.Column("event_id", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String, nullable=False),
+    sa.Column("timestamp", sa.Double, nullable=False),
 )
 
 check_latest = sa.Table(
@@ -361,6 +374,7 @@ DERAS_TABLES = (
     asset_latest,
     check_latest,
     run_tags,
+    asset_failure_latest,
 )
 DERAS_TABLE_NAMES = frozenset(t.name for t in DERAS_TABLES)
 

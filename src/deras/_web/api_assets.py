@@ -89,7 +89,7 @@ def status_of(summary: dict[str, Any]) -> list[Any]:
     partitions = summary.get("partitions") or {}
     if partitions.get("in_progress"):
         state = "in_progress"
-    elif partitions.get("failed"):
+    elif partitions.get("failed") or summary.get("failed_last"):
         state = "failed"
     else:
         state = "materialized" if last else "missing"

@@ -14,20 +14,17 @@ from .schemas import ERRORS, InstigatorStatus, InstigatorView, TickPage
 from .state import WebState, web_state
 
 router = APIRouter(tags=["schedules and sensors"])
-_STORAGE_PREFIX = {"schedules": "schedule", "sensors": "sensor"}
 
 
-def _names(snapshot: Any, kind: str) -> set[str]:
-    found = snapshot.schedules if kind == "schedules" else snapshot.sensors
-    return {item.name for item in found}
+def _views(state: WebState, kind: str, **options: Any) -> list[Any]:
+    instigator_views = read_model("instigators")
+
+    listing = getattr(instigator_views, f"list_{kind}")
+    return list(listing(state.instance, require_snapshot(state), **options))
 
 
 def _instigators(state: WebState, kind: str) -> Any:
-    instigator_views = read_model("instigators")
-
-    snapshot = require_snapshot(state)
-    listing = getattr(instigator_views, f"list_{kind}")
-    return [item.to_json() for item in listing(state.instance, snapshot)]
+    return [item.to_json() for item in _views(state, kind)]
 
 
 @router.get(
@@ -44,11 +41,18 @@ def list_sensors(state: WebState = Depends(web_state)) -> Any:
     return _instigators(state, "sensors")
 
 
-def _storage_name(state: WebState, kind: str, name: str) -> str:
-    snapshot = require_snapshot(state)
-    if name not in _names(snapshot, kind):
+def _find(state: WebState, kind: str, name: str) -> Any:
+    """The listed schedule or sensor that ``name`` names: its key (``dag:etl``: a DAG's own
+    schedule, ``schedule:nightly``), else its name (a schedule before a DAG of the same name)."""
+    items = _views(state, kind, ticks=0) if kind == "schedules" else _views(state, kind)
+    found = [i for i in items if i.key == name] or [i for i in items if i.name == name]
+    if not found:
         raise HTTPException(404, f"no {kind[:-1]} named {name!r} in the definitions")
-    return f"{_STORAGE_PREFIX[kind]}:{name}"
+    return found[0]
+
+
+def _storage_name(state: WebState, kind: str, name: str) -> str:
+    return str(_find(state, kind, name).key)
 
 
 def _ticks(kind: str) -> Any:
@@ -71,14 +75,15 @@ def _ticks(kind: str) -> Any:
 
 def _setter(kind: str, status: str) -> Any:
     def set_status(name: str, state: WebState = Depends(web_state)) -> Any:
-        key = _storage_name(state, kind, name)
-        state.instance.store.ticks.set_status(key, status, time.time())
+        item = _find(state, kind, name)
+        state.instance.store.ticks.set_status(item.key, status, time.time())
         state.feed.notify()
-        return {"name": name, "status": status}
+        return {"name": item.name, "key": item.key, "status": status}
 
     return set_status
 
 
+_KEYS = {"schedules": "schedule:NAME; dag:ID, a DAG's own schedule", "sensors": "sensor:NAME"}
 for _kind in ("schedules", "sensors"):
     _one = _kind[:-1]
     router.add_api_route(
@@ -97,6 +102,6 @@ for _kind in ("schedules", "sensors"):
             methods=["POST"],
             response_model=InstigatorStatus,
             responses=ERRORS,
-            summary=f"{_verb.capitalize()} a {_one}",
+            summary=f"{_verb.capitalize()} a {_one} by name or key ({_KEYS[_kind]})",
             operation_id=f"{_verb}_{_one}",
         )

@@ -40,7 +40,11 @@ def render(numbers: dict[str, Any]) -> str:
         lines.append(f'deras_runs{{status="{_label(status)}"}} {count}')
     family("deras_run_queue_depth", "gauge", "Runs queued for the daemon.")
     lines.append(f"deras_run_queue_depth {numbers.get('queue_depth', 0)}")
-    family("deras_tick_lag_seconds", "gauge", "Seconds since each running instigator's last tick.")
+    family(
+        "deras_tick_lag_seconds",
+        "gauge",
+        "How late each running schedule's or sensor's next tick is, in seconds (0: on time).",
+    )
     for name, lag in sorted((numbers.get("tick_lag_seconds") or {}).items()):
         if lag is not None:
             lines.append(f'deras_tick_lag_seconds{{instigator="{_label(name)}"}} {float(lag)}')

@@ -46,14 +46,30 @@ def _page(request: Request, template: str, nav: str, title: str, **data: Any) ->
     return templates.TemplateResponse(request, template, context)
 
 
-@router.get("/", response_class=HTMLResponse)
-def overview_page(request: Request) -> HTMLResponse:
-    return _page(request, "overview.html", "overview", "Overview")
+# The pages of the top bar: a template and a title each; the JS module the template names
+# fetches the rest.
+_TOP_PAGES = [
+    ("/", "overview.html", "overview", "Overview"),
+    ("/assets", "assets.html", "assets", "Assets"),
+    ("/runs", "runs.html", "runs", "Runs"),
+    ("/dags", "dags.html", "dags", "DAGs"),
+    ("/automation", "automation.html", "automation", "Schedules & sensors"),
+    ("/backfills", "backfills.html", "backfills", "Backfills"),
+    ("/locations", "locations.html", "locations", "Code locations"),
+]
 
 
-@router.get("/assets", response_class=HTMLResponse)
-def assets_page(request: Request) -> HTMLResponse:
-    return _page(request, "assets.html", "assets", "Assets")
+def _top_page(template: str, nav: str, title: str) -> Any:
+    def render(request: Request) -> HTMLResponse:
+        return _page(request, template, nav, title)
+
+    return render
+
+
+for _path, _template, _nav, _title in _TOP_PAGES:
+    router.add_api_route(
+        _path, _top_page(_template, _nav, _title), methods=["GET"], response_class=HTMLResponse, name=_nav
+    )
 
 
 @router.get("/assets/{key:path}", response_class=HTMLResponse)
@@ -61,19 +77,9 @@ def asset_page(request: Request, key: str) -> HTMLResponse:
     return _page(request, "asset.html", "assets", key, key=key)
 
 
-@router.get("/runs", response_class=HTMLResponse)
-def runs_page(request: Request) -> HTMLResponse:
-    return _page(request, "runs.html", "runs", "Runs")
-
-
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, run_id: str) -> HTMLResponse:
     return _page(request, "run.html", "runs", f"Run {run_id[:8]}", run_id=run_id)
-
-
-@router.get("/dags", response_class=HTMLResponse)
-def dags_page(request: Request) -> HTMLResponse:
-    return _page(request, "dags.html", "dags", "DAGs")
 
 
 @router.get("/dags/{dag_id}", response_class=HTMLResponse)
@@ -81,29 +87,14 @@ def dag_page(request: Request, dag_id: str) -> HTMLResponse:
     return _page(request, "dag.html", "dags", dag_id, dag_id=dag_id)
 
 
-@router.get("/automation", response_class=HTMLResponse)
-def automation_page(request: Request) -> HTMLResponse:
-    return _page(request, "automation.html", "automation", "Schedules & sensors")
-
-
 @router.get("/automation/{kind}/{name}", response_class=HTMLResponse)
 def instigator_page(request: Request, kind: str, name: str) -> HTMLResponse:
     return _page(request, "instigator.html", "automation", name, kind=kind, name=name)
 
 
-@router.get("/backfills", response_class=HTMLResponse)
-def backfills_page(request: Request) -> HTMLResponse:
-    return _page(request, "backfills.html", "backfills", "Backfills")
-
-
 @router.get("/backfills/{backfill_id}", response_class=HTMLResponse)
 def backfill_page(request: Request, backfill_id: str) -> HTMLResponse:
     return _page(request, "backfill.html", "backfills", f"Backfill {backfill_id}", backfill_id=backfill_id)
-
-
-@router.get("/locations", response_class=HTMLResponse)
-def locations_page(request: Request) -> HTMLResponse:
-    return _page(request, "locations.html", "locations", "Code locations")
 
 
 @router.get("/favicon.ico")

@@ -183,6 +183,7 @@ class TickPage(Open):
 
 class InstigatorStatus(BaseModel):
     name: str
+    key: str = Field(description="the storage name: schedule:NAME, dag:ID, sensor:NAME")
     status: str
 
 

@@ -115,3 +115,38 @@ def test_an_unknown_asset_has_no_page_and_a_bad_cursor_is_refused(instance: Any)
     assert asset_detail(instance, None, "nope") is None
     with pytest.raises(DerasError, match="cursor"):
         asset_detail(instance, None, "rows", cursor="xx")
+
+
+def test_a_check_result_reads_the_same_on_its_asset_page_and_its_run_page(instance: Any) -> None:
+    from deras._instance.views.runs import run_detail
+
+    run_id = _materialize_rows(instance, 0)
+    asset = asset_detail(instance, snapshot(DEFS), "rows")
+    run = run_detail(instance, run_id)
+    assert asset is not None and run is not None
+    (on_asset,) = asset.check_history
+    (on_run,) = run.checks
+    assert on_asset.event_id is not None and on_run.event_id is None  # a run's read has no event id
+    assert {**on_asset.to_json(), "event_id": None} == on_run.to_json()
+    assert on_run.to_json()["asset_key"] == "rows" and on_run.run_id == run_id and not on_run.passed
+
+
+@dg.asset
+def flaky(context: dg.AssetExecutionContext) -> int:
+    if context.run_config.get("fail"):
+        raise ValueError("flaky failed")
+    return 1
+
+
+def test_an_asset_whose_latest_run_failed_reads_as_failed_until_it_materializes(instance: Any) -> None:
+    defs = dg.Definitions(assets=[flaky])
+    failed = dg.materialize([flaky], instance=instance, run_config={"fail": True}, raise_on_error=False)
+    (summary,) = list_assets(instance, snapshot(defs))
+    assert summary.failed_last and summary.last_materialization is None
+    assert summary.last_failure is not None and summary.last_failure.run_id == failed.run_id
+    dg.materialize([flaky], instance=instance)
+    (summary,) = list_assets(instance, snapshot(defs))
+    assert not summary.failed_last and summary.to_json()["failed_last"] is False
+    dg.materialize([flaky], instance=instance, run_config={"fail": True}, raise_on_error=False)
+    detail = asset_detail(instance, snapshot(defs), "flaky")
+    assert detail is not None and detail.summary.failed_last  # failed after a materialization

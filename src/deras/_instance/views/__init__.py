@@ -8,6 +8,7 @@ Functions of an instance (and, where definitions matter, an optional ``CodeSnaps
 
 from .assets import AssetDetail, AssetSummary, asset_detail, list_assets
 from .backfills import BackfillDetail, BackfillSummary, PartitionProgress, backfill_detail, list_backfills
+from .checks import CheckResultView
 from .dags import DagGrid, DagSummary, dag_grid, list_dags
 from .health import DaemonHealth, DaemonView, daemon_health
 from .instigators import ScheduleView, SensorView, TickView, list_schedules, list_sensors, tick_history
@@ -17,7 +18,6 @@ from .overview import FailingCheck, NextTick, Overview, overview
 from .page import Page
 from .runs import (
     AttemptView,
-    CheckResultView,
     EventView,
     RunDetail,
     RunSummary,

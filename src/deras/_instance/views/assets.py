@@ -14,7 +14,9 @@ from ..._core.errors import DerasError
 from ..._core.ranges import IndexRanges
 from ..._core.records import CheckResultRecord, MaterializationRecord
 from ..._core.status import PartitionState
+from .checks import CheckResultView
 from .page import check_limit, decode_cursor, encode_cursor
+from .partition_bar import PartitionBar, partition_bar
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,19 @@ class MaterializationView:
     @classmethod
     def of(cls, m: MaterializationRecord, with_metadata: bool = True) -> MaterializationView:
         return cls(m.event_id, m.run_id, m.timestamp, m.partition, m.metadata if with_metadata else None)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class FailureView:
+    """An asset's latest failure (an ``ASSET_FAILED`` event): ``event_id`` orders it against
+    its latest materialization."""
+
+    event_id: int
+    run_id: str
+    timestamp: float
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -78,6 +93,15 @@ class AssetSummary:
     last_materialization: MaterializationView | None
     checks: list[CheckStatus]
     partitions: PartitionCounts | None
+    last_failure: FailureView | None = None
+
+    @property
+    def failed_last(self) -> bool:
+        """Its latest failure is newer than its latest materialization (a run's step failed)."""
+        if self.last_failure is None:
+            return False
+        last = self.last_materialization
+        return last is None or self.last_failure.event_id > last.event_id
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,35 +115,23 @@ class AssetSummary:
             ),
             "checks": [c.to_json() for c in self.checks],
             "partitions": self.partitions.to_json() if self.partitions else None,
+            "last_failure": self.last_failure.to_json() if self.last_failure else None,
+            "failed_last": self.failed_last,
         }
-
-
-@dataclass(frozen=True)
-class CheckResultEntry:
-    event_id: int
-    check_name: str
-    passed: bool
-    severity: str
-    run_id: str
-    timestamp: float
-    partition: str | None
-    metadata: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
 class PartitionRanges:
     """Partition status as ranges: ``ranges[state]`` are ``[start, end)`` index pairs of the
     asset's partitions definition, ``key_ranges[state]`` the same as first/last keys when the
-    snapshot lists the keys (static partitions)."""
+    snapshot lists the keys (static partitions); ``bar`` the page's bar, in buckets."""
 
     ranges: dict[str, list[list[int]]]
     key_ranges: dict[str, list[list[str]]] | None
+    bar: PartitionBar
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "bar": self.bar.to_json()}
 
 
 @dataclass(frozen=True)
@@ -128,7 +140,7 @@ class AssetDetail:
     materializations: list[MaterializationView]  # newest first
     next_cursor: str | None  # older materializations
     metadata_series: dict[str, list[list[float]]]  # numeric metadata: [[timestamp, value], ...]
-    check_history: list[CheckResultEntry]  # newest first
+    check_history: list[CheckResultView]  # newest first
     partition_status: PartitionRanges | None
 
     def to_json(self) -> dict[str, Any]:
@@ -159,14 +171,16 @@ def list_assets(instance: Any, snapshot: Any = None) -> list[AssetSummary]:
     latest = reads.latest_materializations(keys, with_metadata=False)
     results = reads.latest_check_results(check_pairs)
     statuses = reads.partition_statuses(keys)
+    failures = reads.latest_failures(keys)
     checks_of: dict[str, list[CheckStatus]] = {}
     for pair in check_pairs:
         checks_of.setdefault(pair[0], []).append(_check_status(pair[1], results.get(pair)))
     by_key = {a.key: a for a in assets}
-    return [
-        _summary(key, by_key.get(key), latest.get(key), checks_of.get(key, []), statuses.get(key))
-        for key in keys
-    ]
+    summaries = []
+    for key in keys:
+        snap, checks = by_key.get(key), checks_of.get(key, [])
+        summaries.append(_summary(key, snap, latest.get(key), checks, statuses.get(key), failures.get(key)))
+    return summaries
 
 
 def asset_detail(
@@ -198,13 +212,9 @@ def asset_detail(
     checks = [_check_status(name, results.get((key, name))) for _, name in pairs]
     status = reads.partition_statuses([key]).get(key)
     latest = page[0] if page and before is None else reads.latest_materializations([key]).get(key)
-    summary = _summary(key, snap, latest, checks, status, with_metadata=True)
-    history = [
-        CheckResultEntry(
-            event_id, c.check_name, c.passed, c.severity, c.run_id, c.timestamp, c.partition, c.metadata
-        )
-        for event_id, c in reads.check_history(key, limit=limit)
-    ]
+    failure = reads.latest_failures([key]).get(key)
+    summary = _summary(key, snap, latest, checks, status, failure, with_metadata=True)
+    history = [CheckResultView.of(c, event_id) for event_id, c in reads.check_history(key, limit=limit)]
     return AssetDetail(
         summary=summary,
         materializations=[MaterializationView.of(m) for m in page],
@@ -221,6 +231,7 @@ def _summary(
     latest: MaterializationRecord | None,
     checks: list[CheckStatus],
     status: tuple[str, dict[PartitionState, IndexRanges]] | None,
+    failure: tuple[int, str, float] | None = None,
     with_metadata: bool = False,
 ) -> AssetSummary:
     partitions = getattr(snap, "partitions", None)
@@ -242,6 +253,7 @@ def _summary(
         last_materialization=MaterializationView.of(latest, with_metadata) if latest else None,
         checks=checks,
         partitions=counts,
+        last_failure=FailureView(*failure) if failure else None,
     )
 
 
@@ -274,7 +286,8 @@ def _ranges(
             state: [[keys[a], keys[b - 1]] for a, b in pairs if 0 <= a < b <= len(keys)]
             for state, pairs in as_pairs.items()
         }
-    return PartitionRanges(as_pairs, key_ranges)
+    bar = partition_bar(getattr(partitions, "index_ranges", None), as_pairs)
+    return PartitionRanges(as_pairs, key_ranges, bar)
 
 
 def _check_status(name: str, result: CheckResultRecord | None) -> CheckStatus:

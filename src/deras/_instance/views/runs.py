@@ -16,6 +16,7 @@ from ..._core.errors import DerasError
 from ..._core.events import DATA_TRACEBACK, EventRecord, EventType
 from ..._core.records import AttemptRecord, RunRecord
 from ..._core.status import NodeStatus, RunStatus
+from .checks import CheckResultView
 from .page import Page, check_limit, decode_cursor, encode_cursor
 
 
@@ -115,20 +116,6 @@ class StepView:
             "status": self.status,
             "attempts": [a.to_json() for a in self.attempts],
         }
-
-
-@dataclass(frozen=True)
-class CheckResultView:
-    asset_key: str
-    check_name: str
-    passed: bool
-    severity: str
-    timestamp: float
-    partition: str | None
-    metadata: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -272,10 +259,7 @@ def run_detail(instance: Any, run_id: str, snapshot: Any = None) -> RunDetail | 
         )
         for node, views in by_node.items()
     ]
-    checks = [
-        CheckResultView(c.asset_key, c.check_name, c.passed, c.severity, c.timestamp, c.partition, c.metadata)
-        for c in store.get_check_results(run_id=run_id)
-    ]
+    checks = [CheckResultView.of(c) for c in store.get_check_results(run_id=run_id)]
     return RunDetail(
         summary=summarize(instance, [run])[0],
         steps=steps,

@@ -38,32 +38,41 @@ function plot(name, points) {
   return el("div", {}, el("div", { class: "stat-label" }, name), svg);
 }
 
-// The partition bar: each state's ranges of partition indices over the asset's count, on a canvas.
+// The partition bar: the read model folds the partitions, in order, into at most a hundred or so
+// buckets with a count per state (a million partitions are the same few numbers); each bucket is
+// a column, filled bottom up by its share of materialized, in progress and failed partitions.
+const BAR_STATES = ["materialized", "in_progress", "failed"];
+
 function partitionBar(detail) {
-  const status = detail.partition_status;
+  const bar = detail.partition_status?.bar;
   const counts = detail.partitions;
-  if (!status || !counts) return null;
-  const spans = Object.values(status.ranges).flat();
-  // Ranges are indices in the partitions definition's index space (a daily asset's index is the
-  // date's ordinal): the bar starts at the first partition's index when the read model gives it.
-  const first = status.first_index ?? Math.min(...spans.map((r) => r[0]), Infinity);
-  const total = counts.total ?? Math.max(1, ...spans.map((r) => r[1] - first));
-  const canvas = el("canvas", { class: "partition-bar", role: "img", "aria-label": "partition status" });
+  if (!bar || !counts) return null;
+  const n = bar.sizes.length;
+  const canvas = el("canvas", {
+    class: "partition-bar", role: "img", "aria-label": `partition status: ${n} buckets of ${bar.count} partitions`,
+    dataset: { buckets: String(n), firstIndex: String(bar.first_index ?? "") },
+  });
   requestAnimationFrame(() => {
     const ratio = window.devicePixelRatio || 1;
     const width = canvas.clientWidth || 600;
+    const height = 22;
     canvas.width = width * ratio;
-    canvas.height = 22 * ratio;
+    canvas.height = height * ratio;
     const ctx = canvas.getContext("2d");
     ctx.scale(ratio, ratio);
     ctx.fillStyle = stateColor("missing");
-    ctx.fillRect(0, 0, width, 22);
-    for (const state of ["materialized", "failed", "in_progress"]) {
-      ctx.fillStyle = stateColor(state);
-      for (const [a, b] of status.ranges[state] ?? []) {
-        const x0 = ((a - first) / total) * width;
-        const x1 = ((b - first) / total) * width;
-        ctx.fillRect(x0, 0, Math.max(x1 - x0, 1), 22);
+    ctx.fillRect(0, 0, width, height);
+    for (let b = 0; b < n; b++) {
+      const x0 = (b / n) * width;
+      const w = Math.max(((b + 1) / n) * width - x0, 1);
+      let y = height;
+      for (const state of BAR_STATES) {
+        const share = (bar.states[state]?.[b] ?? 0) / bar.sizes[b];
+        if (!share) continue;
+        const h = Math.max(share * height, 1);
+        ctx.fillStyle = stateColor(state);
+        ctx.fillRect(x0, y - h, w, h);
+        y -= h;
       }
     }
   });

@@ -1,7 +1,9 @@
 // Asset lineage on a canvas: the server sends the layout once per code version (columns of
 // keys, groups and coordinates) and statuses apart (a small payload refreshed live). Only what
-// is inside the viewport is drawn; zoomed out, nodes are plain boxes and labels are left out.
+// is inside the viewport is drawn; zoomed out, nodes are plain boxes and labels are left out,
+// and groups of more than FOLD_OVER assets are one node each (lineage_groups.js).
 import { api, assetLink, el, live, PALETTE, pill, replace, showError, stateColor, table, throttle, when } from "../deras.js";
+import { GroupFolding } from "../lineage_groups.js";
 
 const canvas = document.getElementById("graph");
 const info = document.getElementById("graph-info");
@@ -14,6 +16,8 @@ let hover = -1;
 let matches = [];
 let highlighted = new Set();
 let edgesOf = null; // node index -> edge indices (for hover highlighting)
+let folding = null; // the large groups, folded while zoomed out
+const FAILED_FILL = "#fff0f0";
 
 function resize() {
   const ratio = window.devicePixelRatio || 1;
@@ -34,6 +38,7 @@ function fit() {
 
 function centerOn(i, k = Math.max(view.k, 0.9)) {
   const n = layout.nodes;
+  folding.unfold(n.group[i]); // a search match inside a folded group opens it
   view.k = k;
   view.x = n.x[i] + layout.node_width / 2 - canvas.clientWidth / 2 / k;
   view.y = n.y[i] + layout.node_height / 2 - canvas.clientHeight / 2 / k;
@@ -63,6 +68,15 @@ function paint() {
   const x1 = x0 + canvas.clientWidth / k;
   const y1 = y0 + canvas.clientHeight / k;
   const { x, y, group, key } = layout.nodes;
+  const scene = folding.scene(k);
+  const { hidden } = scene;
+  const n = key.length;
+  const box = (i) => folding.boxes[i - n];
+  // where an edge leaves node a and enters node b (a group's node is wider and taller)
+  const outX = (a) => (a < n ? x[a] + nw : box(a).x + box(a).w);
+  const outY = (a) => (a < n ? y[a] + nh / 2 : box(a).y + box(a).h / 2);
+  const inX = (b) => (b < n ? x[b] : box(b).x);
+  const inY = (b) => (b < n ? y[b] + nh / 2 : box(b).y + box(b).h / 2);
   const inView = (i) => x[i] + nw >= x0 && x[i] <= x1 && y[i] + nh >= y0 && y[i] <= y1;
 
   // edges: one path for all, then the hovered node's edges on top
@@ -70,14 +84,14 @@ function paint() {
   ctx.strokeStyle = k < 0.2 ? "rgba(120,130,150,0.25)" : "rgba(120,130,150,0.6)";
   ctx.beginPath();
   const bends = layout.bendsByEdge;
-  layout.edges.forEach(([u, v], e) => {
-    const ax = x[u] + nw;
-    const bx = x[v];
-    if (Math.max(ax, bx) < x0 || Math.min(ax, bx) > x1) return;
-    const ay = y[u] + nh / 2;
-    const by = y[v] + nh / 2;
-    const pts = bends.get(e);
-    if (!pts && (Math.max(ay, by) < y0 || Math.min(ay, by) > y1)) return;
+  for (const [u, v, e] of scene.edges) {
+    const ax = outX(u);
+    const bx = inX(v);
+    if (Math.max(ax, bx) < x0 || Math.min(ax, bx) > x1) continue;
+    const ay = outY(u);
+    const by = inY(v);
+    const pts = e >= 0 ? bends.get(e) : null;
+    if (!pts && (Math.max(ay, by) < y0 || Math.min(ay, by) > y1)) continue;
     ctx.moveTo(ax, ay);
     if (pts) {
       for (let p = 0; p < pts.length; p += 2) ctx.lineTo(pts[p], pts[p + 1]);
@@ -86,14 +100,15 @@ function paint() {
       const mid = (ax + bx) / 2;
       ctx.bezierCurveTo(mid, ay, mid, by, bx, by);
     }
-  });
+  }
   ctx.stroke();
-  if (hover >= 0 && edgesOf) {
+  if (hover >= 0 && hover < n && !hidden[hover] && edgesOf) {
     ctx.strokeStyle = "#3b5bdb";
     ctx.lineWidth = 2 / Math.max(k, 0.25);
     ctx.beginPath();
     for (const e of edgesOf.get(hover) ?? []) {
       const [u, v] = layout.edges[e];
+      if (hidden[u] || hidden[v]) continue;
       ctx.moveTo(x[u] + nw, y[u] + nh / 2);
       const pts = bends.get(e);
       if (pts) for (let p = 0; p < pts.length; p += 2) ctx.lineTo(pts[p], pts[p + 1]);
@@ -106,8 +121,8 @@ function paint() {
   const detailed = k >= 0.45;
   ctx.font = "13px system-ui, sans-serif";
   ctx.textBaseline = "middle";
-  for (let i = 0; i < key.length; i++) {
-    if (!inView(i)) continue;
+  for (let i = 0; i < n; i++) {
+    if (hidden[i] || !inView(i)) continue;
     const status = statuses[key[i]];
     const state = status ? status[0] : "missing";
     const colour = PALETTE[group[i] % PALETTE.length];
@@ -118,9 +133,9 @@ function paint() {
       ctx.fillRect(x[i], y[i], 14, nh);
       continue;
     }
-    ctx.fillStyle = "#ffffff";
-    ctx.strokeStyle = highlighted.has(i) ? "#e8590c" : i === hover ? "#3b5bdb" : colour;
-    ctx.lineWidth = highlighted.has(i) || i === hover ? 3 : 1.5;
+    ctx.fillStyle = state === "failed" ? FAILED_FILL : "#ffffff";
+    ctx.strokeStyle = highlighted.has(i) ? "#e8590c" : i === hover ? "#3b5bdb" : state === "failed" ? stateColor("failed") : colour;
+    ctx.lineWidth = highlighted.has(i) || i === hover || state === "failed" ? 3 : 1.5;
     ctx.beginPath();
     ctx.roundRect(x[i], y[i], nw, nh, 6);
     ctx.fill();
@@ -140,17 +155,70 @@ function paint() {
     if (label.length > 22) label = `${label.slice(0, 21)}…`;
     ctx.fillText(label, x[i] + 12, y[i] + nh / 2);
   }
+
+  // folded groups: a bigger node in the group's colour, its state in a band, its name and count
+  const drawn = [];
+  for (const g of scene.groups) {
+    const b = folding.boxes[g];
+    const [state, failing] = folding.state(g, statuses);
+    drawn.push({ group: layout.groups[g], count: folding.members[g].length, state,
+      x: (b.x + b.w / 2 - view.x) * k, y: (b.y + b.h / 2 - view.y) * k });
+    if (b.x + b.w < x0 || b.x > x1 || b.y + b.h < y0 || b.y > y1) continue;
+    const matched = folding.members[g].some((i) => highlighted.has(i));
+    ctx.fillStyle = PALETTE[g % PALETTE.length];
+    ctx.strokeStyle = matched ? "#e8590c" : n + g === hover ? "#3b5bdb" : stateColor(state);
+    ctx.lineWidth = (matched || n + g === hover ? 4 : 3) / Math.max(k, 0.25);
+    ctx.beginPath();
+    ctx.roundRect(b.x, b.y, b.w, b.h, 10);
+    ctx.fill();
+    ctx.stroke();
+    ctx.fillStyle = stateColor(state);
+    ctx.fillRect(b.x + 2, b.y + 2, 18, b.h - 4);
+    if (k >= 0.1) {
+      // readable when zoomed out (12 px on screen at least), within the node's box
+      ctx.font = `bold ${Math.min(Math.max(14, 12 / k), b.h * 0.6)}px system-ui, sans-serif`;
+      let label = `${layout.groups[g]} (${folding.members[g].length})${failing ? " !" : ""}`;
+      while (label.length > 4 && ctx.measureText(label).width > b.w - 36) label = `${label.slice(0, -2)}…`;
+      ctx.fillStyle = "#ffffff";
+      ctx.fillText(label, b.x + 28, b.y + b.h / 2);
+    }
+  }
+  // for tests and assistive tools: what is folded, where (CSS pixels in the canvas), how it is
+  canvas.dataset.folded = JSON.stringify(drawn);
+  canvas.dataset.zoom = String(k);
 }
 
+// The node under a point: an asset's index, or n + g for folded group g's node; -1 for none.
 function nodeAt(sx, sy) {
   if (!layout) return -1;
   const wx = view.x + sx / view.k;
   const wy = view.y + sy / view.k;
   const { x, y } = layout.nodes;
+  const scene = folding.scene(view.k);
+  for (const g of scene.groups) {
+    const b = folding.boxes[g];
+    if (wx >= b.x && wx <= b.x + b.w && wy >= b.y && wy <= b.y + b.h) return x.length + g;
+  }
   for (let i = 0; i < x.length; i++) {
+    if (scene.hidden[i]) continue;
     if (wx >= x[i] && wx <= x[i] + layout.node_width && wy >= y[i] && wy <= y[i] + layout.node_height) return i;
   }
   return -1;
+}
+
+// Open a folded group: draw its assets and fit the view to them.
+function unfold(g) {
+  folding.unfold(g);
+  const { x, y } = layout.nodes;
+  const m = folding.members[g];
+  const left = Math.min(...m.map((i) => x[i]));
+  const top = Math.min(...m.map((i) => y[i]));
+  const width = Math.max(...m.map((i) => x[i])) + layout.node_width - left;
+  const height = Math.max(...m.map((i) => y[i])) + layout.node_height - top;
+  const k = Math.min(canvas.clientWidth / (width + 80), canvas.clientHeight / (height + 80), 1.2);
+  view = { k, x: left + width / 2 - canvas.clientWidth / 2 / k, y: top + height / 2 - canvas.clientHeight / 2 / k };
+  info.textContent = summary();
+  draw();
 }
 
 // pan, zoom, hover, click
@@ -188,7 +256,8 @@ canvas.addEventListener("pointerup", (e) => {
   canvas.classList.remove("dragging");
   if (wasDrag) return;
   const i = nodeAt(e.clientX - rect.left, e.clientY - rect.top);
-  if (i >= 0) location.href = `/assets/${layout.nodes.key[i].split("/").map(encodeURIComponent).join("/")}`;
+  if (i >= layout.nodes.key.length) unfold(i - layout.nodes.key.length);
+  else if (i >= 0) location.href = `/assets/${layout.nodes.key[i].split("/").map(encodeURIComponent).join("/")}`;
 });
 canvas.addEventListener("wheel", (e) => {
   e.preventDefault();
@@ -204,6 +273,12 @@ canvas.addEventListener("wheel", (e) => {
 }, { passive: false });
 
 function describe(i) {
+  const n = layout.nodes.key.length;
+  if (i >= n) {
+    const [state, failing] = folding.state(i - n, statuses);
+    return `${layout.groups[i - n]}: ${folding.members[i - n].length} assets, ${state.replace("_", " ")}` +
+      `${failing ? `, ${failing} failing checks` : ""}\nclick to open the group`;
+  }
   const status = statuses[layout.nodes.key[i]];
   const group = layout.groups[layout.nodes.group[i]];
   return `${layout.nodes.key[i]} (${group})${status?.[1] ? `\nlast materialized ${when(status[1])}` : "\nnever materialized"}`;
@@ -240,7 +315,9 @@ document.getElementById("fit").addEventListener("click", fit);
 window.addEventListener("resize", throttle(resize, 100));
 
 function summary() {
-  return `${layout.nodes.key.length} assets, ${layout.edges.length} dependencies, ${layout.groups.length} groups`;
+  const folded = folding.folded.size;
+  const note = folded ? `; ${folded} large group${folded === 1 ? "" : "s"} folded (zoom in or click to open)` : "";
+  return `${layout.nodes.key.length} assets, ${layout.edges.length} dependencies, ${layout.groups.length} groups${note}`;
 }
 
 function legend() {
@@ -262,6 +339,7 @@ async function loadGraph() {
   const statusesLoaded = api("/lineage/statuses");
   layout = await api("/lineage");
   layout.bendsByEdge = new Map(layout.bends.map(([e, pts]) => [e, pts]));
+  folding = new GroupFolding(layout);
   edgesOf = new Map();
   layout.edges.forEach(([u, v], e) => {
     for (const n of [u, v]) {

@@ -2,17 +2,19 @@
 import { actionButton, api, el, live, pill, replace, runLink, showError, table, throttle, toast, when } from "../deras.js";
 
 const tsOf = (t) => (typeof t === "number" ? t : t ? Date.parse(t) / 1000 : null);
+// The API and the pages address one by its key ("dag:etl": a DAG's own schedule), else its name.
+const ref = (item) => encodeURIComponent(item.key ?? item.name);
 
 function controls(kind, item) {
   if (item.unknown) {
     return ["start", "stop"].map((verb) => actionButton(verb === "start" ? "Start" : "Stop", async () => {
-      const out = await api(`/${kind}/${encodeURIComponent(item.name)}/${verb}`, { method: "POST" });
+      const out = await api(`/${kind}/${ref(item)}/${verb}`, { method: "POST" });
       toast(`${item.name} ${out.status}`);
     }, { kind: verb === "start" ? "primary" : "danger" }));
   }
   const running = item.status === "running";
   return actionButton(running ? "Stop" : "Start", async () => {
-    const out = await api(`/${kind}/${encodeURIComponent(item.name)}/${running ? "stop" : "start"}`, { method: "POST" });
+    const out = await api(`/${kind}/${ref(item)}/${running ? "stop" : "start"}`, { method: "POST" });
     toast(`${item.name} ${out.status}`);
     load();
   }, { kind: running ? "danger" : "primary" });
@@ -26,7 +28,8 @@ function lastTick(item) {
     t.error ? el("div", { class: "error-box" }, t.error.split("\n")[0]) : null];
 }
 
-const link = (kind, item) => el("a", { href: `/automation/${kind}/${encodeURIComponent(item.name)}` }, item.name);
+const link = (kind, item) => el("a", { href: `/automation/${kind}/${ref(item)}` }, item.name,
+  item.kind === "dag" ? el("span", { class: "muted" }, " (DAG)") : null);
 
 // Until the read model has schedules and sensors (a 501), list them from the code locations:
 // their state is unknown here, so both Start and Stop are offered.

@@ -7,14 +7,15 @@ const more = document.getElementById("more");
 
 async function header() {
   const items = await api(`/${kind}`);
-  const item = items.find((i) => i.name === name);
+  // `name` is the key ("dag:etl", "schedule:nightly") or the name the page was opened with
+  const item = items.find((i) => i.key === name) ?? items.find((i) => i.name === name);
   const title = document.getElementById("title");
-  title.replaceChildren(name, " ", item ? pill(item.status) : "", el("span", { class: "sub" }, kind === "schedules" ? `${item?.cron ?? ""} ${item?.timezone ?? ""}` : `every ${item?.minimum_interval ?? "?"} s`));
+  title.replaceChildren(item?.name ?? name, " ", item ? pill(item.status) : "", el("span", { class: "sub" }, kind === "schedules" ? `${item?.cron ?? ""} ${item?.timezone ?? ""}` : `every ${item?.minimum_interval ?? "?"} s`));
   const running = item?.status === "running";
   replace("actions", [
     actionButton(running ? "Stop" : "Start", async () => {
       const out = await api(`/${kind}/${encodeURIComponent(name)}/${running ? "stop" : "start"}`, { method: "POST" });
-      toast(`${name} ${out.status}`);
+      toast(`${out.name} ${out.status}`);
       header();
     }, { kind: running ? "danger" : "primary" }),
     item?.next_ticks?.length ? el("span", { class: "muted" }, "next: ", item.next_ticks.slice(0, 3).map((t) => `${when(typeof t === "number" ? t : Date.parse(t) / 1000)}  `)) : null,
