@@ -56,13 +56,17 @@ def compat_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     def apply(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
         from_env = ctx.get_parameter_source(str(param.name)) is click.core.ParameterSource.ENVIRONMENT
-        try:
-            if value is not None:
+        if value is not None:
+            try:
                 modes = parse_compat(value, where=ENV_VAR if from_env else "--compat")
-            else:
+            except ConfigError as err:
+                raise click.UsageError(str(err)) from None
+        else:
+            try:
                 modes = _compat_from_yaml()
-        except ConfigError as err:
-            raise click.UsageError(str(err)) from None
+            except ConfigError as err:  # a bad deras.yaml is a settings error, as for every command
+                fail(str(err))
+                return
         if modes:
             os.environ[ENV_VAR] = ",".join(sorted(modes))
         else:
