@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -45,12 +46,35 @@ class DAG:
         doc_md: str | None = None,
         executor: Any = None,
         run_retry_policy: Any = None,
+        user_defined_macros: Mapping[str, Any] | None = None,
+        user_defined_filters: Mapping[str, Callable[..., Any]] | None = None,
+        **airflow_settings: Any,
     ) -> None:
         from .._defs.dag_schedule import parse_schedule
         from .._defs.run_retry_policy import check_run_retry_policy
 
         if not dag_id or not all(c.isalnum() or c in "_-." for c in dag_id):
             raise DefinitionError(f"DAG id {dag_id!r}: use letters, digits, '_', '-' and '.' only")
+        unknown = sorted(set(airflow_settings) - set(_AIRFLOW_SETTINGS))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], [*_AIRFLOW_SETTINGS, *_OWN_ARGUMENTS], n=1)
+            raise DefinitionError(
+                f"DAG '{dag_id}': invalid argument(s) {', '.join(map(repr, unknown))}"
+                + (f"; did you mean {close[0]!r}?" if close else "")
+            )
+        for name, default in _AIRFLOW_SETTINGS.items():
+            setattr(self, name, airflow_settings.get(name, default))
+        if "schedule_interval" in airflow_settings:  # Airflow 2's name, deprecated there too
+            if schedule is not None:
+                raise DefinitionError(f"DAG '{dag_id}': give schedule= or schedule_interval=, not both")
+            schedule = airflow_settings["schedule_interval"]
+        # Airflow 2 takes the DAG's start_date from default_args when the DAG has none.
+        if start_date is None and default_args:
+            start_date = default_args.get("start_date")
+        if end_date is None and default_args:
+            end_date = default_args.get("end_date")
+        self.user_defined_macros = dict(user_defined_macros or {})
+        self.user_defined_filters = dict(user_defined_filters or {})
         self.dag_id = dag_id
         self.start_date = _aware(start_date)
         self.end_date = _aware(end_date)
@@ -165,6 +189,37 @@ class DAG:
 
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"
+
+
+# DAG arguments Airflow takes that deras accepts and keeps without acting on them (the UI's
+# default view, auto-pausing, access control...), with their defaults.
+_AIRFLOW_SETTINGS: dict[str, Any] = {
+    "max_active_tasks": 16,
+    "concurrency": None,
+    "default_view": "grid",
+    "orientation": "LR",
+    "is_paused_upon_creation": None,
+    "owner_links": None,
+    "access_control": None,
+    "render_template_as_native_obj": False,
+    "template_searchpath": None,
+    "template_undefined": None,
+    "jinja_environment_kwargs": None,
+    "sla_miss_callback": None,
+    "fail_stop": False,
+    "fail_fast": False,
+    "dag_display_name": None,
+    "auto_register": True,
+    "schedule_interval": None,
+    "full_filepath": None,
+    "doc_rst": None,
+}
+_OWN_ARGUMENTS = (
+    "schedule", "start_date", "end_date", "catchup", "default_args", "tags", "params",
+    "max_active_runs", "dagrun_timeout", "description", "on_failure_callback",
+    "on_success_callback", "doc_md", "executor", "run_retry_policy", "user_defined_macros",
+    "user_defined_filters",
+)  # fmt: skip
 
 
 def dag(

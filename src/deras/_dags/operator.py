@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import itertools
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -11,8 +13,6 @@ from .._core.errors import DefinitionError
 from .._core.keys import AssetKey
 from .._defs.source import SourceInfo
 from .context import current_dag, current_group
-
-_NOT_GIVEN: Any = object()
 
 
 class BaseOperator:
@@ -43,26 +43,21 @@ class BaseOperator:
     on_retry_callback: Callable[..., Any] | None
     pool: str | None
     owner: str | None
+    depends_on_past: bool
+    wait_for_downstream: bool
+    do_xcom_push: bool
+    doc_md: str | None
+    sla: timedelta | None
 
     def __init__(
         self,
         *,
         task_id: str,
-        retries: int = _NOT_GIVEN,
-        retry_delay: timedelta | float = _NOT_GIVEN,
-        retry_exponential_backoff: bool = _NOT_GIVEN,
-        max_retry_delay: timedelta | float | None = _NOT_GIVEN,
-        execution_timeout: timedelta | float | None = _NOT_GIVEN,
-        trigger_rule: str = _NOT_GIVEN,
-        on_failure_callback: Callable[..., Any] | None = _NOT_GIVEN,
-        on_success_callback: Callable[..., Any] | None = _NOT_GIVEN,
-        on_retry_callback: Callable[..., Any] | None = _NOT_GIVEN,
-        pool: str | None = _NOT_GIVEN,
-        owner: str | None = _NOT_GIVEN,
         outlets: Iterable[Any] = (),
         params: dict[str, Any] | None = None,
         doc: str | None = None,
         dag: Any = None,
+        **settings: Any,
     ) -> None:
         from .trigger_rules import parse_trigger_rule
 
@@ -75,44 +70,35 @@ class BaseOperator:
         group = current_group.get()
         self.task_group = group
         self.task_id = f"{group.prefix}{task_id}" if group is not None else task_id
-        given = {
-            "retries": retries,
-            "retry_delay": retry_delay,
-            "retry_exponential_backoff": retry_exponential_backoff,
-            "max_retry_delay": max_retry_delay,
-            "execution_timeout": execution_timeout,
-            "trigger_rule": trigger_rule,
-            "on_failure_callback": on_failure_callback,
-            "on_success_callback": on_success_callback,
-            "on_retry_callback": on_retry_callback,
-            "pool": pool,
-            "owner": owner,
-        }
-        defaults = {
-            "retries": 0,
-            "retry_delay": timedelta(seconds=300),
-            "retry_exponential_backoff": False,
-            "max_retry_delay": None,
-            "execution_timeout": None,
-            "trigger_rule": "all_success",
-            "on_failure_callback": None,
-            "on_success_callback": None,
-            "on_retry_callback": None,
-            "pool": None,
-            "owner": None,
-        }
-        default_args = self.dag.default_args
-        for name, value in given.items():
-            setattr(self, name, default_args.get(name, defaults[name]) if value is _NOT_GIVEN else value)
         where = f"task '{self.task_id}' of DAG '{self.dag.dag_id}'"
+        unknown = sorted(set(settings) - set(_SETTINGS))
+        if unknown:  # as Airflow: a typo on the operator is an error; in default_args it is ignored
+            raise DefinitionError(
+                f"{where}: invalid argument(s) {', '.join(map(repr, unknown))} for {type(self).__name__}"
+                + _suggestion(unknown[0])
+            )
+        # default_args may hold anything (Airflow ignores what an operator does not take).
+        default_args = self.dag.default_args
+        for name, default in _SETTINGS.items():
+            value = settings.get(name, default_args.get(name, default))
+            setattr(self, name, value)
         self.trigger_rule = parse_trigger_rule(self.trigger_rule, where=where)
         if not isinstance(self.retries, int) or self.retries < 0:
             raise DefinitionError(f"{where}: retries must be a whole number ≥ 0, not {self.retries!r}")
+        if self.wait_for_downstream:
+            self.depends_on_past = True  # as in Airflow: waiting for downstream implies it
+        if self.sla is not None:
+            warnings.warn(
+                f"{where}: sla={self.sla!r} is accepted but not enforced (deras has no SLA misses)",
+                UserWarning,
+                stacklevel=3,
+            )
         self.outlets = [AssetKey.coerce(o) for o in outlets]
         self.params = dict(params or {})
         self.doc = doc
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
+        self.edge_labels: dict[str, str] = {}  # downstream task id -> label (``a >> Label("x") >> b``)
         self.source = self._source()
         self.dag.add_task(self)
 
@@ -178,6 +164,62 @@ class BaseOperator:
 
     def __repr__(self) -> str:
         return f"<Task({type(self).__name__}): {self.task_id}>"
+
+
+# Every BaseOperator setting a DAG file may pass, with its default. The first group is honoured;
+# the rest are Airflow settings deras accepts (so DAG files load) and keeps on the task without
+# acting on them: where to send email, worker queues, priorities, executor hints.
+_SETTINGS: dict[str, Any] = {
+    "retries": 0,
+    "retry_delay": timedelta(seconds=300),
+    "retry_exponential_backoff": False,
+    "max_retry_delay": None,
+    "execution_timeout": None,
+    "trigger_rule": "all_success",
+    "on_failure_callback": None,
+    "on_success_callback": None,
+    "on_retry_callback": None,
+    "pool": None,
+    "owner": None,
+    "depends_on_past": False,
+    "wait_for_downstream": False,
+    "do_xcom_push": True,
+    "doc_md": None,
+    # accepted, kept, not acted on
+    "sla": None,
+    "email": None,
+    "email_on_failure": True,
+    "email_on_retry": True,
+    "doc_rst": None,
+    "doc_json": None,
+    "doc_yaml": None,
+    "queue": "default",
+    "pool_slots": 1,
+    "priority_weight": 1,
+    "weight_rule": "downstream",
+    "max_active_tis_per_dag": None,
+    "max_active_tis_per_dagrun": None,
+    "task_concurrency": None,
+    "executor_config": None,
+    "executor": None,
+    "start_date": None,
+    "end_date": None,
+    "inlets": (),
+    "run_as_user": None,
+    "resources": None,
+    "on_execute_callback": None,
+    "on_skipped_callback": None,
+    "ignore_first_depends_on_past": True,
+    "wait_for_past_depends_before_skipping": False,
+    "task_display_name": None,
+    "map_index_template": None,
+    "provide_context": True,  # Airflow 1's flag: the context is always offered
+}
+
+
+def _suggestion(name: str) -> str:
+    close = difflib.get_close_matches(name, list(_SETTINGS), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _tasks(other: Any, side: str = "roots") -> list[BaseOperator]:

@@ -104,6 +104,8 @@ def task_context(scope: StepScope, spec: StepSpec, node: Node) -> dict[str, Any]
         map_index=spec.map_index,
     )
     context["log"] = scope.log
+    # A DAG's user_defined_macros are top-level template variables, as in Airflow.
+    context.update(node.definition.dag.user_defined_macros)
     return context
 
 
@@ -123,10 +125,13 @@ def run_task_attempt(
         for name in op.template_fields:
             value = getattr(op, name, None)
             if value is not None:
-                setattr(op, name, render_template(value, context, where=f"task '{op.task_id}' {name}"))
+                where = f"task '{op.task_id}' {name}"
+                filters = op.dag.user_defined_filters
+                setattr(op, name, render_template(value, context, where=where, filters=filters))
     resolve_call(scope, spec, op, context)
     result = op.execute(context)
-    _put(scope, node, op.task_id, "return_value", spec.map_index, result)
+    if op.do_xcom_push:
+        _put(scope, node, op.task_id, "return_value", spec.map_index, result)
     chosen: frozenset[str] | None = None
     if getattr(op, "is_branch", False):
         chosen = frozenset([result] if isinstance(result, str) else list(result or []))

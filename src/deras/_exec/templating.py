@@ -181,7 +181,13 @@ def template_context(
     }
 
 
-def render_template(template: Any, context: Mapping[str, Any], *, where: str = "") -> Any:
+def render_template(
+    template: Any,
+    context: Mapping[str, Any],
+    *,
+    where: str = "",
+    filters: Mapping[str, Any] | None = None,
+) -> Any:
     """``template`` rendered with ``context``: strings through Jinja, lists/tuples/sets/dict values
     recursively, anything else returned as is.
 
@@ -192,33 +198,40 @@ def render_template(template: Any, context: Mapping[str, Any], *, where: str = "
     (attribute and method calls, filters, ``macros``). A trailing newline is kept, so rendering
     never changes a string that has no template markers in it.
 
+    ``filters`` adds Jinja filters (a DAG's ``user_defined_filters``).
+
     >>> render_template({"cmd": ["echo", "{{ run_id }}"], "retries": 2}, {"run_id": "r1"})
     {'cmd': ['echo', 'r1'], 'retries': 2}
     """
+    extra = tuple(sorted((filters or {}).items()))
+    return _render(template, context, where, extra)
+
+
+def _render(template: Any, context: Mapping[str, Any], where: str, filters: tuple[Any, ...]) -> Any:
     if isinstance(template, str):
-        return _render_str(template, context, where)
+        return _render_str(template, context, where, filters)
     if isinstance(template, list):
-        return [render_template(v, context, where=f"{where}[{i}]") for i, v in enumerate(template)]
+        return [_render(v, context, f"{where}[{i}]", filters) for i, v in enumerate(template)]
     if isinstance(template, tuple):
-        items = [render_template(v, context, where=f"{where}[{i}]") for i, v in enumerate(template)]
+        items = [_render(v, context, f"{where}[{i}]", filters) for i, v in enumerate(template)]
         # A namedtuple keeps its type (it takes its fields as arguments, a tuple an iterable).
         return type(template)(*items) if hasattr(template, "_fields") else tuple(items)
     if isinstance(template, dict):
         # Keys are names, not templates (as in Airflow): only the values render.
-        return {k: render_template(v, context, where=f"{where}[{k!r}]") for k, v in template.items()}
+        return {k: _render(v, context, f"{where}[{k!r}]", filters) for k, v in template.items()}
     if isinstance(template, (set, frozenset)):
-        return type(template)(render_template(v, context, where=where) for v in template)
+        return type(template)(_render(v, context, where, filters) for v in template)
     return template
 
 
-def _render_str(template: str, context: Mapping[str, Any], where: str) -> str:
+def _render_str(template: str, context: Mapping[str, Any], where: str, filters: tuple[Any, ...]) -> str:
     if not any(marker in template for marker in _JINJA_MARKERS):
         return template  # most strings are plain: skip Jinja (and its import) entirely
     from jinja2 import TemplateSyntaxError, UndefinedError
     from jinja2.sandbox import SecurityError
 
     try:
-        compiled = _compile(template)
+        compiled = _compile(template, filters)
     except TemplateSyntaxError as exc:
         raise TemplateError(
             f"template syntax error: {exc.message} {_excerpt(template, exc.lineno)}",
@@ -246,8 +259,8 @@ def _render_str(template: str, context: Mapping[str, Any], where: str) -> str:
         ) from exc
 
 
-@functools.cache
-def _environment() -> SandboxedEnvironment:
+@functools.lru_cache(maxsize=64)
+def _environment(filters: tuple[Any, ...] = ()) -> SandboxedEnvironment:
     from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -262,13 +275,14 @@ def _environment() -> SandboxedEnvironment:
         ts_nodash=lambda d: d.strftime("%Y%m%dT%H%M%S"),
         ts_nodash_with_tz=lambda d: d.isoformat().replace("-", "").replace(":", ""),
     )
+    env.filters.update(filters)
     return env
 
 
 @functools.lru_cache(maxsize=1024)
-def _compile(source: str) -> Template:
+def _compile(source: str, filters: tuple[Any, ...] = ()) -> Template:
     # A task renders the same few templates for every run and mapped instance: parse each once.
-    return _environment().from_string(source)
+    return _environment(filters).from_string(source)
 
 
 _UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")

@@ -1,0 +1,146 @@
+"""Airflow DAG files pass many operator and DAG arguments: each is accepted; typos are errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import deras as dg
+from deras._core.errors import DefinitionError
+
+DAY = datetime(2025, 1, 1, tzinfo=UTC)
+
+AIRFLOW_OPERATOR_ARGUMENTS = {
+    "depends_on_past": False,
+    "wait_for_downstream": False,
+    "email": ["team@example.com"],
+    "email_on_failure": False,
+    "email_on_retry": False,
+    "doc_md": "# Load",
+    "doc": "load",
+    "owner": "data",
+    "queue": "heavy",
+    "pool": "db",
+    "pool_slots": 2,
+    "priority_weight": 10,
+    "weight_rule": "absolute",
+    "max_active_tis_per_dag": 1,
+    "max_active_tis_per_dagrun": 1,
+    "do_xcom_push": True,
+    "executor_config": {"KubernetesExecutor": {"image": "x"}},
+    "retries": 2,
+    "retry_delay": timedelta(minutes=1),
+    "max_retry_delay": timedelta(minutes=10),
+    "retry_exponential_backoff": True,
+    "start_date": datetime(2024, 1, 1),
+    "end_date": datetime(2030, 1, 1),
+    "execution_timeout": timedelta(hours=1),
+    "on_execute_callback": None,
+    "run_as_user": "etl",
+}
+
+
+def test_every_common_operator_argument_is_accepted_and_kept() -> None:
+    with dg.DAG("args") as d:
+        t = dg.EmptyOperator(task_id="t", **AIRFLOW_OPERATOR_ARGUMENTS)
+    assert d.get_task("t") is t
+    assert (t.owner, t.queue, t.pool_slots, t.priority_weight) == ("data", "heavy", 2, 10)
+    assert t.email == ["team@example.com"] and t.doc_md == "# Load"
+
+
+def test_default_args_apply_to_every_task_and_unknown_keys_are_ignored() -> None:
+    default_args = {"owner": "data", "email": "a@example.com", "retries": 3, "not_an_argument": 1}
+    with dg.DAG("defaults", default_args=default_args):
+        t = dg.EmptyOperator(task_id="t")
+        own = dg.EmptyOperator(task_id="own", owner="me")
+    assert (t.owner, t.email, t.retries) == ("data", "a@example.com", 3)
+    assert own.owner == "me"
+
+
+def test_an_unknown_argument_on_an_operator_is_an_error_naming_the_closest() -> None:
+    with (
+        pytest.raises(DefinitionError, match=r"task 't' of DAG 'typo': invalid .*'retires'.*'retries'"),
+        dg.DAG("typo"),
+    ):
+        dg.EmptyOperator(task_id="t", retires=3)
+
+
+def test_an_unknown_argument_on_a_taskflow_task_is_an_error() -> None:
+    @dg.task(priority_wieght=3)
+    def t() -> None:
+        pass
+
+    with pytest.raises(DefinitionError, match=r"invalid argument.*'priority_wieght'"), dg.DAG("typo2"):
+        t()
+
+
+def test_sla_is_accepted_with_a_warning_that_it_is_not_enforced() -> None:
+    with pytest.warns(UserWarning, match="sla=.*not enforced"), dg.DAG("sla"):
+        dg.EmptyOperator(task_id="t", sla=timedelta(hours=1))
+
+
+def test_wait_for_downstream_implies_depends_on_past() -> None:
+    with dg.DAG("wfd") as d:
+        dg.EmptyOperator(task_id="t", wait_for_downstream=True)
+    assert d.get_task("t").depends_on_past is True
+
+
+def test_do_xcom_push_false_stores_no_return_value() -> None:
+    with dg.DAG("quiet") as d:
+        dg.PythonOperator(task_id="loud", python_callable=lambda: 1)
+        dg.PythonOperator(task_id="quiet", python_callable=lambda: 2, do_xcom_push=False)
+    run = d.test(logical_date=DAY)
+    assert run.state == "success"
+    assert run.xcom("loud") == 1
+    with pytest.raises(KeyError, match="no XCom 'return_value' from task 'quiet'"):
+        run.xcom("quiet")
+
+
+def test_every_common_dag_argument_is_accepted() -> None:
+    d = dg.DAG(
+        "dag_args",
+        description="loads",
+        doc_md="# Loads",
+        max_active_runs=1,
+        max_active_tasks=4,
+        dagrun_timeout=timedelta(hours=2),
+        default_view="graph",
+        orientation="TB",
+        render_template_as_native_obj=False,
+        template_searchpath=["/tmp"],
+        is_paused_upon_creation=True,
+        owner_links={"data": "https://example.com"},
+        access_control=None,
+        tags=["a"],
+        catchup=False,
+    )
+    assert (d.max_active_tasks, d.default_view, d.is_paused_upon_creation) == (4, "graph", True)
+
+
+def test_an_unknown_dag_argument_is_an_error_naming_the_closest() -> None:
+    with pytest.raises(DefinitionError, match=r"DAG 'bad': invalid .*'max_active_run'.*'max_active_runs'"):
+        dg.DAG("bad", max_active_run=1)
+
+
+def test_schedule_interval_is_airflow_2s_name_for_schedule() -> None:
+    d = dg.DAG("old", schedule_interval="@daily", start_date=DAY)
+    assert d.schedule_arg == "@daily" and d.schedule.is_periodic
+    with pytest.raises(DefinitionError, match="schedule= or schedule_interval=, not both"):
+        dg.DAG("both", schedule="@daily", schedule_interval="@daily", start_date=DAY)
+
+
+def test_start_date_in_default_args_is_the_dags_start_date() -> None:
+    d = dg.DAG("from_defaults", schedule="@daily", default_args={"start_date": DAY})
+    assert d.start_date == DAY
+
+
+def test_user_defined_macros_and_filters_render_in_templates() -> None:
+    with dg.DAG(
+        "macros",
+        user_defined_macros={"region": "eu", "double": lambda n: n * 2},
+        user_defined_filters={"shout": lambda s: s.upper() + "!"},
+    ) as d:
+        dg.BashOperator(task_id="t", bash_command="echo {{ region | shout }} {{ double(21) }}")
+    run = d.test(logical_date=DAY)
+    assert run.xcom("t") == "EU! 42"
