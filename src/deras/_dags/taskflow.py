@@ -25,6 +25,22 @@ class XComArg:
         self.operator = operator
         self.key = key
 
+    def __getitem__(self, key: str) -> XComArg:
+        """``summary["total"]``: the task's XCom under ``key`` (pushed by ``multiple_outputs``)."""
+        if not isinstance(key, str):
+            raise DefinitionError(
+                f"{self!r}[{key!r}]: an XCom key is a string (a task's output is subscripted by key, "
+                "as with multiple_outputs=True)"
+            )
+        return XComArg(self.operator, key)
+
+    def __iter__(self) -> Any:
+        # Without this, Python would iterate by calling __getitem__(0), __getitem__(1)...
+        raise TypeError(
+            f"{self!r} is a future value, it cannot be unpacked or iterated when the DAG is built: "
+            "return a dict with multiple_outputs=True and subscript it, or map over it with .expand()"
+        )
+
     def __rshift__(self, other: Any) -> Any:
         return self.operator >> other
 
@@ -38,7 +54,8 @@ class XComArg:
         return self.operator.__rlshift__(other)
 
     def __repr__(self) -> str:
-        return f"XComArg({self.operator.task_id!r})"
+        key = "" if self.key == "return_value" else f", {self.key!r}"
+        return f"XComArg({self.operator.task_id!r}{key})"
 
 
 def find_xcom_args(value: Any) -> list[XComArg]:
@@ -75,9 +92,13 @@ class DecoratedOperator(BaseOperator):
         op_kwargs: Mapping[str, Any] | None = None,
         expand_kwargs: Mapping[str, Any] | None = None,
         is_branch: bool = False,
+        multiple_outputs: bool | None = None,
         **kwargs: Any,
     ) -> None:
         self.python_callable = python_callable
+        self.multiple_outputs = (
+            returns_dict(python_callable) if multiple_outputs is None else bool(multiple_outputs)
+        )
         self.op_args = tuple(op_args)
         self.op_kwargs = dict(op_kwargs or {})
         self.expand_kwargs = dict(expand_kwargs) if expand_kwargs is not None else None
@@ -96,6 +117,21 @@ class DecoratedOperator(BaseOperator):
         wanted = context_kwargs(self.python_callable, context, kwargs, positional=len(args))
         public = {k: v for k, v in wanted.items() if not k.startswith("_")}
         return self.python_callable(*args, **kwargs, **public)
+
+
+def returns_dict(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn``'s return annotation is a dict (``-> dict[str, int]``, a TypedDict): Airflow
+    then pushes each key as its own XCom, as if ``multiple_outputs=True`` were given."""
+    import typing
+
+    try:
+        annotation = typing.get_type_hints(fn).get("return")
+    except Exception:  # a name only the type checker sees: no inference, as when unannotated
+        return False
+    if annotation is None:
+        return False
+    origin = typing.get_origin(annotation) or annotation
+    return (isinstance(origin, type) and issubclass(origin, Mapping)) or typing.is_typeddict(annotation)
 
 
 class _TaskFactory:

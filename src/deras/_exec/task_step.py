@@ -84,6 +84,21 @@ def _put(scope: StepScope, node: Node, task_id: str, key: str, map_index: int, v
     scope.instance.xcom_store.put(dag_id, scope.run_id, task_id, key, map_index, value)
 
 
+def _put_each_key(scope: StepScope, node: Node, task_id: str, map_index: int, result: Any) -> None:
+    """``multiple_outputs``: each key of the returned dict is an XCom of its own, as in Airflow."""
+    if not isinstance(result, dict):
+        raise TypeError(
+            f"task '{task_id}' has multiple_outputs=True (or a dict return annotation) but returned "
+            f"{type(result).__name__}, not a dict"
+        )
+    for key, value in result.items():
+        if not isinstance(key, str):
+            raise TypeError(
+                f"task '{task_id}' has multiple_outputs=True: its keys must be strings, not {key!r}"
+            )
+        _put(scope, node, task_id, key, map_index, value)
+
+
 def task_context(scope: StepScope, spec: StepSpec, node: Node) -> dict[str, Any]:
     from .templating import template_context
 
@@ -132,6 +147,8 @@ def run_task_attempt(
     result = op.execute(context)
     if op.do_xcom_push:
         _put(scope, node, op.task_id, "return_value", spec.map_index, result)
+        if getattr(op, "multiple_outputs", False):
+            _put_each_key(scope, node, op.task_id, spec.map_index, result)
     chosen: frozenset[str] | None = None
     if getattr(op, "is_branch", False):
         chosen = frozenset([result] if isinstance(result, str) else list(result or []))
