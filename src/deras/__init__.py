@@ -114,6 +114,9 @@ _EXPORTS: dict[str, str] = {
     "chain": "deras._dags.operator",
     "PythonOperator": "deras._dags.operators",
     "BranchPythonOperator": "deras._dags.operators",
+    "ShortCircuitOperator": "deras._dags.operators",
+    "Label": "deras._dags.edge_label",
+    "get_current_context": "deras._dags.context",
     "BashOperator": "deras._dags.operators",
     "EmptyOperator": "deras._dags.operators",
     "TaskGroup": "deras._dags.task_group",
@@ -235,10 +238,18 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._core.records import RunRecord
     from ._core.status import NodeStatus, RunStatus
     from ._core.task_state import TaskInstanceState
+    from ._dags.context import get_current_context
     from ._dags.dag import DAG, dag
     from ._dags.dag_run import DagRun, TaskInstance
+    from ._dags.edge_label import Label
     from ._dags.operator import BaseOperator, chain
-    from ._dags.operators import BashOperator, BranchPythonOperator, EmptyOperator, PythonOperator
+    from ._dags.operators import (
+        BashOperator,
+        BranchPythonOperator,
+        EmptyOperator,
+        PythonOperator,
+        ShortCircuitOperator,
+    )
     from ._dags.task_group import TaskGroup
     from ._dags.taskflow import XComArg, task
     from ._dags.trigger_rules import TriggerRule

@@ -138,6 +138,11 @@ class DAG:
     def task_ids(self) -> list[str]:
         return list(self.task_dict)
 
+    def get_edge_info(self, upstream_task_id: str, downstream_task_id: str) -> dict[str, str]:
+        """What is recorded on an edge: ``{"label": ...}`` for a ``Label``, else ``{}``."""
+        label = self.get_task(upstream_task_id).edge_labels.get(downstream_task_id)
+        return {"label": label} if label is not None else {}
+
     def get_task(self, task_id: str) -> Any:
         try:
             return self.task_dict[task_id]

@@ -13,6 +13,7 @@ from .._core.errors import DefinitionError
 from .._core.keys import AssetKey
 from .._defs.source import SourceInfo
 from .context import current_dag, current_group
+from .edge_label import Label
 
 
 class BaseOperator:
@@ -128,10 +129,16 @@ class BaseOperator:
 
     # -- wiring -----------------------------------------------------------------------------
     def set_downstream(self, other: Any) -> None:
+        if isinstance(other, Label):  # a >> Label("x"): the label links a to what follows it
+            other.add_upstream([self])
+            return
         for task in _tasks(other, side="roots"):
             self._link(self, task)
 
     def set_upstream(self, other: Any) -> None:
+        if isinstance(other, Label):
+            other.add_downstream([self])
+            return
         for task in _tasks(other, side="leaves"):
             self._link(task, self)
 
@@ -246,6 +253,12 @@ def chain(*items: Any) -> None:
     >>> # chain(extract, [clean_a, clean_b], load)
     """
     for up, down in itertools.pairwise(items):
+        if isinstance(down, Label):  # chain(a, Label("x"), b): the label links a to b
+            down.add_upstream(_tasks(up, "leaves"))
+            continue
+        if isinstance(up, Label):
+            up.add_downstream(_tasks(down, "roots"))
+            continue
         ups, downs = _tasks(up, "leaves"), _tasks(down, "roots")
         if isinstance(up, list) and isinstance(down, list):
             if len(ups) != len(downs):

@@ -61,6 +61,23 @@ class BranchPythonOperator(PythonOperator):
     is_branch = True
 
 
+class ShortCircuitOperator(PythonOperator):
+    """A Python task whose falsy result skips what comes after it; a truthy one lets it run.
+
+    With ``ignore_downstream_trigger_rules=True`` (the default) every task downstream of it
+    is skipped, whatever its trigger rule; with ``False`` only its direct downstream tasks are,
+    and the tasks after those follow their trigger rules.
+
+    >>> # gate = dg.ShortCircuitOperator(task_id="gate", python_callable=lambda: is_weekday())
+    """
+
+    is_short_circuit = True
+
+    def __init__(self, *, ignore_downstream_trigger_rules: bool = True, **kwargs: Any) -> None:
+        self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
+        super().__init__(**kwargs)
+
+
 class BashOperator(BaseOperator):
     """Run a bash command (Jinja-templated: ``{{ ds }}``, ``{{ params.n }}``...).
 
@@ -85,45 +102,60 @@ class BashOperator(BaseOperator):
         self.env = dict(env) if env is not None else None
         self.append_env = append_env
         self.cwd = cwd
-        codes = skip_on_exit_code
-        self.skip_on_exit_code = (
-            () if codes is None else ((codes,) if isinstance(codes, int) else tuple(codes))
-        )
+        self.skip_on_exit_code = skip_codes(skip_on_exit_code)
         super().__init__(task_id=task_id, **kwargs)
 
     def execute(self, context: dict[str, Any]) -> Any:
-        from .._core.errors import SkipTask
+        return run_bash(self.bash_command, self.env, self.append_env, self.cwd, self.skip_on_exit_code)
 
-        env = None
-        if self.env is not None:
-            env = {**os.environ, **self.env} if self.append_env else dict(self.env)
-        proc = subprocess.Popen(
-            ["bash", "-c", self.bash_command],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            cwd=self.cwd,
-            start_new_session=True,  # its own process group, so a timeout can kill all of it
+
+def skip_codes(codes: int | Sequence[int] | None) -> tuple[int, ...]:
+    return () if codes is None else ((codes,) if isinstance(codes, int) else tuple(codes))
+
+
+def run_bash(
+    command: str,
+    env: Mapping[str, str] | None,
+    append_env: bool,
+    cwd: str | None,
+    skip_on_exit_code: Sequence[int],
+) -> str | None:
+    """Run ``command`` with bash, echoing its output; its last stdout line is the result.
+
+    An exit code in ``skip_on_exit_code`` skips the task; any other non-zero one fails it.
+    """
+    from .._core.errors import SkipTask
+
+    full_env = None
+    if env is not None:
+        full_env = {**os.environ, **env} if append_env else dict(env)
+    proc = subprocess.Popen(
+        ["bash", "-c", command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        start_new_session=True,  # its own process group, so a timeout can kill all of it
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            print(line, end="")
+        code = proc.wait()
+    except BaseException:
+        _kill_group(proc)
+        raise
+    if code in skip_on_exit_code:
+        raise SkipTask(f"bash command exited with {code}")
+    if code != 0:
+        tail = "\n".join(lines[-20:])
+        raise DerasError(
+            f"bash command failed with exit code {code}" + (f"; last output:\n{tail}" if tail else "")
         )
-        lines: list[str] = []
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.append(line.rstrip("\n"))
-                print(line, end="")
-            code = proc.wait()
-        except BaseException:
-            _kill_group(proc)
-            raise
-        if code in self.skip_on_exit_code:
-            raise SkipTask(f"bash command exited with {code}")
-        if code != 0:
-            tail = "\n".join(lines[-20:])
-            raise DerasError(
-                f"bash command failed with exit code {code}" + (f"; last output:\n{tail}" if tail else "")
-            )
-        return lines[-1] if lines else None
+    return lines[-1] if lines else None
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:

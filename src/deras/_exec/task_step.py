@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from .._core.events import EventType
@@ -131,26 +132,39 @@ def run_task_attempt(
 
     Returns the task ids a branch task chose (None for any other task).
     """
+    from .._dags.context import current_task_context
+    from .._dags.taskflow import DecoratedBashOperator
     from .taskflow_args import resolve_call
     from .templating import render_template
 
     op = node.definition
+    filters = op.dag.user_defined_filters
     if op.template_fields:
         op = copy.copy(op)  # render on a copy: the DAG's own task keeps its templates
         for name in op.template_fields:
             value = getattr(op, name, None)
             if value is not None:
                 where = f"task '{op.task_id}' {name}"
-                filters = op.dag.user_defined_filters
                 setattr(op, name, render_template(value, context, where=where, filters=filters))
     resolve_call(scope, spec, op, context)
-    result = op.execute(context)
+    if isinstance(op, DecoratedBashOperator):  # its command is known only once its function ran
+        context["_render"] = functools.partial(
+            render_template, context=context, where=f"task '{op.task_id}' bash command", filters=filters
+        )
+    token = current_task_context.set({k: v for k, v in context.items() if not k.startswith("_")})
+    try:
+        result = op.execute(context)
+    finally:
+        current_task_context.reset(token)
     if op.do_xcom_push:
         _put(scope, node, op.task_id, "return_value", spec.map_index, result)
         if getattr(op, "multiple_outputs", False):
             _put_each_key(scope, node, op.task_id, spec.map_index, result)
     chosen: frozenset[str] | None = None
-    if getattr(op, "is_branch", False):
+    if getattr(op, "is_short_circuit", False):
+        # A falsy result follows none of the downstream tasks (a truthy one: all of them).
+        chosen = None if result else frozenset()
+    elif getattr(op, "is_branch", False):
         chosen = frozenset([result] if isinstance(result, str) else list(result or []))
         unknown = sorted(t for t in chosen if t not in op.downstream_task_ids)
         if unknown:
