@@ -27,6 +27,8 @@ class DAG:
     ['start', 'end']
     """
 
+    auto_register: bool  # and the other Airflow settings of _AIRFLOW_SETTINGS, set from the arguments
+
     def __init__(
         self,
         dag_id: str,
@@ -73,6 +75,7 @@ class DAG:
             start_date = default_args.get("start_date")
         if end_date is None and default_args:
             end_date = default_args.get("end_date")
+        self.fileloc, self.module_name = _creator()
         self.user_defined_macros = dict(user_defined_macros or {})
         self.user_defined_filters = dict(user_defined_filters or {})
         self.dag_id = dag_id
@@ -117,6 +120,10 @@ class DAG:
         current_dag.reset(self._token)
         if exc_type is None:
             self.validate()
+            if self.auto_register:  # found in its file even if no variable holds it (Airflow >= 2.4)
+                from .._defs.dag_registry import register_dag
+
+                register_dag(self.module_name, self)
 
     def add_task(self, task: Any) -> None:
         if task.task_id in self.task_dict:
@@ -258,6 +265,18 @@ def dag(
         return build
 
     return decorate(fn) if fn is not None else decorate
+
+
+def _creator() -> tuple[str, str]:
+    """The file and module of the code creating the DAG: the first frame outside deras."""
+    import sys
+
+    frame: Any = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("deras."):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>", "<unknown>"
+    return frame.f_code.co_filename, frame.f_globals.get("__name__", "<unknown>")
 
 
 def _function_params(f: Callable[..., Any]) -> dict[str, Any]:
