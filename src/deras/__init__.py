@@ -169,6 +169,7 @@ _EXPORTS: dict[str, str] = {
     "DagsterInstance": "deras._instance.instance",
     "MultiprocessExecutor": "deras._exec.multiprocess",
     "DerasInstance": "deras._instance.instance",
+    "Variable": "deras._instance.variables",
     "PartitionStatus": "deras._instance.partition_status",
     "RunStatus": "deras._core.status",
     "NodeStatus": "deras._core.status",
@@ -353,6 +354,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._instance.instance import DagsterInstance, DerasInstance
     from ._instance.materialize import materialize, materialize_to_memory
     from ._instance.partition_status import PartitionStatus
+    from ._instance.variables import Variable
     from ._io.filesystem import FilesystemIOManager
     from ._io.io_manager_definition import IOManagerDefinition, fs_io_manager, mem_io_manager
     from .duckdb import DuckDBIOManager, DuckDBResource

@@ -101,6 +101,7 @@ def _put_each_key(scope: StepScope, node: Node, task_id: str, map_index: int, re
 
 
 def task_context(scope: StepScope, spec: StepSpec, node: Node) -> dict[str, Any]:
+    from .template_variables import TemplateVariables
     from .templating import template_context
 
     info = scope.dag_run
@@ -120,6 +121,7 @@ def task_context(scope: StepScope, spec: StepSpec, node: Node) -> dict[str, Any]
         map_index=spec.map_index,
     )
     context["log"] = scope.log
+    context["var"] = TemplateVariables(scope.instance.store.variables)
     # A DAG's user_defined_macros are top-level template variables, as in Airflow.
     context.update(node.definition.dag.user_defined_macros)
     return context
