@@ -116,6 +116,8 @@ _EXPORTS: dict[str, str] = {
     "BranchPythonOperator": "deras._dags.operators",
     "ShortCircuitOperator": "deras._dags.operators",
     "Label": "deras._dags.edge_label",
+    "Dataset": "deras._dags.datasets",
+    "Asset": "deras._dags.datasets",
     "get_current_context": "deras._dags.context",
     "BashOperator": "deras._dags.operators",
     "EmptyOperator": "deras._dags.operators",
@@ -242,6 +244,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._dags.context import get_current_context
     from ._dags.dag import DAG, dag
     from ._dags.dag_run import DagRun, TaskInstance
+    from ._dags.datasets import Asset, Dataset
     from ._dags.edge_label import Label
     from ._dags.operator import BaseOperator, chain
     from ._dags.operators import (
