@@ -112,6 +112,10 @@ _EXPORTS: dict[str, str] = {
     "XComArg": "deras._dags.taskflow",
     "BaseOperator": "deras._dags.operator",
     "chain": "deras._dags.operator",
+    "cross_downstream": "deras._dags.operator",
+    "task_group": "deras._dags.task_group",
+    "Context": "deras._dags.context",
+    "days_ago": "deras._dags.dates",
     "PythonOperator": "deras._dags.operators",
     "BranchPythonOperator": "deras._dags.operators",
     "ShortCircuitOperator": "deras._dags.operators",
@@ -129,6 +133,7 @@ _EXPORTS: dict[str, str] = {
     "TaskInstanceState": "deras._core.task_state",
     "SkipTask": "deras._core.errors",
     "Failure": "deras._defs.failure",
+    "FailTask": "deras._core.errors",
     # schedules, sensors, automation
     "ScheduleDefinition": "deras._defs.schedule",
     "schedule": "deras._defs.schedule",
@@ -227,6 +232,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
         ConfigError,
         DefinitionError,
         DerasError,
+        FailTask,
         PartitionKeyError,
         RetryRequested,
         RunFailedError,
@@ -241,12 +247,13 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._core.records import RunRecord
     from ._core.status import NodeStatus, RunStatus
     from ._core.task_state import TaskInstanceState
-    from ._dags.context import get_current_context
+    from ._dags.context import Context, get_current_context
     from ._dags.dag import DAG, dag
     from ._dags.dag_run import DagRun, TaskInstance
     from ._dags.datasets import Asset, Dataset
+    from ._dags.dates import days_ago
     from ._dags.edge_label import Label
-    from ._dags.operator import BaseOperator, chain
+    from ._dags.operator import BaseOperator, chain, cross_downstream
     from ._dags.operators import (
         BashOperator,
         BranchPythonOperator,
@@ -254,7 +261,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
         PythonOperator,
         ShortCircuitOperator,
     )
-    from ._dags.task_group import TaskGroup
+    from ._dags.task_group import TaskGroup, task_group
     from ._dags.taskflow import XComArg, task
     from ._dags.trigger_rules import TriggerRule
     from ._defs.asset import AssetsDefinition, AssetSpec, asset

@@ -196,3 +196,65 @@ def test_labels_work_with_taskflow_outputs_and_groups() -> None:
     d = flows()
     assert d.get_edge_info("a", "g.inner") == {"label": "into group"}
     assert d.get_edge_info("g.inner", "b") == {"label": "out"}
+
+
+def test_task_group_decorator_builds_its_tasks_in_a_group_and_returns_their_output() -> None:
+    @dg.dag
+    def grouped():
+        @dg.task
+        def extract() -> list[int]:
+            return [1, 2]
+
+        @dg.task_group
+        def clean(rows):
+            @dg.task
+            def dedupe(rows: list[int]) -> list[int]:
+                return sorted(set(rows))
+
+            return dedupe(rows)
+
+        @dg.task_group(group_id="checks", tooltip="quality")
+        def quality():
+            dg.EmptyOperator(task_id="count")
+
+        @dg.task
+        def load(rows: list[int]) -> int:
+            return len(rows)
+
+        cleaned = clean(extract())
+        load(cleaned) << quality()
+
+    d = grouped()
+    assert sorted(d.task_ids) == ["checks.count", "clean.dedupe", "extract", "load"]
+    assert d.get_task("load").upstream_task_ids == {"clean.dedupe", "checks.count"}
+    assert grouped().test(logical_date=DAY).xcom("load") == 2
+
+
+def test_cross_downstream_links_every_pair() -> None:
+    with dg.DAG("cross") as d:
+        a, b, x, y = (dg.EmptyOperator(task_id=t) for t in "abxy")
+        dg.cross_downstream([a, b], [x, y])
+    assert d.get_task("x").upstream_task_ids == {"a", "b"}
+    assert d.get_task("y").upstream_task_ids == {"a", "b"}
+
+
+def test_fail_task_fails_without_using_the_retries_left() -> None:
+    attempts = []
+
+    def broken() -> None:
+        attempts.append(1)
+        raise dg.FailTask("corrupt input: retrying will not help")
+
+    with dg.DAG("no_retry") as d:
+        dg.PythonOperator(task_id="t", python_callable=broken, retries=3, retry_delay=0)
+    run = d.test(logical_date=DAY)
+    assert run.get_task_instance("t").state == "failed"
+    assert len(attempts) == 1
+
+
+def test_days_ago_is_midnight_utc_n_days_back() -> None:
+    from datetime import timedelta
+
+    today = dg.days_ago(0)
+    assert (today.hour, today.minute, today.tzinfo) == (0, 0, UTC)
+    assert today - dg.days_ago(2) == timedelta(days=2)

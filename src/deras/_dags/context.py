@@ -5,6 +5,9 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
+Context = dict[str, Any]
+"""The type of a task's context (``def run(**context: Context)``), as Airflow names it."""
+
 current_dag: ContextVar[Any] = ContextVar("deras_current_dag", default=None)
 current_group: ContextVar[Any] = ContextVar("deras_current_task_group", default=None)
 # The context of the task running in this thread (None between tasks): get_current_context().

@@ -269,3 +269,14 @@ def chain(*items: Any) -> None:
             for a in ups:
                 for b in downs:
                     a >> b
+
+
+def cross_downstream(from_tasks: Any, to_tasks: Any) -> None:
+    """Every task of ``from_tasks`` before every task of ``to_tasks``.
+
+    >>> # cross_downstream([extract_a, extract_b], [load_x, load_y])  # four edges
+    """
+    downs = _tasks(to_tasks, "roots")
+    for up in _tasks(from_tasks, "leaves"):
+        for down in downs:
+            up >> down
