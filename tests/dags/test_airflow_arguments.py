@@ -144,3 +144,35 @@ def test_user_defined_macros_and_filters_render_in_templates() -> None:
         dg.BashOperator(task_id="t", bash_command="echo {{ region | shout }} {{ double(21) }}")
     run = d.test(logical_date=DAY)
     assert run.xcom("t") == "EU! 42"
+
+
+def test_render_template_as_native_obj_gives_templated_fields_their_values() -> None:
+    def receive(ids, config, text):
+        return {"ids": ids, "config": config, "text": text}
+
+    for native, expected in [
+        (True, {"ids": [1, 2], "config": {"n": 3}, "text": "ids: [1, 2]"}),
+        (False, {"ids": "[1, 2]", "config": "{'n': 3}", "text": "ids: [1, 2]"}),
+    ]:
+        with dg.DAG(
+            f"native_{native}", params={"ids": [1, 2], "n": 3}, render_template_as_native_obj=native
+        ) as d:
+            dg.PythonOperator(
+                task_id="t",
+                python_callable=receive,
+                op_kwargs={
+                    "ids": "{{ params.ids }}",
+                    "config": "{{ {'n': params.n} }}",
+                    "text": "ids: {{ params.ids }}",
+                },
+            )
+        assert d.test(logical_date=DAY).xcom("t") == expected
+
+
+def test_a_native_template_naming_something_undefined_still_fails_the_task() -> None:
+    with dg.DAG("native_undefined", render_template_as_native_obj=True) as d:
+        dg.PythonOperator(task_id="t", python_callable=lambda x: x, op_kwargs={"x": "{{ nope }}"})
+    run = d.test(logical_date=DAY)
+    assert run.get_task_instance("t").state == "failed"
+    failures = [e.message for e in run.result.events if e.event_type == dg.EventType.STEP_FAILURE]
+    assert any("'nope' is undefined" in m for m in failures)

@@ -28,6 +28,7 @@ class DAG:
     """
 
     auto_register: bool  # and the other Airflow settings of _AIRFLOW_SETTINGS, set from the arguments
+    render_template_as_native_obj: bool
 
     def __init__(
         self,

@@ -146,8 +146,14 @@ def run_task_attempt(
         for name in op.template_fields:
             value = getattr(op, name, None)
             if value is not None:
-                where = f"task '{op.task_id}' {name}"
-                setattr(op, name, render_template(value, context, where=where, filters=filters))
+                rendered = render_template(
+                    value,
+                    context,
+                    where=f"task '{op.task_id}' {name}",
+                    filters=filters,
+                    native=op.dag.render_template_as_native_obj,
+                )
+                setattr(op, name, rendered)
     resolve_call(scope, spec, op, context)
     if isinstance(op, DecoratedBashOperator):  # its command is known only once its function ran
         context["_render"] = functools.partial(

@@ -187,6 +187,7 @@ def render_template(
     *,
     where: str = "",
     filters: Mapping[str, Any] | None = None,
+    native: bool = False,
 ) -> Any:
     """``template`` rendered with ``context``: strings through Jinja, lists/tuples/sets/dict values
     recursively, anything else returned as is.
@@ -198,13 +199,15 @@ def render_template(
     (attribute and method calls, filters, ``macros``). A trailing newline is kept, so rendering
     never changes a string that has no template markers in it.
 
-    ``filters`` adds Jinja filters (a DAG's ``user_defined_filters``).
+    ``filters`` adds Jinja filters (a DAG's ``user_defined_filters``). With ``native`` (a DAG's
+    ``render_template_as_native_obj``) a template that is one expression gives its value as is
+    (``"{{ params.ids }}"`` a list, not its text), as Jinja's native environment does.
 
     >>> render_template({"cmd": ["echo", "{{ run_id }}"], "retries": 2}, {"run_id": "r1"})
     {'cmd': ['echo', 'r1'], 'retries': 2}
     """
-    extra = tuple(sorted((filters or {}).items()))
-    return _render(template, context, where, extra)
+    options = (native, *sorted((filters or {}).items()))
+    return _render(template, context, where, options)
 
 
 def _render(template: Any, context: Mapping[str, Any], where: str, filters: tuple[Any, ...]) -> Any:
@@ -224,14 +227,14 @@ def _render(template: Any, context: Mapping[str, Any], where: str, filters: tupl
     return template
 
 
-def _render_str(template: str, context: Mapping[str, Any], where: str, filters: tuple[Any, ...]) -> str:
+def _render_str(template: str, context: Mapping[str, Any], where: str, options: tuple[Any, ...]) -> Any:
     if not any(marker in template for marker in _JINJA_MARKERS):
         return template  # most strings are plain: skip Jinja (and its import) entirely
-    from jinja2 import TemplateSyntaxError, UndefinedError
+    from jinja2 import TemplateSyntaxError, Undefined, UndefinedError
     from jinja2.sandbox import SecurityError
 
     try:
-        compiled = _compile(template, filters)
+        compiled = _compile(template, options)
     except TemplateSyntaxError as exc:
         raise TemplateError(
             f"template syntax error: {exc.message} {_excerpt(template, exc.lineno)}",
@@ -239,7 +242,10 @@ def _render_str(template: str, context: Mapping[str, Any], where: str, filters: 
             template=template,
         ) from None  # Jinja's traceback points into its parser, not at anything the user wrote
     try:
-        return compiled.render(context)
+        rendered = compiled.render(context)
+        if isinstance(rendered, Undefined):  # a native render returns it instead of failing
+            str(rendered)  # raises the error a text render would have raised
+        return rendered
     except UndefinedError as exc:
         raise TemplateError(
             _undefined_message(str(exc.message), template, context), where=where, template=template
@@ -260,11 +266,23 @@ def _render_str(template: str, context: Mapping[str, Any], where: str, filters: 
 
 
 @functools.lru_cache(maxsize=64)
-def _environment(filters: tuple[Any, ...] = ()) -> SandboxedEnvironment:
+def _environment(options: tuple[Any, ...] = (False,)) -> SandboxedEnvironment:
+    """The sandboxed environment; ``options`` are (native, *filters)."""
     from jinja2 import StrictUndefined
+    from jinja2.nativetypes import NativeCodeGenerator, NativeTemplate, native_concat
     from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment(
+    native, *filters = options
+    environment_class = SandboxedEnvironment
+    if native:
+
+        class NativeSandboxedEnvironment(SandboxedEnvironment):
+            code_generator_class = NativeCodeGenerator
+            concat = staticmethod(native_concat)  # type: ignore[assignment]  # values, not text
+            template_class = NativeTemplate
+
+        environment_class = NativeSandboxedEnvironment
+    env = environment_class(
         undefined=StrictUndefined, keep_trailing_newline=True, extensions=["jinja2.ext.do"]
     )
     # Airflow's date filters: ``{{ data_interval_end | ds }}``.
@@ -280,9 +298,9 @@ def _environment(filters: tuple[Any, ...] = ()) -> SandboxedEnvironment:
 
 
 @functools.lru_cache(maxsize=1024)
-def _compile(source: str, filters: tuple[Any, ...] = ()) -> Template:
+def _compile(source: str, options: tuple[Any, ...] = (False,)) -> Template:
     # A task renders the same few templates for every run and mapped instance: parse each once.
-    return _environment(filters).from_string(source)
+    return _environment(options).from_string(source)
 
 
 _UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")
