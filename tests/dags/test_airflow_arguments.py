@@ -176,3 +176,28 @@ def test_a_native_template_naming_something_undefined_still_fails_the_task() -> 
     assert run.get_task_instance("t").state == "failed"
     failures = [e.message for e in run.result.events if e.event_type == dg.EventType.STEP_FAILURE]
     assert any("'nope' is undefined" in m for m in failures)
+
+
+def test_execute_and_skipped_callbacks_and_lists_of_callbacks_are_called() -> None:
+    calls: list[str] = []
+
+    def skip() -> None:
+        raise dg.SkipTask("nothing new")
+
+    def fail() -> None:
+        raise RuntimeError("boom")
+
+    with dg.DAG("callbacks_airflow") as d:
+        dg.PythonOperator(
+            task_id="skipper",
+            python_callable=skip,
+            on_execute_callback=lambda ctx: calls.append(f"execute {ctx['ti'].task_id}"),
+            on_skipped_callback=lambda ctx: calls.append(f"skipped {ctx['ti'].task_id}"),
+        )
+        dg.PythonOperator(
+            task_id="failer",
+            python_callable=fail,
+            on_failure_callback=[lambda ctx: calls.append("first"), lambda ctx: calls.append("second")],
+        )
+    d.test(logical_date=DAY)
+    assert calls == ["execute skipper", "skipped skipper", "first", "second"]

@@ -186,6 +186,8 @@ _SETTINGS: dict[str, Any] = {
     "on_failure_callback": None,
     "on_success_callback": None,
     "on_retry_callback": None,
+    "on_execute_callback": None,  # called with the context just before the task's code
+    "on_skipped_callback": None,  # called when the task raises SkipTask
     "pool": None,
     "owner": None,
     "depends_on_past": False,
@@ -214,8 +216,6 @@ _SETTINGS: dict[str, Any] = {
     "inlets": (),
     "run_as_user": None,
     "resources": None,
-    "on_execute_callback": None,
-    "on_skipped_callback": None,
     "ignore_first_depends_on_past": True,
     "wait_for_past_depends_before_skipping": False,
     "task_display_name": None,
