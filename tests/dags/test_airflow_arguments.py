@@ -201,3 +201,21 @@ def test_execute_and_skipped_callbacks_and_lists_of_callbacks_are_called() -> No
         )
     d.test(logical_date=DAY)
     assert calls == ["execute skipper", "skipped skipper", "first", "second"]
+
+
+def test_dag_test_takes_airflows_run_conf_and_execution_date() -> None:
+    with dg.DAG("airflow_test_args", params={"n": 1}) as d:
+        dg.PythonOperator(task_id="t", python_callable=lambda params: params["n"])
+    run = d.test(execution_date=DAY, run_conf={"n": 7})
+    assert (run.logical_date, run.xcom("t")) == (DAY, 7)
+    with pytest.raises(DefinitionError, match="conf= or run_conf=, not both"):
+        d.test(conf={}, run_conf={})
+
+
+def test_operator_specific_airflow_arguments_are_accepted() -> None:
+    with dg.DAG("specific") as d:
+        dg.PythonOperator(
+            task_id="p", python_callable=lambda: 1, templates_exts=[".sql"], show_return_value_in_logs=False
+        )
+        dg.BashOperator(task_id="b", bash_command="echo hi", output_encoding="utf-8")
+    assert d.test(logical_date=DAY).state == "success"

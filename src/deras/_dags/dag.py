@@ -190,12 +190,23 @@ class DAG:
         instance: Any = None,
         run_type: str = "manual",
         executor: Any = None,
+        run_conf: Mapping[str, Any] | None = None,
+        execution_date: datetime | None = None,
     ) -> Any:
         """Run the DAG once and return the DAG run.
 
         On an in-memory instance unless ``instance=`` is given; its tasks run in this process
-        unless ``executor=`` (or the DAG's own) says otherwise.
+        unless ``executor=`` (or the DAG's own) says otherwise. ``run_conf`` and
+        ``execution_date`` are Airflow's names for ``conf`` and ``logical_date``.
         """
+        if run_conf is not None:
+            if conf is not None:
+                raise DefinitionError("dag.test(): give conf= or run_conf=, not both")
+            conf = run_conf
+        if execution_date is not None:
+            if logical_date is not None:
+                raise DefinitionError("dag.test(): give logical_date= or execution_date=, not both")
+            logical_date = execution_date
         from .._instance.dag_test import dag_test  # the allowed upward call: see the module
 
         return dag_test(self, logical_date, conf, instance=instance, run_type=run_type, executor=executor)

@@ -37,6 +37,8 @@ class PythonOperator(BaseOperator):
         op_args: Sequence[Any] | None = None,
         op_kwargs: Mapping[str, Any] | None = None,
         templates_dict: Mapping[str, Any] | None = None,
+        templates_exts: Sequence[str] | None = None,
+        show_return_value_in_logs: bool = True,
         **kwargs: Any,
     ) -> None:
         if not callable(python_callable):
@@ -45,6 +47,9 @@ class PythonOperator(BaseOperator):
         self.op_args = list(op_args or [])
         self.op_kwargs = dict(op_kwargs or {})
         self.templates_dict = dict(templates_dict) if templates_dict is not None else None
+        # Airflow's: template files by extension, and logging the return value; kept, not acted on.
+        self.templates_exts = templates_exts
+        self.show_return_value_in_logs = show_return_value_in_logs
         super().__init__(task_id=task_id, **kwargs)
 
     def execute(self, context: dict[str, Any]) -> Any:
@@ -96,9 +101,11 @@ class BashOperator(BaseOperator):
         append_env: bool = False,
         cwd: str | None = None,
         skip_on_exit_code: int | Sequence[int] | None = 99,
+        output_encoding: str = "utf-8",
         **kwargs: Any,
     ) -> None:
         self.bash_command = bash_command
+        self.output_encoding = output_encoding  # Airflow's; the output is read as the locale's text
         self.env = dict(env) if env is not None else None
         self.append_env = append_env
         self.cwd = cwd
