@@ -81,3 +81,16 @@ def test_macros_ds_add_and_ds_format_render_in_templates() -> None:
             "{{ macros.ds_format(ds, '%Y-%m-%d', '%d/%m/%Y') }}",
         )
     assert d.test(logical_date=DAY).xcom("t") == "2024-12-31 01/01/2025"
+
+
+def test_airflow_2s_older_template_names_render() -> None:
+    with dg.DAG("old_names", schedule="@daily", start_date=DAY) as d:
+        dg.BashOperator(
+            task_id="t",
+            bash_command="echo {{ execution_date | ds }} {{ next_ds }} {{ next_ds_nodash }} "
+            "{{ yesterday_ds }} {{ tomorrow_ds_nodash }} {{ task_instance_key_str }} "
+            "{{ next_execution_date | ds }}",
+        )
+    assert d.test(logical_date=datetime(2025, 1, 10, tzinfo=UTC)).xcom("t") == (
+        "2025-01-10 2025-01-11 20250111 2025-01-09 20250111 old_names__t__20250110 2025-01-11"
+    )

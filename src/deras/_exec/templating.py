@@ -178,6 +178,42 @@ def template_context(
         "try_number": try_number,
         "map_index": map_index,
         "macros": macros,
+        **_airflow_2_dates(logical_date, data_interval_end, dag_id, task_id),
+    }
+
+
+_OLD_NAMES: Final = frozenset(
+    {
+        "execution_date",
+        "next_execution_date",
+        "next_ds",
+        "next_ds_nodash",
+        "yesterday_ds",
+        "yesterday_ds_nodash",
+        "tomorrow_ds",
+        "tomorrow_ds_nodash",
+        "task_instance_key_str",
+    }
+)
+
+
+def _airflow_2_dates(
+    logical_date: datetime, data_interval_end: datetime, dag_id: str, task_id: str
+) -> dict[str, Any]:
+    """Airflow 2's older names (deprecated there, common in DAG files): ``execution_date`` is
+    the logical date, ``next_*`` the end of the data interval, ``yesterday_ds``/``tomorrow_ds``
+    a day either side of ``ds``."""
+    day = timedelta(days=1)
+    return {
+        "execution_date": logical_date,
+        "next_execution_date": data_interval_end,
+        "next_ds": data_interval_end.strftime("%Y-%m-%d"),
+        "next_ds_nodash": data_interval_end.strftime("%Y%m%d"),
+        "yesterday_ds": (logical_date - day).strftime("%Y-%m-%d"),
+        "yesterday_ds_nodash": (logical_date - day).strftime("%Y%m%d"),
+        "tomorrow_ds": (logical_date + day).strftime("%Y-%m-%d"),
+        "tomorrow_ds_nodash": (logical_date + day).strftime("%Y%m%d"),
+        "task_instance_key_str": f"{dag_id}__{task_id}__{logical_date.strftime('%Y%m%d')}",
     }
 
 
@@ -314,7 +350,8 @@ def _undefined_message(jinja_message: str, template: str, context: Mapping[str, 
         close = difflib.get_close_matches(match[1], [str(k) for k in context], n=1)
         if close:
             return f"{message}. Did you mean {close[0]!r}?"
-        return f"{message}. Template variables: {', '.join(sorted(map(str, context)))}"
+        listed = sorted(str(k) for k in context if k not in _OLD_NAMES)  # the old names add only noise
+        return f"{message}. Template variables: {', '.join(listed)}"
     # ``{{ params.m }}`` reads "'dict object' has no attribute 'm'": say which params exist.
     params = context.get("params")
     if (match := _MISSING_ATTR.search(jinja_message)) and isinstance(params, Mapping):
