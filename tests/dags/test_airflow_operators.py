@@ -258,3 +258,19 @@ def test_days_ago_is_midnight_utc_n_days_back() -> None:
     today = dg.days_ago(0)
     assert (today.hour, today.minute, today.tzinfo) == (0, 0, UTC)
     assert today - dg.days_ago(2) == timedelta(days=2)
+
+
+def test_a_branch_may_return_a_task_group_id_to_follow_the_group() -> None:
+    with dg.DAG("branch_group") as d:
+        pick = dg.BranchPythonOperator(task_id="pick", python_callable=lambda: "big")
+        with dg.TaskGroup("big") as big:
+            a = dg.EmptyOperator(task_id="a")
+            a >> dg.EmptyOperator(task_id="b")
+        small = dg.EmptyOperator(task_id="small")
+        pick >> [big, small]
+    assert states(d.test(logical_date=DAY)) == {
+        "pick": "success",
+        "big.a": "success",
+        "big.b": "success",
+        "small": "skipped",
+    }

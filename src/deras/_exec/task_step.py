@@ -85,6 +85,16 @@ def _put(scope: StepScope, node: Node, task_id: str, key: str, map_index: int, v
     scope.instance.xcom_store.put(dag_id, scope.run_id, task_id, key, map_index, value)
 
 
+def _followed(op: Any, returned: list[str]) -> frozenset[str]:
+    """The task ids a branch follows: a task group's id stands for its tasks right after the
+    branch, as in Airflow."""
+    out: set[str] = set()
+    for task_id in returned:
+        inside = [t for t in op.downstream_task_ids if t.startswith(f"{task_id}.")]
+        out.update(inside if task_id not in op.downstream_task_ids and inside else [task_id])
+    return frozenset(out)
+
+
 def _put_each_key(scope: StepScope, node: Node, task_id: str, map_index: int, result: Any) -> None:
     """``multiple_outputs``: each key of the returned dict is an XCom of its own, as in Airflow."""
     if not isinstance(result, dict):
@@ -173,7 +183,7 @@ def run_task_attempt(
         # A falsy result follows none of the downstream tasks (a truthy one: all of them).
         chosen = None if result else frozenset()
     elif getattr(op, "is_branch", False):
-        chosen = frozenset([result] if isinstance(result, str) else list(result or []))
+        chosen = _followed(op, [result] if isinstance(result, str) else list(result or []))
         unknown = sorted(t for t in chosen if t not in op.downstream_task_ids)
         if unknown:
             raise ValueError(
