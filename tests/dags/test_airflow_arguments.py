@@ -219,3 +219,34 @@ def test_operator_specific_airflow_arguments_are_accepted() -> None:
         )
         dg.BashOperator(task_id="b", bash_command="echo hi", output_encoding="utf-8")
     assert d.test(logical_date=DAY).state == "success"
+
+
+def test_default_args_also_give_an_operators_own_arguments() -> None:
+    class LoadOperator(dg.BaseOperator):
+        def __init__(self, table: str, *, schema: str = "public", **kwargs: object) -> None:
+            self.table, self.schema = table, schema
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+
+        def execute(self, context: dict[str, object]) -> str:
+            return f"{self.schema}.{self.table}"
+
+    default_args = {
+        "bash_command": "echo $GREETING",
+        "env": {"GREETING": "hi"},
+        "schema": "raw",
+        "table": "t0",
+    }
+    with dg.DAG("own_defaults", default_args=default_args) as d:
+        dg.BashOperator(task_id="greet")
+        dg.BashOperator(task_id="own", bash_command="echo own")
+        LoadOperator(table="orders", task_id="load")
+        LoadOperator("customers", task_id="positional")
+        LoadOperator(task_id="defaulted")
+    run = d.test(logical_date=DAY)
+    assert [run.xcom(t) for t in ("greet", "own", "load", "positional", "defaulted")] == [
+        "hi",
+        "own",
+        "raw.orders",
+        "raw.customers",
+        "raw.t0",
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -102,6 +103,14 @@ class BaseOperator:
         self.edge_labels: dict[str, str] = {}  # downstream task id -> label (``a >> Label("x") >> b``)
         self.source = self._source()
         self.dag.add_task(self)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own arguments come from the DAG's ``default_args`` too, as in Airflow
+        (``default_args={"bash_command": ...}``), when the call does not give them."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            cls.__init__ = _filling_default_args(init)  # type: ignore[method-assign]
 
     def _source(self) -> SourceInfo:
         import sys
@@ -222,6 +231,29 @@ _SETTINGS: dict[str, Any] = {
     "map_index_template": None,
     "provide_context": True,  # Airflow 1's flag: the context is always offered
 }
+
+
+def _filling_default_args(init: Callable[..., None]) -> Callable[..., None]:
+    """``init`` taking the arguments it names, and does not get, from the DAG's default_args."""
+    import inspect
+
+    params = list(inspect.signature(init).parameters.values())[1:]  # after self
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    names = [p.name for p in params if p.kind in kinds and p.name not in ("task_id", "dag")]
+    positional = [p.name for p in params if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
+
+    @functools.wraps(init)
+    def fill(self: Any, *args: Any, **kwargs: Any) -> None:
+        dag = kwargs.get("dag") or current_dag.get()
+        default_args = getattr(dag, "default_args", None)
+        if default_args:
+            given = set(kwargs) | set(positional[: len(args)])
+            for name in names:
+                if name not in given and name in default_args:
+                    kwargs[name] = default_args[name]
+        init(self, *args, **kwargs)
+
+    return fill
 
 
 def _suggestion(name: str) -> str:
