@@ -112,8 +112,17 @@ _EXPORTS: dict[str, str] = {
     "XComArg": "deras._dags.taskflow",
     "BaseOperator": "deras._dags.operator",
     "chain": "deras._dags.operator",
+    "cross_downstream": "deras._dags.operator",
+    "task_group": "deras._dags.task_group",
+    "Context": "deras._dags.context",
+    "days_ago": "deras._dags.dates",
     "PythonOperator": "deras._dags.operators",
     "BranchPythonOperator": "deras._dags.operators",
+    "ShortCircuitOperator": "deras._dags.operators",
+    "Label": "deras._dags.edge_label",
+    "Dataset": "deras._dags.datasets",
+    "Asset": "deras._dags.datasets",
+    "get_current_context": "deras._dags.context",
     "BashOperator": "deras._dags.operators",
     "EmptyOperator": "deras._dags.operators",
     "TaskGroup": "deras._dags.task_group",
@@ -124,6 +133,7 @@ _EXPORTS: dict[str, str] = {
     "TaskInstanceState": "deras._core.task_state",
     "SkipTask": "deras._core.errors",
     "Failure": "deras._defs.failure",
+    "FailTask": "deras._core.errors",
     # schedules, sensors, automation
     "ScheduleDefinition": "deras._defs.schedule",
     "schedule": "deras._defs.schedule",
@@ -166,6 +176,7 @@ _EXPORTS: dict[str, str] = {
     "DagsterInstance": "deras._instance.instance",
     "MultiprocessExecutor": "deras._exec.multiprocess",
     "DerasInstance": "deras._instance.instance",
+    "Variable": "deras._instance.variables",
     "PartitionStatus": "deras._instance.partition_status",
     "RunStatus": "deras._core.status",
     "NodeStatus": "deras._core.status",
@@ -221,6 +232,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
         ConfigError,
         DefinitionError,
         DerasError,
+        FailTask,
         PartitionKeyError,
         RetryRequested,
         RunFailedError,
@@ -235,11 +247,21 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._core.records import RunRecord
     from ._core.status import NodeStatus, RunStatus
     from ._core.task_state import TaskInstanceState
+    from ._dags.context import Context, get_current_context
     from ._dags.dag import DAG, dag
     from ._dags.dag_run import DagRun, TaskInstance
-    from ._dags.operator import BaseOperator, chain
-    from ._dags.operators import BashOperator, BranchPythonOperator, EmptyOperator, PythonOperator
-    from ._dags.task_group import TaskGroup
+    from ._dags.datasets import Asset, Dataset
+    from ._dags.dates import days_ago
+    from ._dags.edge_label import Label
+    from ._dags.operator import BaseOperator, chain, cross_downstream
+    from ._dags.operators import (
+        BashOperator,
+        BranchPythonOperator,
+        EmptyOperator,
+        PythonOperator,
+        ShortCircuitOperator,
+    )
+    from ._dags.task_group import TaskGroup, task_group
     from ._dags.taskflow import XComArg, task
     from ._dags.trigger_rules import TriggerRule
     from ._defs.asset import AssetsDefinition, AssetSpec, asset
@@ -342,6 +364,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see real imports
     from ._instance.instance import DagsterInstance, DerasInstance
     from ._instance.materialize import materialize, materialize_to_memory
     from ._instance.partition_status import PartitionStatus
+    from ._instance.variables import Variable
     from ._io.filesystem import FilesystemIOManager
     from ._io.io_manager_definition import IOManagerDefinition, fs_io_manager, mem_io_manager
     from .duckdb import DuckDBIOManager, DuckDBResource

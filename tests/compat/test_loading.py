@@ -126,8 +126,16 @@ def test_under_compat_airflow_a_dag_built_but_never_named_is_found(
     assert list(load_dag_folder(tmp_path).dags) == ["sums"]
 
 
-def test_without_compat_only_named_dags_are_found_as_before(tmp_path: Path) -> None:
+def test_without_compat_a_dag_built_by_a_dag_call_is_found_too(tmp_path: Path) -> None:
+    """Airflow >= 2.4 registers DAGs built in a `with` block or by a @dag call; so does deras."""
     code = tmp_path / "sums.py"
     code.write_text(TASKFLOW_DAG.format(source="deras"))
+    assert [d.dag_id for d in load_definitions(file=code).definitions.dags] == ["sums"]
+    assert list(load_dag_folder(tmp_path).dags) == ["sums"]
+
+
+def test_without_compat_a_dag_neither_named_nor_entered_is_not_found(tmp_path: Path) -> None:
+    code = tmp_path / "bare.py"
+    code.write_text("import deras as dg\ndg.DAG('bare', schedule=None)\n")
     assert load_definitions(file=code).definitions.dags == []
     assert not load_dag_folder(tmp_path).dags

@@ -104,6 +104,36 @@ CASES: list[tuple[str, list[str], Decision]] = [
     ("none_skipped", [K], SKIP),
     ("none_skipped", [N], WAIT),
     ("none_skipped", [], RUN),
+    # all_done_setup_success: deras has no setup tasks, so every upstream finished is enough
+    ("all_done_setup_success", [S, F, K], RUN),
+    ("all_done_setup_success", [S, R], WAIT),
+    ("all_done_setup_success", [], RUN),
+    # one_done: fires on the first upstream that ran to an end, success or failure
+    ("one_done", [S, R], RUN),
+    ("one_done", [F, R], RUN),
+    ("one_done", [K, R], WAIT),
+    ("one_done", [UF, R], WAIT),  # upstream_failed never ran: it is not "done" here
+    ("one_done", [K, K], SKIP),
+    ("one_done", [K, UF], SKIP),
+    ("one_done", [R, RT], WAIT),
+    ("one_done", [], RUN),
+    # none_failed_min_one_success: no failure, and at least one success
+    ("none_failed_min_one_success", [S, K], RUN),
+    ("none_failed_min_one_success", [S, S], RUN),
+    ("none_failed_min_one_success", [K, K], SKIP),
+    ("none_failed_min_one_success", [S, F], UPF),
+    ("none_failed_min_one_success", [UF, R], UPF),
+    ("none_failed_min_one_success", [S, R], WAIT),
+    ("none_failed_min_one_success", [K, R], WAIT),
+    ("none_failed_min_one_success", [], RUN),
+    # all_skipped: every upstream skipped; any other end skips it at once
+    ("all_skipped", [K, K], RUN),
+    ("all_skipped", [K], RUN),
+    ("all_skipped", [K, R], WAIT),
+    ("all_skipped", [S, R], SKIP),
+    ("all_skipped", [F, K], SKIP),
+    ("all_skipped", [UF, K], SKIP),
+    ("all_skipped", [], RUN),
     # always: never waits
     ("always", [R, R], RUN),
     ("always", [N, Q], RUN),
@@ -131,10 +161,14 @@ def test_rules_are_exactly_the_documented_ones_with_all_success_first() -> None:
         "all_success",
         "all_failed",
         "all_done",
+        "all_done_setup_success",
         "one_success",
         "one_failed",
+        "one_done",
         "none_failed",
+        "none_failed_min_one_success",
         "none_skipped",
+        "all_skipped",
         "always",
     ]
 
@@ -263,7 +297,7 @@ def test_a_misspelt_rule_suggests_the_closest() -> None:
     message = str(info.value)
     assert "unknown trigger rule 'all_sucess'" in message
     assert "did you mean 'all_success'" in message
-    assert "all_success, all_failed, all_done, one_success, one_failed, none_failed" in message
+    assert "all_success, all_failed, all_done, all_done_setup_success, one_success, one_failed" in message
 
 
 def test_the_error_says_where_the_rule_was_written() -> None:
@@ -283,18 +317,25 @@ def test_a_name_close_to_nothing_gets_no_suggestion() -> None:
     assert "valid trigger rules: all_success" in str(info.value)
 
 
-def test_airflows_old_dummy_rule_points_to_always() -> None:
-    with pytest.raises(
-        DefinitionError, match="'dummy' is not supported: it is Airflow's old name for 'always'"
-    ):
-        parse_trigger_rule("dummy")
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("dummy", TriggerRule.ALWAYS), ("none_failed_or_skipped", TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)],
+)
+def test_airflows_deprecated_rule_names_mean_their_new_rule_with_a_warning(
+    old: str, new: TriggerRule
+) -> None:
+    with pytest.warns(DeprecationWarning, match=f"'{old}' is deprecated .*write '{new.value}'"):
+        assert parse_trigger_rule(old) is new
+
+
+def test_the_deprecated_constants_are_aliases_of_their_new_rule() -> None:
+    assert TriggerRule.DUMMY is TriggerRule.ALWAYS
+    assert TriggerRule.NONE_FAILED_OR_SKIPPED is TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
 
 
 def test_an_airflow_rule_deras_lacks_says_so() -> None:
-    with pytest.raises(
-        DefinitionError, match="'none_failed_min_one_success' is not supported: Airflow has it"
-    ):
-        parse_trigger_rule("none_failed_min_one_success")
+    with pytest.raises(DefinitionError, match="'all_done_min_one_success' is not supported: Airflow has it"):
+        parse_trigger_rule("all_done_min_one_success")
 
 
 def test_a_rule_that_is_not_a_string_is_a_definition_error() -> None:

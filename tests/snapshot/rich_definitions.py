@@ -57,7 +57,7 @@ with dg.DAG(
     extract = dg.EmptyOperator(task_id="extract")
     with dg.TaskGroup("load"):
         load = dg.EmptyOperator(task_id="rows", outlets=["etl_rows"], retries=2)
-    extract >> load
+    extract >> dg.Label("rows to load") >> load
 
 
 @dg.sensor(job=prices_job, minimum_interval_seconds=60)

@@ -136,6 +136,7 @@ def test_jobs_dags_schedules_and_sensors(rich: CodeSnapshot) -> None:
         ("load.rows", "EmptyOperator", "load", 2),
     ]
     assert etl.edges == [("extract", "load.rows")]
+    assert etl.edge_labels == {"extract": {"load.rows": "rows to load"}}
     assert (etl.schedule, etl.start_date, etl.end_date, etl.tags, etl.params) == (
         "@daily",
         "2024-01-01T00:00:00+00:00",

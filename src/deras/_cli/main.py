@@ -16,6 +16,7 @@ from .db import db_group
 from .materialize import job_group, materialize_command
 from .runs import runs_group
 from .schedules import schedule_group, sensor_group
+from .variables import variables_group
 from .web import dev_command, web_command
 from .worker import worker_command
 
@@ -42,6 +43,7 @@ cli.add_command(backfill_group)
 cli.add_command(worker_command)
 cli.add_command(web_command)
 cli.add_command(dev_command)
+cli.add_command(variables_group)
 
 
 def main() -> None:

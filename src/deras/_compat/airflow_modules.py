@@ -21,7 +21,7 @@ _PYTHON_OPERATORS = _same(
 _EXCEPTIONS = {
     "AirflowSkipException": "SkipTask",  # the task ends skipped, not failed
     "AirflowException": "DerasError",  # what `except AirflowException` catches: the orchestrator's errors
-    "AirflowFailException": "AirflowFailException",
+    "AirflowFailException": "FailTask",  # fails the task without its retries
 }
 
 # module path -> {name in that module: deras public name}
@@ -54,10 +54,10 @@ AIRFLOW_MODULES: Mapping[str, Mapping[str, str]] = {
     "airflow.sdk": {
         **_same("DAG", "dag", "task", "task_group", "TaskGroup", "BaseOperator", "chain", "cross_downstream"),
         **_same("Param", "Variable", "Label", "XComArg", "TriggerRule", "get_current_context", "Context"),
-        "Asset": "Dataset",  # Airflow 3 renamed Dataset to Asset
+        "Asset": "Asset",  # Airflow 3's Dataset, keyed by its name
     },
     "airflow.sdk.definitions.dag": _same("DAG", "dag"),
-    "airflow.sdk.definitions.asset": {"Asset": "Dataset"},
+    "airflow.sdk.definitions.asset": _same("Asset"),
     "airflow.sdk.definitions.taskgroup": _same("TaskGroup"),
     "airflow.sdk.definitions.param": _same("Param"),
     "airflow.sdk.definitions.edges": _same("Label"),

@@ -88,3 +88,13 @@ class SkipTask(Exception):
 
     ``raise dg.SkipTask("no new files today")``
     """
+
+
+class FailTask(Exception):
+    """Raise inside a task to fail it at once, without the retries it has left (Airflow's
+    ``AirflowFailException``).
+
+    ``raise dg.FailTask("the input file is corrupt: retrying will not help")``
+    """
+
+    _deras_no_retry = True

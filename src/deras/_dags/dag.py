@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,9 @@ class DAG:
     ['start', 'end']
     """
 
+    auto_register: bool  # and the other Airflow settings of _AIRFLOW_SETTINGS, set from the arguments
+    render_template_as_native_obj: bool
+
     def __init__(
         self,
         dag_id: str,
@@ -45,12 +49,36 @@ class DAG:
         doc_md: str | None = None,
         executor: Any = None,
         run_retry_policy: Any = None,
+        user_defined_macros: Mapping[str, Any] | None = None,
+        user_defined_filters: Mapping[str, Callable[..., Any]] | None = None,
+        **airflow_settings: Any,
     ) -> None:
         from .._defs.dag_schedule import parse_schedule
         from .._defs.run_retry_policy import check_run_retry_policy
 
         if not dag_id or not all(c.isalnum() or c in "_-." for c in dag_id):
             raise DefinitionError(f"DAG id {dag_id!r}: use letters, digits, '_', '-' and '.' only")
+        unknown = sorted(set(airflow_settings) - set(_AIRFLOW_SETTINGS))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], [*_AIRFLOW_SETTINGS, *_OWN_ARGUMENTS], n=1)
+            raise DefinitionError(
+                f"DAG '{dag_id}': invalid argument(s) {', '.join(map(repr, unknown))}"
+                + (f"; did you mean {close[0]!r}?" if close else "")
+            )
+        for name, default in _AIRFLOW_SETTINGS.items():
+            setattr(self, name, airflow_settings.get(name, default))
+        if "schedule_interval" in airflow_settings:  # Airflow 2's name, deprecated there too
+            if schedule is not None:
+                raise DefinitionError(f"DAG '{dag_id}': give schedule= or schedule_interval=, not both")
+            schedule = airflow_settings["schedule_interval"]
+        # Airflow 2 takes the DAG's start_date from default_args when the DAG has none.
+        if start_date is None and default_args:
+            start_date = default_args.get("start_date")
+        if end_date is None and default_args:
+            end_date = default_args.get("end_date")
+        self.fileloc, self.module_name = _creator()
+        self.user_defined_macros = dict(user_defined_macros or {})
+        self.user_defined_filters = dict(user_defined_filters or {})
         self.dag_id = dag_id
         self.start_date = _aware(start_date)
         self.end_date = _aware(end_date)
@@ -93,6 +121,10 @@ class DAG:
         current_dag.reset(self._token)
         if exc_type is None:
             self.validate()
+            if self.auto_register:  # found in its file even if no variable holds it (Airflow >= 2.4)
+                from .._defs.dag_registry import register_dag
+
+                register_dag(self.module_name, self)
 
     def add_task(self, task: Any) -> None:
         if task.task_id in self.task_dict:
@@ -113,6 +145,11 @@ class DAG:
     @property
     def task_ids(self) -> list[str]:
         return list(self.task_dict)
+
+    def get_edge_info(self, upstream_task_id: str, downstream_task_id: str) -> dict[str, str]:
+        """What is recorded on an edge: ``{"label": ...}`` for a ``Label``, else ``{}``."""
+        label = self.get_task(upstream_task_id).edge_labels.get(downstream_task_id)
+        return {"label": label} if label is not None else {}
 
     def get_task(self, task_id: str) -> Any:
         try:
@@ -153,18 +190,60 @@ class DAG:
         instance: Any = None,
         run_type: str = "manual",
         executor: Any = None,
+        run_conf: Mapping[str, Any] | None = None,
+        execution_date: datetime | None = None,
     ) -> Any:
         """Run the DAG once and return the DAG run.
 
         On an in-memory instance unless ``instance=`` is given; its tasks run in this process
-        unless ``executor=`` (or the DAG's own) says otherwise.
+        unless ``executor=`` (or the DAG's own) says otherwise. ``run_conf`` and
+        ``execution_date`` are Airflow's names for ``conf`` and ``logical_date``.
         """
+        if run_conf is not None:
+            if conf is not None:
+                raise DefinitionError("dag.test(): give conf= or run_conf=, not both")
+            conf = run_conf
+        if execution_date is not None:
+            if logical_date is not None:
+                raise DefinitionError("dag.test(): give logical_date= or execution_date=, not both")
+            logical_date = execution_date
         from .._instance.dag_test import dag_test  # the allowed upward call: see the module
 
         return dag_test(self, logical_date, conf, instance=instance, run_type=run_type, executor=executor)
 
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"
+
+
+# DAG arguments Airflow takes that deras accepts and keeps without acting on them (the UI's
+# default view, auto-pausing, access control...), with their defaults.
+_AIRFLOW_SETTINGS: dict[str, Any] = {
+    "max_active_tasks": 16,
+    "concurrency": None,
+    "default_view": "grid",
+    "orientation": "LR",
+    "is_paused_upon_creation": None,
+    "owner_links": None,
+    "access_control": None,
+    "render_template_as_native_obj": False,
+    "template_searchpath": None,
+    "template_undefined": None,
+    "jinja_environment_kwargs": None,
+    "sla_miss_callback": None,
+    "fail_stop": False,
+    "fail_fast": False,
+    "dag_display_name": None,
+    "auto_register": True,
+    "schedule_interval": None,
+    "full_filepath": None,
+    "doc_rst": None,
+}
+_OWN_ARGUMENTS = (
+    "schedule", "start_date", "end_date", "catchup", "default_args", "tags", "params",
+    "max_active_runs", "dagrun_timeout", "description", "on_failure_callback",
+    "on_success_callback", "doc_md", "executor", "run_retry_policy", "user_defined_macros",
+    "user_defined_filters",
+)  # fmt: skip
 
 
 def dag(
@@ -198,6 +277,18 @@ def dag(
         return build
 
     return decorate(fn) if fn is not None else decorate
+
+
+def _creator() -> tuple[str, str]:
+    """The file and module of the code creating the DAG: the first frame outside deras."""
+    import sys
+
+    frame: Any = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("deras."):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>", "<unknown>"
+    return frame.f_code.co_filename, frame.f_globals.get("__name__", "<unknown>")
 
 
 def _function_params(f: Callable[..., Any]) -> dict[str, Any]:

@@ -76,7 +76,7 @@ def _collect(bag: DagBag, load: Any, origin: str) -> None:
         return
     from .._defs.definitions import Definitions
 
-    values = module_values(module)
+    values = module_values(module)  # with the DAGs created but not assigned (`with DAG(...):`)
     found = [v for v in values if isinstance(v, DAG)]
     for value in values:  # DAGs that live only inside a Definitions count too
         if isinstance(value, Definitions):

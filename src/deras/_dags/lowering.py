@@ -34,17 +34,32 @@ def lower_dag(dag: Any) -> list[Node]:
                 trigger_rule=task.trigger_rule,
                 stores_output=True,
                 callbacks={
-                    name: cb
+                    name: _one_callback(cb)
                     for name, cb in (
                         ("on_failure", task.on_failure_callback),
                         ("on_success", task.on_success_callback),
                         ("on_retry", task.on_retry_callback),
+                        ("on_execute", task.on_execute_callback),
+                        ("on_skipped", task.on_skipped_callback),
                     )
-                    if cb is not None
+                    if cb
                 },
             )
         )
     return nodes
+
+
+def _one_callback(callback: Any) -> Any:
+    """A callback, or Airflow's list of them: called in order with the context."""
+    if not isinstance(callback, list | tuple):
+        return callback
+    callbacks = list(callback)
+
+    def each(context: Any) -> None:
+        for cb in callbacks:
+            cb(context)
+
+    return each
 
 
 def _retry_policy(task: Any) -> RetryPolicy | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import itertools
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -11,8 +14,7 @@ from .._core.errors import DefinitionError
 from .._core.keys import AssetKey
 from .._defs.source import SourceInfo
 from .context import current_dag, current_group
-
-_NOT_GIVEN: Any = object()
+from .edge_label import Label
 
 
 class BaseOperator:
@@ -43,26 +45,21 @@ class BaseOperator:
     on_retry_callback: Callable[..., Any] | None
     pool: str | None
     owner: str | None
+    depends_on_past: bool
+    wait_for_downstream: bool
+    do_xcom_push: bool
+    doc_md: str | None
+    sla: timedelta | None
 
     def __init__(
         self,
         *,
         task_id: str,
-        retries: int = _NOT_GIVEN,
-        retry_delay: timedelta | float = _NOT_GIVEN,
-        retry_exponential_backoff: bool = _NOT_GIVEN,
-        max_retry_delay: timedelta | float | None = _NOT_GIVEN,
-        execution_timeout: timedelta | float | None = _NOT_GIVEN,
-        trigger_rule: str = _NOT_GIVEN,
-        on_failure_callback: Callable[..., Any] | None = _NOT_GIVEN,
-        on_success_callback: Callable[..., Any] | None = _NOT_GIVEN,
-        on_retry_callback: Callable[..., Any] | None = _NOT_GIVEN,
-        pool: str | None = _NOT_GIVEN,
-        owner: str | None = _NOT_GIVEN,
         outlets: Iterable[Any] = (),
         params: dict[str, Any] | None = None,
         doc: str | None = None,
         dag: Any = None,
+        **settings: Any,
     ) -> None:
         from .trigger_rules import parse_trigger_rule
 
@@ -75,46 +72,45 @@ class BaseOperator:
         group = current_group.get()
         self.task_group = group
         self.task_id = f"{group.prefix}{task_id}" if group is not None else task_id
-        given = {
-            "retries": retries,
-            "retry_delay": retry_delay,
-            "retry_exponential_backoff": retry_exponential_backoff,
-            "max_retry_delay": max_retry_delay,
-            "execution_timeout": execution_timeout,
-            "trigger_rule": trigger_rule,
-            "on_failure_callback": on_failure_callback,
-            "on_success_callback": on_success_callback,
-            "on_retry_callback": on_retry_callback,
-            "pool": pool,
-            "owner": owner,
-        }
-        defaults = {
-            "retries": 0,
-            "retry_delay": timedelta(seconds=300),
-            "retry_exponential_backoff": False,
-            "max_retry_delay": None,
-            "execution_timeout": None,
-            "trigger_rule": "all_success",
-            "on_failure_callback": None,
-            "on_success_callback": None,
-            "on_retry_callback": None,
-            "pool": None,
-            "owner": None,
-        }
-        default_args = self.dag.default_args
-        for name, value in given.items():
-            setattr(self, name, default_args.get(name, defaults[name]) if value is _NOT_GIVEN else value)
         where = f"task '{self.task_id}' of DAG '{self.dag.dag_id}'"
+        unknown = sorted(set(settings) - set(_SETTINGS))
+        if unknown:  # as Airflow: a typo on the operator is an error; in default_args it is ignored
+            raise DefinitionError(
+                f"{where}: invalid argument(s) {', '.join(map(repr, unknown))} for {type(self).__name__}"
+                + _suggestion(unknown[0])
+            )
+        # default_args may hold anything (Airflow ignores what an operator does not take).
+        default_args = self.dag.default_args
+        for name, default in _SETTINGS.items():
+            value = settings.get(name, default_args.get(name, default))
+            setattr(self, name, value)
         self.trigger_rule = parse_trigger_rule(self.trigger_rule, where=where)
         if not isinstance(self.retries, int) or self.retries < 0:
             raise DefinitionError(f"{where}: retries must be a whole number ≥ 0, not {self.retries!r}")
+        if self.wait_for_downstream:
+            self.depends_on_past = True  # as in Airflow: waiting for downstream implies it
+        if self.sla is not None:
+            warnings.warn(
+                f"{where}: sla={self.sla!r} is accepted but not enforced (deras has no SLA misses)",
+                UserWarning,
+                stacklevel=3,
+            )
         self.outlets = [AssetKey.coerce(o) for o in outlets]
         self.params = dict(params or {})
         self.doc = doc
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
+        self.edge_labels: dict[str, str] = {}  # downstream task id -> label (``a >> Label("x") >> b``)
         self.source = self._source()
         self.dag.add_task(self)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own arguments come from the DAG's ``default_args`` too, as in Airflow
+        (``default_args={"bash_command": ...}``), when the call does not give them."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            cls.__init__ = _filling_default_args(init)  # type: ignore[method-assign]
 
     def _source(self) -> SourceInfo:
         import sys
@@ -142,10 +138,16 @@ class BaseOperator:
 
     # -- wiring -----------------------------------------------------------------------------
     def set_downstream(self, other: Any) -> None:
+        if isinstance(other, Label):  # a >> Label("x"): the label links a to what follows it
+            other.add_upstream([self])
+            return
         for task in _tasks(other, side="roots"):
             self._link(self, task)
 
     def set_upstream(self, other: Any) -> None:
+        if isinstance(other, Label):
+            other.add_downstream([self])
+            return
         for task in _tasks(other, side="leaves"):
             self._link(task, self)
 
@@ -180,6 +182,85 @@ class BaseOperator:
         return f"<Task({type(self).__name__}): {self.task_id}>"
 
 
+# Every BaseOperator setting a DAG file may pass, with its default. The first group is honoured;
+# the rest are Airflow settings deras accepts (so DAG files load) and keeps on the task without
+# acting on them: where to send email, worker queues, priorities, executor hints.
+_SETTINGS: dict[str, Any] = {
+    "retries": 0,
+    "retry_delay": timedelta(seconds=300),
+    "retry_exponential_backoff": False,
+    "max_retry_delay": None,
+    "execution_timeout": None,
+    "trigger_rule": "all_success",
+    "on_failure_callback": None,
+    "on_success_callback": None,
+    "on_retry_callback": None,
+    "on_execute_callback": None,  # called with the context just before the task's code
+    "on_skipped_callback": None,  # called when the task raises SkipTask
+    "pool": None,
+    "owner": None,
+    "depends_on_past": False,
+    "wait_for_downstream": False,
+    "do_xcom_push": True,
+    "doc_md": None,
+    # accepted, kept, not acted on
+    "sla": None,
+    "email": None,
+    "email_on_failure": True,
+    "email_on_retry": True,
+    "doc_rst": None,
+    "doc_json": None,
+    "doc_yaml": None,
+    "queue": "default",
+    "pool_slots": 1,
+    "priority_weight": 1,
+    "weight_rule": "downstream",
+    "max_active_tis_per_dag": None,
+    "max_active_tis_per_dagrun": None,
+    "task_concurrency": None,
+    "executor_config": None,
+    "executor": None,
+    "start_date": None,
+    "end_date": None,
+    "inlets": (),
+    "run_as_user": None,
+    "resources": None,
+    "ignore_first_depends_on_past": True,
+    "wait_for_past_depends_before_skipping": False,
+    "task_display_name": None,
+    "map_index_template": None,
+    "provide_context": True,  # Airflow 1's flag: the context is always offered
+}
+
+
+def _filling_default_args(init: Callable[..., None]) -> Callable[..., None]:
+    """``init`` taking the arguments it names, and does not get, from the DAG's default_args."""
+    import inspect
+
+    params = list(inspect.signature(init).parameters.values())[1:]  # after self
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    names = [p.name for p in params if p.kind in kinds and p.name not in ("task_id", "dag")]
+    positional = [p.name for p in params if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
+
+    @functools.wraps(init)
+    def fill(self: Any, *args: Any, **kwargs: Any) -> None:
+        dag = kwargs.get("dag") or current_dag.get()
+        default_args = getattr(dag, "default_args", None)
+        if default_args:
+            given = set(kwargs) | set(positional[: len(args)])
+            for name in names:
+                if name not in given and name in default_args:
+                    kwargs[name] = default_args[name]
+        init(self, *args, **kwargs)
+
+    return fill
+
+
+def _suggestion(name: str) -> str:
+    close = difflib.get_close_matches(name, list(_SETTINGS), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _tasks(other: Any, side: str = "roots") -> list[BaseOperator]:
     """Operators out of an operator, an XComArg (a TaskFlow call's result), a group or a list.
 
@@ -204,6 +285,12 @@ def chain(*items: Any) -> None:
     >>> # chain(extract, [clean_a, clean_b], load)
     """
     for up, down in itertools.pairwise(items):
+        if isinstance(down, Label):  # chain(a, Label("x"), b): the label links a to b
+            down.add_upstream(_tasks(up, "leaves"))
+            continue
+        if isinstance(up, Label):
+            up.add_downstream(_tasks(down, "roots"))
+            continue
         ups, downs = _tasks(up, "leaves"), _tasks(down, "roots")
         if isinstance(up, list) and isinstance(down, list):
             if len(ups) != len(downs):
@@ -214,3 +301,14 @@ def chain(*items: Any) -> None:
             for a in ups:
                 for b in downs:
                     a >> b
+
+
+def cross_downstream(from_tasks: Any, to_tasks: Any) -> None:
+    """Every task of ``from_tasks`` before every task of ``to_tasks``.
+
+    >>> # cross_downstream([extract_a, extract_b], [load_x, load_y])  # four edges
+    """
+    downs = _tasks(to_tasks, "roots")
+    for up in _tasks(from_tasks, "leaves"):
+        for down in downs:
+            up >> down

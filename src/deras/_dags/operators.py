@@ -37,6 +37,8 @@ class PythonOperator(BaseOperator):
         op_args: Sequence[Any] | None = None,
         op_kwargs: Mapping[str, Any] | None = None,
         templates_dict: Mapping[str, Any] | None = None,
+        templates_exts: Sequence[str] | None = None,
+        show_return_value_in_logs: bool = True,
         **kwargs: Any,
     ) -> None:
         if not callable(python_callable):
@@ -45,6 +47,9 @@ class PythonOperator(BaseOperator):
         self.op_args = list(op_args or [])
         self.op_kwargs = dict(op_kwargs or {})
         self.templates_dict = dict(templates_dict) if templates_dict is not None else None
+        # Airflow's: template files by extension, and logging the return value; kept, not acted on.
+        self.templates_exts = templates_exts
+        self.show_return_value_in_logs = show_return_value_in_logs
         super().__init__(task_id=task_id, **kwargs)
 
     def execute(self, context: dict[str, Any]) -> Any:
@@ -59,6 +64,23 @@ class BranchPythonOperator(PythonOperator):
     """A Python task returning the task id (or ids) to follow; other direct downstream tasks skip."""
 
     is_branch = True
+
+
+class ShortCircuitOperator(PythonOperator):
+    """A Python task whose falsy result skips what comes after it; a truthy one lets it run.
+
+    With ``ignore_downstream_trigger_rules=True`` (the default) every task downstream of it
+    is skipped, whatever its trigger rule; with ``False`` only its direct downstream tasks are,
+    and the tasks after those follow their trigger rules.
+
+    >>> # gate = dg.ShortCircuitOperator(task_id="gate", python_callable=lambda: is_weekday())
+    """
+
+    is_short_circuit = True
+
+    def __init__(self, *, ignore_downstream_trigger_rules: bool = True, **kwargs: Any) -> None:
+        self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
+        super().__init__(**kwargs)
 
 
 class BashOperator(BaseOperator):
@@ -79,51 +101,68 @@ class BashOperator(BaseOperator):
         append_env: bool = False,
         cwd: str | None = None,
         skip_on_exit_code: int | Sequence[int] | None = 99,
+        output_encoding: str = "utf-8",
         **kwargs: Any,
     ) -> None:
         self.bash_command = bash_command
+        self.output_encoding = output_encoding  # Airflow's; the output is read as the locale's text
         self.env = dict(env) if env is not None else None
         self.append_env = append_env
         self.cwd = cwd
-        codes = skip_on_exit_code
-        self.skip_on_exit_code = (
-            () if codes is None else ((codes,) if isinstance(codes, int) else tuple(codes))
-        )
+        self.skip_on_exit_code = skip_codes(skip_on_exit_code)
         super().__init__(task_id=task_id, **kwargs)
 
     def execute(self, context: dict[str, Any]) -> Any:
-        from .._core.errors import SkipTask
+        return run_bash(self.bash_command, self.env, self.append_env, self.cwd, self.skip_on_exit_code)
 
-        env = None
-        if self.env is not None:
-            env = {**os.environ, **self.env} if self.append_env else dict(self.env)
-        proc = subprocess.Popen(
-            ["bash", "-c", self.bash_command],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            cwd=self.cwd,
-            start_new_session=True,  # its own process group, so a timeout can kill all of it
+
+def skip_codes(codes: int | Sequence[int] | None) -> tuple[int, ...]:
+    return () if codes is None else ((codes,) if isinstance(codes, int) else tuple(codes))
+
+
+def run_bash(
+    command: str,
+    env: Mapping[str, str] | None,
+    append_env: bool,
+    cwd: str | None,
+    skip_on_exit_code: Sequence[int],
+) -> str | None:
+    """Run ``command`` with bash, echoing its output; its last stdout line is the result.
+
+    An exit code in ``skip_on_exit_code`` skips the task; any other non-zero one fails it.
+    """
+    from .._core.errors import SkipTask
+
+    full_env = None
+    if env is not None:
+        full_env = {**os.environ, **env} if append_env else dict(env)
+    proc = subprocess.Popen(
+        ["bash", "-c", command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        start_new_session=True,  # its own process group, so a timeout can kill all of it
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            print(line, end="")
+        code = proc.wait()
+    except BaseException:
+        _kill_group(proc)
+        raise
+    if code in skip_on_exit_code:
+        raise SkipTask(f"bash command exited with {code}")
+    if code != 0:
+        tail = "\n".join(lines[-20:])
+        raise DerasError(
+            f"bash command failed with exit code {code}" + (f"; last output:\n{tail}" if tail else "")
         )
-        lines: list[str] = []
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.append(line.rstrip("\n"))
-                print(line, end="")
-            code = proc.wait()
-        except BaseException:
-            _kill_group(proc)
-            raise
-        if code in self.skip_on_exit_code:
-            raise SkipTask(f"bash command exited with {code}")
-        if code != 0:
-            tail = "\n".join(lines[-20:])
-            raise DerasError(
-                f"bash command failed with exit code {code}" + (f"; last output:\n{tail}" if tail else "")
-            )
-        return lines[-1] if lines else None
+    return lines[-1] if lines else None
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:

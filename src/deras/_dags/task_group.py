@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from .._core.errors import DefinitionError
@@ -22,13 +24,21 @@ class TaskGroup:
     ['load.a']
     """
 
-    def __init__(self, group_id: str, *, tooltip: str = "") -> None:
+    def __init__(
+        self,
+        group_id: str,
+        *,
+        tooltip: str = "",
+        ui_color: str | None = None,
+        ui_fgcolor: str | None = None,
+    ) -> None:
         self.dag = current_dag.get()
         if self.dag is None:
             raise DefinitionError(f"TaskGroup '{group_id}' must be created inside a DAG")
         parent = current_group.get()
         self.group_id = f"{parent.prefix}{group_id}" if parent is not None else group_id
         self.tooltip = tooltip
+        self.ui_color, self.ui_fgcolor = ui_color, ui_fgcolor  # Airflow's UI colours: kept, not shown
         self._token: Any = None
 
     @property
@@ -67,3 +77,31 @@ class TaskGroup:
         for root in self.roots():
             root << other
         return self
+
+
+def task_group(
+    fn: Callable[..., Any] | None = None, /, *, group_id: str | None = None, **options: Any
+) -> Any:
+    """Turn a function into a task group factory: calling it inside a DAG builds the tasks it
+    calls inside ``TaskGroup(group_id or the function's name)``.
+
+    The call returns what the function returned if that is a task or a task's output (so
+    ``load(extract())`` chains on), else the group.
+
+    >>> # @dg.task_group
+    >>> # def load(rows):
+    >>> #     return publish(clean(rows))
+    """
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def build(*args: Any, **kwargs: Any) -> Any:
+            with TaskGroup(group_id or f.__name__, **options) as group:
+                result = f(*args, **kwargs)
+            if hasattr(result, "task_id") or hasattr(result, "operator"):  # a task or an XComArg
+                return result
+            return group
+
+        return build
+
+    return decorate(fn) if fn is not None else decorate

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._core.errors import DefinitionError
 from .context import current_dag
 from .operator import BaseOperator
-from .operators import context_kwargs
+from .operators import context_kwargs, run_bash, skip_codes
 
 
 class XComArg:
@@ -25,6 +25,22 @@ class XComArg:
         self.operator = operator
         self.key = key
 
+    def __getitem__(self, key: str) -> XComArg:
+        """``summary["total"]``: the task's XCom under ``key`` (pushed by ``multiple_outputs``)."""
+        if not isinstance(key, str):
+            raise DefinitionError(
+                f"{self!r}[{key!r}]: an XCom key is a string (a task's output is subscripted by key, "
+                "as with multiple_outputs=True)"
+            )
+        return XComArg(self.operator, key)
+
+    def __iter__(self) -> Any:
+        # Without this, Python would iterate by calling __getitem__(0), __getitem__(1)...
+        raise TypeError(
+            f"{self!r} is a future value, it cannot be unpacked or iterated when the DAG is built: "
+            "return a dict with multiple_outputs=True and subscript it, or map over it with .expand()"
+        )
+
     def __rshift__(self, other: Any) -> Any:
         return self.operator >> other
 
@@ -38,7 +54,8 @@ class XComArg:
         return self.operator.__rlshift__(other)
 
     def __repr__(self) -> str:
-        return f"XComArg({self.operator.task_id!r})"
+        key = "" if self.key == "return_value" else f", {self.key!r}"
+        return f"XComArg({self.operator.task_id!r}{key})"
 
 
 def find_xcom_args(value: Any) -> list[XComArg]:
@@ -75,9 +92,13 @@ class DecoratedOperator(BaseOperator):
         op_kwargs: Mapping[str, Any] | None = None,
         expand_kwargs: Mapping[str, Any] | None = None,
         is_branch: bool = False,
+        multiple_outputs: bool | None = None,
         **kwargs: Any,
     ) -> None:
         self.python_callable = python_callable
+        self.multiple_outputs = (
+            returns_dict(python_callable) if multiple_outputs is None else bool(multiple_outputs)
+        )
         self.op_args = tuple(op_args)
         self.op_kwargs = dict(op_kwargs or {})
         self.expand_kwargs = dict(expand_kwargs) if expand_kwargs is not None else None
@@ -98,6 +119,61 @@ class DecoratedOperator(BaseOperator):
         return self.python_callable(*args, **kwargs, **public)
 
 
+def returns_dict(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn``'s return annotation is a dict (``-> dict[str, int]``, a TypedDict): Airflow
+    then pushes each key as its own XCom, as if ``multiple_outputs=True`` were given."""
+    import typing
+
+    try:
+        annotation = typing.get_type_hints(fn).get("return")
+    except Exception:  # a name only the type checker sees: no inference, as when unannotated
+        return False
+    if annotation is None:
+        return False
+    origin = typing.get_origin(annotation) or annotation
+    return (isinstance(origin, type) and issubclass(origin, Mapping)) or typing.is_typeddict(annotation)
+
+
+class DecoratedShortCircuitOperator(DecoratedOperator):
+    """``@task.short_circuit``: a falsy return value skips what comes after the task."""
+
+    is_short_circuit = True
+
+    def __init__(self, *, ignore_downstream_trigger_rules: bool = True, **kwargs: Any) -> None:
+        self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
+        super().__init__(**kwargs)
+
+
+class DecoratedBashOperator(DecoratedOperator):
+    """``@task.bash``: the function returns a bash command, which is templated, then run."""
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        append_env: bool = False,
+        cwd: str | None = None,
+        skip_on_exit_code: int | Sequence[int] | None = 99,
+        **kwargs: Any,
+    ) -> None:
+        self.env = dict(env) if env is not None else None
+        self.append_env = append_env
+        self.cwd = cwd
+        self.skip_on_exit_code = skip_codes(skip_on_exit_code)
+        super().__init__(**kwargs)
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        command = super().execute(context)
+        if not isinstance(command, str) or not command.strip():
+            raise TypeError(
+                f"@task.bash {self.task_id} must return the bash command as a non-empty string, "
+                f"not {command!r}"
+            )
+        # Rendered like BashOperator's bash_command: {{ ds }}, {{ params.x }}... (set by the runner).
+        command = context["_render"](command)
+        return run_bash(command, self.env, self.append_env, self.cwd, self.skip_on_exit_code)
+
+
 class _TaskFactory:
     """What ``@task`` returns: call it inside a DAG to add a task (and get its XComArg)."""
 
@@ -106,12 +182,12 @@ class _TaskFactory:
         fn: Callable[..., Any],
         options: dict[str, Any],
         *,
-        is_branch: bool = False,
+        operator_class: type[DecoratedOperator] = DecoratedOperator,
         partial_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         self.fn = fn
         self.options = options
-        self.is_branch = is_branch
+        self.operator_class = operator_class
         self.partial_kwargs = dict(partial_kwargs or {})
         functools.update_wrapper(self, fn)
 
@@ -132,12 +208,11 @@ class _TaskFactory:
 
     def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
         options = {k: v for k, v in self.options.items() if k != "task_id"}
-        op = DecoratedOperator(
+        op = self.operator_class(
             task_id=self._task_id(),
             python_callable=self.fn,
             op_args=args,
             op_kwargs={**self.partial_kwargs, **kwargs},
-            is_branch=self.is_branch,
             **options,
         )
         return XComArg(op)
@@ -145,7 +220,10 @@ class _TaskFactory:
     def partial(self, **kwargs: Any) -> _TaskFactory:
         """Fix some arguments for every mapped instance: ``add.partial(x=1).expand(y=[1, 2])``."""
         return _TaskFactory(
-            self.fn, self.options, is_branch=self.is_branch, partial_kwargs={**self.partial_kwargs, **kwargs}
+            self.fn,
+            self.options,
+            operator_class=self.operator_class,
+            partial_kwargs={**self.partial_kwargs, **kwargs},
         )
 
     def expand(self, **kwargs: Any) -> XComArg:
@@ -161,12 +239,11 @@ class _TaskFactory:
                     f"{type(value).__name__}"
                 )
         options = {k: v for k, v in self.options.items() if k != "task_id"}
-        op = DecoratedOperator(
+        op = self.operator_class(
             task_id=self._task_id(),
             python_callable=self.fn,
             op_kwargs=self.partial_kwargs,
             expand_kwargs=kwargs,
-            is_branch=self.is_branch,
             **options,
         )
         return XComArg(op)
@@ -184,21 +261,43 @@ def _group_prefix() -> str:
     return group.prefix if group is not None else ""
 
 
+def _decorate(
+    fn: Callable[..., Any] | None, options: dict[str, Any], operator_class: type[DecoratedOperator]
+) -> Any:
+    if fn is not None and callable(fn):
+        return _TaskFactory(fn, options, operator_class=operator_class)
+    if fn is not None:
+        raise TypeError("use @task or @task(option=...), with keyword options only")
+    return lambda f: _TaskFactory(f, options, operator_class=operator_class)
+
+
 class _TaskDecorator:
-    """``@task``, ``@task(...)`` and ``@task.branch``."""
+    """``@task``, ``@task(...)``, ``@task.branch``, ``@task.short_circuit`` and ``@task.bash``."""
 
     def __call__(self, fn: Callable[..., Any] | None = None, **options: Any) -> Any:
-        if fn is not None and callable(fn) and not options:
-            return _TaskFactory(fn, {})
-        if fn is not None:
-            raise TypeError("use @task or @task(option=...), with keyword options only")
-        return lambda f: _TaskFactory(f, options)
+        return _decorate(fn, options, DecoratedOperator)
 
     def branch(self, fn: Callable[..., Any] | None = None, **options: Any) -> Any:
         """A task returning the task id(s) to follow; the other direct downstream tasks skip."""
-        if fn is not None:
-            return _TaskFactory(fn, {}, is_branch=True)
-        return lambda f: _TaskFactory(f, options, is_branch=True)
+        return _decorate(fn, {**options, "is_branch": True}, DecoratedOperator)
+
+    def short_circuit(self, fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+        """A task whose falsy return value skips the tasks after it (see ``ShortCircuitOperator``).
+
+        >>> @task.short_circuit(ignore_downstream_trigger_rules=False)
+        ... def is_weekday(logical_date) -> bool:
+        ...     return logical_date.weekday() < 5
+        """
+        return _decorate(fn, options, DecoratedShortCircuitOperator)
+
+    def bash(self, fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+        """A task whose function returns a bash command; the command is templated, then run.
+
+        >>> @task.bash(env={"MODE": "full"})
+        ... def export(table: str) -> str:
+        ...     return f"echo exporting {table} for {{{{ ds }}}} in $MODE"
+        """
+        return _decorate(fn, options, DecoratedBashOperator)
 
 
 task = _TaskDecorator()

@@ -9,6 +9,7 @@ its rule, as a root task does in Airflow.
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
@@ -30,11 +31,19 @@ class TriggerRule(StrEnum):
     ALL_SUCCESS = "all_success"
     ALL_FAILED = "all_failed"
     ALL_DONE = "all_done"
+    # Airflow's rule for setup/teardown tasks; deras has no setup tasks, so it is all_done.
+    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
     ONE_SUCCESS = "one_success"
     ONE_FAILED = "one_failed"
+    ONE_DONE = "one_done"
     NONE_FAILED = "none_failed"
+    NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
     NONE_SKIPPED = "none_skipped"
+    ALL_SKIPPED = "all_skipped"
     ALWAYS = "always"
+    # Airflow's deprecated names, kept as aliases so ``TriggerRule.DUMMY`` in a DAG file works.
+    DUMMY = "always"
+    NONE_FAILED_OR_SKIPPED = "none_failed_min_one_success"
 
 
 class Decision(StrEnum):
@@ -53,15 +62,15 @@ class Decision(StrEnum):
     UPSTREAM_FAILED = "upstream_failed"
 
 
+# Airflow's deprecated rule names and the rules they mean now: accepted, with a warning.
+_DEPRECATED: Mapping[str, TriggerRule] = {
+    "dummy": TriggerRule.ALWAYS,
+    "none_failed_or_skipped": TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+}
+
 # Airflow rule names deras does not implement, with what to use instead: someone porting a DAG
 # gets told why their rule is refused instead of only "unknown".
 _AIRFLOW_ONLY: Mapping[str, str] = {
-    "dummy": "it is Airflow's old name for 'always'",
-    "all_skipped": "Airflow has it, deras does not (yet)",
-    "one_done": "Airflow has it, deras does not (yet)",
-    "none_failed_min_one_success": "Airflow has it, deras does not (yet); 'none_failed' is closest",
-    "none_failed_or_skipped": "Airflow has it, deras does not (yet); 'none_failed' is closest",
-    "all_done_setup_success": "Airflow has it, deras does not (yet); 'all_done' is closest",
     "all_done_min_one_success": "Airflow has it, deras does not (yet); 'all_done' is closest",
 }
 
@@ -88,6 +97,14 @@ def parse_trigger_rule(value: str | TriggerRule, *, where: str = "") -> TriggerR
         return TriggerRule(value)
     except ValueError:
         pass
+    renamed = _DEPRECATED.get(value.lower())
+    if renamed is not None:
+        warnings.warn(
+            f"{prefix}trigger rule {value!r} is deprecated (as in Airflow): write {renamed.value!r}",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return renamed
     hint = _AIRFLOW_ONLY.get(value.lower())
     if hint is not None:
         raise DefinitionError(f"{prefix}trigger rule {value!r} is not supported: {hint}; {listing}")
@@ -147,7 +164,7 @@ def decide(
             if success or skipped:
                 return Decision.SKIP
             return Decision.RUN if failed == total else Decision.WAIT
-        case TriggerRule.ALL_DONE:
+        case TriggerRule.ALL_DONE | TriggerRule.ALL_DONE_SETUP_SUCCESS:
             return Decision.RUN if all_done else Decision.WAIT
         case TriggerRule.ONE_SUCCESS:
             if success:
@@ -159,15 +176,30 @@ def decide(
             if failed:
                 return Decision.RUN
             return Decision.SKIP if all_done else Decision.WAIT
+        case TriggerRule.ONE_DONE:
+            # Done means ran to an end: a success or a failure of its own, not upstream_failed.
+            if success or counts[TaskInstanceState.FAILED]:
+                return Decision.RUN
+            return Decision.SKIP if all_done else Decision.WAIT
         case TriggerRule.NONE_FAILED:
             if failed:
                 return Decision.UPSTREAM_FAILED
             return Decision.RUN if all_done else Decision.WAIT
+        case TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS | TriggerRule.NONE_FAILED_OR_SKIPPED:  # alias: for mypy
+            if failed:
+                return Decision.UPSTREAM_FAILED
+            if not all_done:
+                return Decision.WAIT
+            return Decision.RUN if success else Decision.SKIP
         case TriggerRule.NONE_SKIPPED:
             if skipped:
                 return Decision.SKIP
             return Decision.RUN if all_done else Decision.WAIT
-        case TriggerRule.ALWAYS:  # handled above; kept so the match stays exhaustive
+        case TriggerRule.ALL_SKIPPED:
+            if success or failed:
+                return Decision.SKIP
+            return Decision.RUN if skipped == total else Decision.WAIT
+        case TriggerRule.ALWAYS | TriggerRule.DUMMY:  # handled above; kept so the match stays exhaustive
             return Decision.RUN
         case _:
             assert_never(rule)

@@ -446,6 +446,8 @@ def _asset_keys(items: Sequence[object], prefix: str) -> tuple[AssetKey, ...]:
     for item in items:
         if isinstance(item, AssetKey):
             key = item
+        elif isinstance(getattr(item, "key", None), AssetKey):  # an asset, or Airflow's Dataset/Asset
+            key = item.key  # type: ignore[attr-defined]
         elif isinstance(item, str) or callable(getattr(item, "to_user_string", None)):
             text = item if isinstance(item, str) else item.to_user_string()  # type: ignore[attr-defined]
             try:

@@ -18,6 +18,7 @@ from .._core.errors import DefinitionError, DerasError
 from .asset import AssetsDefinition
 from .check import AssetChecksDefinition
 from .check_spec import MultiAssetChecksDefinition
+from .dag_registry import forget_module, registered_dags
 from .definitions import Definitions, LazyDefinitions
 from .job import AssetJob
 
@@ -58,11 +59,16 @@ def load_definitions(
 
 
 def module_values(mod: ModuleType) -> list[Any]:
-    """The module's top-level values and, under ``--compat airflow``, the DAGs it built without
-    naming them (see _compat/built_dags.py)."""
+    """The module's variables, then the DAGs it created without keeping them: those built in a
+    ``with DAG(...):`` block or by a ``@dag`` call (as Airflow >= 2.4 finds them), and under
+    ``--compat airflow`` every DAG its import built (see _compat/built_dags.py)."""
     values = list(vars(mod).values())
-    named = {id(v) for v in values}
-    return values + [d for d in getattr(mod, _BUILT_DAGS, ()) if id(d) not in named]
+    held = {id(v) for v in values}
+    for dag in [*registered_dags(mod.__name__), *getattr(mod, _BUILT_DAGS, ())]:
+        if id(dag) not in held:
+            held.add(id(dag))
+            values.append(dag)
+    return values
 
 
 def definitions_from_module(mod: ModuleType) -> Definitions:
@@ -151,6 +157,7 @@ def import_file(path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise DerasError(f"cannot import {path}: not a Python file")
     mod = importlib.util.module_from_spec(spec)
+    forget_module(name)
     sys.modules[name] = mod
     try:
         with collecting_built_dags() as built:

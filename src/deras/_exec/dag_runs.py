@@ -147,10 +147,11 @@ def _dag_callback(dag: Any, dag_run: DagRun, result: Any) -> None:
         "logical_date": dag_run.logical_date,
         "reason": _reason(result),
     }
-    try:
-        call_with_context(callback, context)
-    except Exception:
-        logging.getLogger("deras.dags").exception("DAG %s callback raised (ignored)", dag.dag_id)
+    for one in callback if isinstance(callback, list | tuple) else [callback]:  # Airflow takes lists too
+        try:
+            call_with_context(one, context)
+        except Exception:
+            logging.getLogger("deras.dags").exception("DAG %s callback raised (ignored)", dag.dag_id)
 
 
 def _reason(result: Any) -> str:

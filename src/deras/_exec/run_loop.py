@@ -25,6 +25,7 @@ from .._core.status import NodeStatus
 from .._core.task_state import TaskInstanceState as TI
 from .._graph.node import Node, NodeKind
 from .executor import Executor, RunSetup, StepExecutor
+from .past_dependency import PastDependency
 from .run_control import RunControl
 from .run_progress import TI_STATE, RunProgress
 from .step import record_expansion_failure, record_lost_attempt
@@ -68,6 +69,7 @@ class RunLoop:
         self._redispatched: Counter[str] = Counter()  # step name -> runs lost with their worker
         self._instances: dict[str, list[NodeStatus | None]] = {}  # mapped node -> instance outcomes
         self._tag_limits = TagLimits.parse(getattr(executor, "tag_concurrency_limits", None) or [])
+        self._past = PastDependency(self.scope)
 
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> None:
@@ -195,8 +197,11 @@ class RunLoop:
         steps.submit(spec)
 
     def _take_slot(self, spec: StepSpec) -> bool:
-        """Whether ``spec`` may start now: its tags' limits have room, and its pool a slot."""
+        """Whether ``spec`` may start now: the previous DAG run allows it (``depends_on_past``),
+        its tags' limits have room, and its pool a slot."""
         node = self.scope.graph.nodes[spec.node_id]
+        if not self._past.met(node):
+            return False
         if self._tag_limits and not self._tag_limits.has_room(node.tags, self._running_tags()):
             return False
         if node.pool is None:

@@ -97,11 +97,16 @@ class RunProgress:
             if check is not None:
                 return SkipCause(SkipKind.BLOCKED, check)
             inherited = self.causes.get(up)
-            if inherited is not None and inherited.kind == SkipKind.BLOCKED:
+            # A failed blocking check, and a short circuit that ignores trigger rules, skip
+            # everything downstream of them, whatever the trigger rules further down say.
+            if inherited is not None and inherited.kind in (SkipKind.BLOCKED, SkipKind.SHORT_CIRCUIT):
                 return inherited
             chosen = self.branch_choice.get(up)
             if chosen is not None and node.kind == NodeKind.TASK and node.definition.task_id not in chosen:
-                return SkipCause(SkipKind.NOT_CHOSEN, graph.nodes[up].definition.task_id)
+                chooser = graph.nodes[up].definition
+                if getattr(chooser, "ignore_downstream_trigger_rules", False):
+                    return SkipCause(SkipKind.SHORT_CIRCUIT, f"task {chooser.task_id}")
+                return SkipCause(SkipKind.NOT_CHOSEN, chooser.task_id)
         rule = _RULES.get(node.trigger_rule) or parse_trigger_rule(node.trigger_rule)
         decision = decide(rule, [TI_STATE[self.outcomes[u]] for u in ups])
         if decision == Decision.RUN:

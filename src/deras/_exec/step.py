@@ -75,6 +75,7 @@ def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
         reason = str(err) or "the task raised SkipTask"
         data = {"reason": reason}
         events.add(scope.run_id, EventType.STEP_SKIPPED, name, attempt, f"skipped: {reason}", "INFO", data)
+        run_callback(scope, node, name, "on_skipped", callback_context)
         events.transition()
         return _outcome(spec, NodeStatus.SKIPPED, skip=SkipCause(SkipKind.RAISED, reason))
     except Exception as err:
@@ -211,6 +212,7 @@ def _task_attempt(
         capture_output(scope.events, scope.run_id, spec.name, spec.attempt, scope.echo_output, scope.run_fds),
         deadline(node.timeout if scope.own_timeouts else None, f"task {node.id}"),
     ):
+        run_callback(scope, node, spec.name, "on_execute", context)
         return run_task_attempt(scope, spec, node, context)
 
 

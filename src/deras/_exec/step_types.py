@@ -24,6 +24,7 @@ class SkipKind(StrEnum):
 
     BLOCKED = "blocked"  # a blocking check upstream failed
     NOT_CHOSEN = "not_chosen"  # a branch upstream chose other tasks
+    SHORT_CIRCUIT = "short_circuit"  # a short-circuit task upstream (maybe far) returned a falsy value
     TRIGGER_RULE = "trigger_rule"  # its trigger rule said skip
     UPSTREAM_FAILED = "upstream_failed"  # its trigger rule gave up on a failed upstream
     CANCELED = "canceled"  # the run was canceled before it started
@@ -54,6 +55,8 @@ class SkipCause:
             return f"blocked by {self.detail}"
         if kind == SkipKind.NOT_CHOSEN:
             return f"not chosen by branch {self.detail}"
+        if kind == SkipKind.SHORT_CIRCUIT:
+            return f"short-circuited by {self.detail}"
         if kind == SkipKind.TRIGGER_RULE:
             return f"trigger rule {self.detail}: upstream {self.upstream} is {self.upstream_state}"
         if kind == SkipKind.UPSTREAM_FAILED:

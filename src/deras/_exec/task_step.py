@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from .._core.events import EventType
@@ -84,7 +85,33 @@ def _put(scope: StepScope, node: Node, task_id: str, key: str, map_index: int, v
     scope.instance.xcom_store.put(dag_id, scope.run_id, task_id, key, map_index, value)
 
 
+def _followed(op: Any, returned: list[str]) -> frozenset[str]:
+    """The task ids a branch follows: a task group's id stands for its tasks right after the
+    branch, as in Airflow."""
+    out: set[str] = set()
+    for task_id in returned:
+        inside = [t for t in op.downstream_task_ids if t.startswith(f"{task_id}.")]
+        out.update(inside if task_id not in op.downstream_task_ids and inside else [task_id])
+    return frozenset(out)
+
+
+def _put_each_key(scope: StepScope, node: Node, task_id: str, map_index: int, result: Any) -> None:
+    """``multiple_outputs``: each key of the returned dict is an XCom of its own, as in Airflow."""
+    if not isinstance(result, dict):
+        raise TypeError(
+            f"task '{task_id}' has multiple_outputs=True (or a dict return annotation) but returned "
+            f"{type(result).__name__}, not a dict"
+        )
+    for key, value in result.items():
+        if not isinstance(key, str):
+            raise TypeError(
+                f"task '{task_id}' has multiple_outputs=True: its keys must be strings, not {key!r}"
+            )
+        _put(scope, node, task_id, key, map_index, value)
+
+
 def task_context(scope: StepScope, spec: StepSpec, node: Node) -> dict[str, Any]:
+    from .template_variables import TemplateVariables
     from .templating import template_context
 
     info = scope.dag_run
@@ -104,6 +131,9 @@ def task_context(scope: StepScope, spec: StepSpec, node: Node) -> dict[str, Any]
         map_index=spec.map_index,
     )
     context["log"] = scope.log
+    context["var"] = TemplateVariables(scope.instance.store.variables)
+    # A DAG's user_defined_macros are top-level template variables, as in Airflow.
+    context.update(node.definition.dag.user_defined_macros)
     return context
 
 
@@ -114,22 +144,46 @@ def run_task_attempt(
 
     Returns the task ids a branch task chose (None for any other task).
     """
+    from .._dags.context import current_task_context
+    from .._dags.taskflow import DecoratedBashOperator
     from .taskflow_args import resolve_call
     from .templating import render_template
 
     op = node.definition
+    filters = op.dag.user_defined_filters
     if op.template_fields:
         op = copy.copy(op)  # render on a copy: the DAG's own task keeps its templates
         for name in op.template_fields:
             value = getattr(op, name, None)
             if value is not None:
-                setattr(op, name, render_template(value, context, where=f"task '{op.task_id}' {name}"))
+                rendered = render_template(
+                    value,
+                    context,
+                    where=f"task '{op.task_id}' {name}",
+                    filters=filters,
+                    native=op.dag.render_template_as_native_obj,
+                )
+                setattr(op, name, rendered)
     resolve_call(scope, spec, op, context)
-    result = op.execute(context)
-    _put(scope, node, op.task_id, "return_value", spec.map_index, result)
+    if isinstance(op, DecoratedBashOperator):  # its command is known only once its function ran
+        context["_render"] = functools.partial(
+            render_template, context=context, where=f"task '{op.task_id}' bash command", filters=filters
+        )
+    token = current_task_context.set({k: v for k, v in context.items() if not k.startswith("_")})
+    try:
+        result = op.execute(context)
+    finally:
+        current_task_context.reset(token)
+    if op.do_xcom_push:
+        _put(scope, node, op.task_id, "return_value", spec.map_index, result)
+        if getattr(op, "multiple_outputs", False):
+            _put_each_key(scope, node, op.task_id, spec.map_index, result)
     chosen: frozenset[str] | None = None
-    if getattr(op, "is_branch", False):
-        chosen = frozenset([result] if isinstance(result, str) else list(result or []))
+    if getattr(op, "is_short_circuit", False):
+        # A falsy result follows none of the downstream tasks (a truthy one: all of them).
+        chosen = None if result else frozenset()
+    elif getattr(op, "is_branch", False):
+        chosen = _followed(op, [result] if isinstance(result, str) else list(result or []))
         unknown = sorted(t for t in chosen if t not in op.downstream_task_ids)
         if unknown:
             raise ValueError(

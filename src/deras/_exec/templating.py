@@ -178,10 +178,53 @@ def template_context(
         "try_number": try_number,
         "map_index": map_index,
         "macros": macros,
+        **_airflow_2_dates(logical_date, data_interval_end, dag_id, task_id),
     }
 
 
-def render_template(template: Any, context: Mapping[str, Any], *, where: str = "") -> Any:
+_OLD_NAMES: Final = frozenset(
+    {
+        "execution_date",
+        "next_execution_date",
+        "next_ds",
+        "next_ds_nodash",
+        "yesterday_ds",
+        "yesterday_ds_nodash",
+        "tomorrow_ds",
+        "tomorrow_ds_nodash",
+        "task_instance_key_str",
+    }
+)
+
+
+def _airflow_2_dates(
+    logical_date: datetime, data_interval_end: datetime, dag_id: str, task_id: str
+) -> dict[str, Any]:
+    """Airflow 2's older names (deprecated there, common in DAG files): ``execution_date`` is
+    the logical date, ``next_*`` the end of the data interval, ``yesterday_ds``/``tomorrow_ds``
+    a day either side of ``ds``."""
+    day = timedelta(days=1)
+    return {
+        "execution_date": logical_date,
+        "next_execution_date": data_interval_end,
+        "next_ds": data_interval_end.strftime("%Y-%m-%d"),
+        "next_ds_nodash": data_interval_end.strftime("%Y%m%d"),
+        "yesterday_ds": (logical_date - day).strftime("%Y-%m-%d"),
+        "yesterday_ds_nodash": (logical_date - day).strftime("%Y%m%d"),
+        "tomorrow_ds": (logical_date + day).strftime("%Y-%m-%d"),
+        "tomorrow_ds_nodash": (logical_date + day).strftime("%Y%m%d"),
+        "task_instance_key_str": f"{dag_id}__{task_id}__{logical_date.strftime('%Y%m%d')}",
+    }
+
+
+def render_template(
+    template: Any,
+    context: Mapping[str, Any],
+    *,
+    where: str = "",
+    filters: Mapping[str, Any] | None = None,
+    native: bool = False,
+) -> Any:
     """``template`` rendered with ``context``: strings through Jinja, lists/tuples/sets/dict values
     recursively, anything else returned as is.
 
@@ -192,33 +235,42 @@ def render_template(template: Any, context: Mapping[str, Any], *, where: str = "
     (attribute and method calls, filters, ``macros``). A trailing newline is kept, so rendering
     never changes a string that has no template markers in it.
 
+    ``filters`` adds Jinja filters (a DAG's ``user_defined_filters``). With ``native`` (a DAG's
+    ``render_template_as_native_obj``) a template that is one expression gives its value as is
+    (``"{{ params.ids }}"`` a list, not its text), as Jinja's native environment does.
+
     >>> render_template({"cmd": ["echo", "{{ run_id }}"], "retries": 2}, {"run_id": "r1"})
     {'cmd': ['echo', 'r1'], 'retries': 2}
     """
+    options = (native, *sorted((filters or {}).items()))
+    return _render(template, context, where, options)
+
+
+def _render(template: Any, context: Mapping[str, Any], where: str, filters: tuple[Any, ...]) -> Any:
     if isinstance(template, str):
-        return _render_str(template, context, where)
+        return _render_str(template, context, where, filters)
     if isinstance(template, list):
-        return [render_template(v, context, where=f"{where}[{i}]") for i, v in enumerate(template)]
+        return [_render(v, context, f"{where}[{i}]", filters) for i, v in enumerate(template)]
     if isinstance(template, tuple):
-        items = [render_template(v, context, where=f"{where}[{i}]") for i, v in enumerate(template)]
+        items = [_render(v, context, f"{where}[{i}]", filters) for i, v in enumerate(template)]
         # A namedtuple keeps its type (it takes its fields as arguments, a tuple an iterable).
         return type(template)(*items) if hasattr(template, "_fields") else tuple(items)
     if isinstance(template, dict):
         # Keys are names, not templates (as in Airflow): only the values render.
-        return {k: render_template(v, context, where=f"{where}[{k!r}]") for k, v in template.items()}
+        return {k: _render(v, context, f"{where}[{k!r}]", filters) for k, v in template.items()}
     if isinstance(template, (set, frozenset)):
-        return type(template)(render_template(v, context, where=where) for v in template)
+        return type(template)(_render(v, context, where, filters) for v in template)
     return template
 
 
-def _render_str(template: str, context: Mapping[str, Any], where: str) -> str:
+def _render_str(template: str, context: Mapping[str, Any], where: str, options: tuple[Any, ...]) -> Any:
     if not any(marker in template for marker in _JINJA_MARKERS):
         return template  # most strings are plain: skip Jinja (and its import) entirely
-    from jinja2 import TemplateSyntaxError, UndefinedError
+    from jinja2 import TemplateSyntaxError, Undefined, UndefinedError
     from jinja2.sandbox import SecurityError
 
     try:
-        compiled = _compile(template)
+        compiled = _compile(template, options)
     except TemplateSyntaxError as exc:
         raise TemplateError(
             f"template syntax error: {exc.message} {_excerpt(template, exc.lineno)}",
@@ -226,7 +278,10 @@ def _render_str(template: str, context: Mapping[str, Any], where: str) -> str:
             template=template,
         ) from None  # Jinja's traceback points into its parser, not at anything the user wrote
     try:
-        return compiled.render(context)
+        rendered = compiled.render(context)
+        if isinstance(rendered, Undefined):  # a native render returns it instead of failing
+            str(rendered)  # raises the error a text render would have raised
+        return rendered
     except UndefinedError as exc:
         raise TemplateError(
             _undefined_message(str(exc.message), template, context), where=where, template=template
@@ -246,12 +301,24 @@ def _render_str(template: str, context: Mapping[str, Any], where: str) -> str:
         ) from exc
 
 
-@functools.cache
-def _environment() -> SandboxedEnvironment:
+@functools.lru_cache(maxsize=64)
+def _environment(options: tuple[Any, ...] = (False,)) -> SandboxedEnvironment:
+    """The sandboxed environment; ``options`` are (native, *filters)."""
     from jinja2 import StrictUndefined
+    from jinja2.nativetypes import NativeCodeGenerator, NativeTemplate, native_concat
     from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment(
+    native, *filters = options
+    environment_class = SandboxedEnvironment
+    if native:
+
+        class NativeSandboxedEnvironment(SandboxedEnvironment):
+            code_generator_class = NativeCodeGenerator
+            concat = staticmethod(native_concat)  # type: ignore[assignment]  # values, not text
+            template_class = NativeTemplate
+
+        environment_class = NativeSandboxedEnvironment
+    env = environment_class(
         undefined=StrictUndefined, keep_trailing_newline=True, extensions=["jinja2.ext.do"]
     )
     # Airflow's date filters: ``{{ data_interval_end | ds }}``.
@@ -262,13 +329,14 @@ def _environment() -> SandboxedEnvironment:
         ts_nodash=lambda d: d.strftime("%Y%m%dT%H%M%S"),
         ts_nodash_with_tz=lambda d: d.isoformat().replace("-", "").replace(":", ""),
     )
+    env.filters.update(filters)
     return env
 
 
 @functools.lru_cache(maxsize=1024)
-def _compile(source: str) -> Template:
+def _compile(source: str, options: tuple[Any, ...] = (False,)) -> Template:
     # A task renders the same few templates for every run and mapped instance: parse each once.
-    return _environment().from_string(source)
+    return _environment(options).from_string(source)
 
 
 _UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")
@@ -282,7 +350,8 @@ def _undefined_message(jinja_message: str, template: str, context: Mapping[str, 
         close = difflib.get_close_matches(match[1], [str(k) for k in context], n=1)
         if close:
             return f"{message}. Did you mean {close[0]!r}?"
-        return f"{message}. Template variables: {', '.join(sorted(map(str, context)))}"
+        listed = sorted(str(k) for k in context if k not in _OLD_NAMES)  # the old names add only noise
+        return f"{message}. Template variables: {', '.join(listed)}"
     # ``{{ params.m }}`` reads "'dict object' has no attribute 'm'": say which params exist.
     params = context.get("params")
     if (match := _MISSING_ATTR.search(jinja_message)) and isinstance(params, Mapping):

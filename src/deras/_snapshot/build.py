@@ -370,6 +370,7 @@ def _dag(dag: Any) -> DagSnap:
         file=first.source.file if first is not None else None,
         schedule_kind=dag.schedule.kind,
         params={str(k): _param_default(v) for k, v in dag.params.items()},
+        edge_labels={t.task_id: dict(t.edge_labels) for t in dag.task_dict.values() if t.edge_labels},
     )
 
 

@@ -196,6 +196,7 @@ class DagSnap(_Snap):
     file: str | None = None
     schedule_kind: str = "none"  # cron | timedelta | once | none | assets
     params: dict[str, Any] = field(default_factory=dict)  # name -> JSON-safe default (or None)
+    edge_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # up -> {down: Label text}
 
 
 @dataclass(frozen=True, slots=True)

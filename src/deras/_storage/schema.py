@@ -16,7 +16,8 @@ gives a DAG run's identity columns of its own (``runs.dag_id``, ``logical_date``
 ``0006_daemon_heartbeats`` the daemons' heartbeats (``daemon_heartbeats.py``);
 ``0007_latest_and_tags`` each asset's and check's latest fact (``asset_latest``,
 ``check_latest``) and the runs' tags as rows (``run_tags``), for the read model;
-``0008_asset_failure_latest`` each asset's latest failure (``asset_failure_latest``).
+``0008_asset_failure_latest`` each asset's latest failure (``asset_failure_latest``);
+``0009_variables`` the Airflow-style variables (``variables.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import sqlalchemy as sa
 
 from .escaping import escape_json_text
 
-SCHEMA_REVISION = "0008_asset_failure_latest"
+SCHEMA_REVISION = "0009_variables"
 """The alembic head revision this code expects (compared on open without importing alembic)."""
 
 KNOWN_REVISIONS = (
@@ -40,6 +41,7 @@ KNOWN_REVISIONS = (
     "0006_daemon_heartbeats",
     "0007_latest_and_tags",
     "0008_asset_failure_latest",
+    "0009_variables",
 )
 """Every revision in ``migrations/versions``, oldest first."""
 
@@ -356,6 +358,17 @@ daemon_heartbeats = sa.Table(
     sa.Index("ix_daemon_heartbeats_time", "heartbeat_time"),
 )
 
+# Named values set by users (``deras variables set``, ``dg.Variable.set``) and read by DAG code
+# and templates (``variables.py``). A value is text; JSON ones are serialised by the caller.
+variables = sa.Table(
+    "variables",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("update_time", sa.Double, nullable=False),
+)
+
 DERAS_TABLES = (
     runs,
     attempts,
@@ -375,6 +388,7 @@ DERAS_TABLES = (
     check_latest,
     run_tags,
     asset_failure_latest,
+    variables,
 )
 DERAS_TABLE_NAMES = frozenset(t.name for t in DERAS_TABLES)
 

@@ -41,6 +41,7 @@ from .sqlite_file import damaged, prepare_sqlite_file
 from .step_claims import StepClaimStore
 from .step_watch import StepWatch
 from .ticks import TickStore
+from .variables import VariableStore
 
 MEMORY_URL = "sqlite://"
 _NAMES = ", ".join(f"'{name}'" for name in sorted(DERAS_TABLE_NAMES))
@@ -98,6 +99,7 @@ class MetadataStore:
         self._run_reads = RunReads(self._db)
         self._asset_reads = AssetReads(self._db)
         self._heartbeats = DaemonHeartbeatStore(self._db)
+        self._variables = VariableStore(self._db)
         try:
             self._ensure_schema()
         except BaseException:
@@ -156,6 +158,11 @@ class MetadataStore:
     def daemon_heartbeats(self) -> DaemonHeartbeatStore:
         """Which daemons run, and when each of their components last ran."""
         return self._heartbeats
+
+    @property
+    def variables(self) -> VariableStore:
+        """Airflow-style variables: named values DAG code and templates read."""
+        return self._variables
 
     def watch_steps(self, run_id: str) -> StepWatch:
         """Something to wait on until a remote worker closes a step claim of ``run_id``."""
