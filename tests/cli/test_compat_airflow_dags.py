@@ -1,0 +1,155 @@
+"""A folder of Airflow DAG files, written as Airflow's tutorials and examples write them, runs
+unchanged under ``--compat airflow``: the classic tutorial with templating and
+``macros.ds_add``, the TaskFlow tutorial, a branch, short-circuits and Variables, through the
+CLI and the daemon; a provider import is that file's one-line error
+(examples/compat/airflow_dags)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import deras as dg
+
+FOLDER = Path(__file__).resolve().parents[2] / "examples" / "compat" / "airflow_dags"
+DAGS = ("--compat", "airflow", "-d", "dags")
+
+Deras = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(autouse=True)
+def dags(tmp_path: Path) -> Path:
+    shutil.copytree(FOLDER, tmp_path / "dags", ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path / "dags"
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def dag_test(deras: Deras, dag_id: str, logical_date: str = "2024-03-02") -> dict[str, Any]:
+    proc = deras("dags", "test", *DAGS, dag_id, logical_date, "--json")
+    run: dict[str, Any] = json.loads(proc.stdout)
+    run["states"] = {ti["task_id"]: ti["state"] for ti in run["task_instances"]}
+    return run
+
+
+def logs(deras: Deras, run: dict[str, Any], task_id: str) -> str:
+    return ok(deras("runs", "logs", run["run_id"], "--node", f"{run['dag_id']}.{task_id}")).stdout
+
+
+def test_every_dag_file_loads_and_a_provider_import_is_one_line(deras: Deras) -> None:
+    proc = deras("dags", "list", *DAGS, "--json")
+    assert proc.returncode == 1  # one file failed to import
+    listed = json.loads(proc.stdout)
+    assert sorted(d["dag_id"] for d in listed["dags"]) == [
+        "orders_taskflow",
+        "pick_route",
+        "quiet_days",
+        "variables_demo",
+        "warehouse_tutorial",
+    ]
+    ((file, error),) = listed["import_errors"].items()
+    assert file.endswith("pod_task.py")
+    assert "module 'airflow.providers.cncf.kubernetes.operators.pod' is not supported" in error
+    assert "Traceback" not in error and len(error.strip().splitlines()) == 1
+
+
+def test_without_compat_the_airflow_imports_fail_as_python_would(deras: Deras) -> None:
+    proc = deras("dags", "list", "-d", "dags", "--json")
+    errors = json.loads(proc.stdout)["import_errors"]
+    assert len(errors) == 6 and all("No module named 'airflow'" in e for e in errors.values())
+
+
+def test_the_classic_tutorial_renders_ds_add_in_its_bash_template(deras: Deras) -> None:
+    run = dag_test(deras, "warehouse_tutorial")
+    assert run["states"] == {"stamp_date": "success", "pause": "success", "print_weeks": "success"}
+    printed = logs(deras, run, "print_weeks")
+    for offset, day in ((0, "2024-03-02"), (7, "2024-03-09"), (14, "2024-03-16")):
+        assert f"run date 2024-03-02 plus {offset} days: {day}" in printed
+
+
+def test_the_taskflow_tutorial_passes_one_key_of_multiple_outputs(deras: Deras) -> None:
+    run = dag_test(deras, "orders_taskflow")
+    assert run["state"] == "success"
+    assert "3 orders worth 250.00" in logs(deras, run, "load")
+
+
+@pytest.mark.parametrize(
+    ("logical_date", "taken", "skipped"),
+    [("2024-03-02", "weekend_route", "weekday_route"), ("2024-03-04", "weekday_route", "weekend_route")],
+    ids=["saturday", "monday"],
+)
+def test_the_branch_follows_one_route_and_the_join_runs(
+    deras: Deras, logical_date: str, taken: str, skipped: str
+) -> None:
+    run = dag_test(deras, "pick_route", logical_date)
+    assert run["state"] == "success"
+    assert run["states"] == {"choose": "success", taken: "success", skipped: "skipped", "join": "success"}
+
+
+def test_a_falsy_short_circuit_skips_downstream_and_a_true_one_does_not(deras: Deras) -> None:
+    run = dag_test(deras, "quiet_days")
+    assert run["states"] == {
+        "has_rows": "success",
+        "report": "skipped",
+        "is_open": "success",
+        "publish": "success",
+    }
+
+
+def test_variables_are_read_set_and_templated_from_the_metadata_database(deras: Deras) -> None:
+    missing = dag_test(deras, "variables_demo")
+    assert missing["states"] == {"read_settings": "success", "greet": "failed"}
+    assert "region_name" in logs(deras, missing, "greet")
+    ok(deras("variables", "set", "region_name", "eu-west"))
+    run = dag_test(deras, "variables_demo")
+    assert run["state"] == "success"
+    assert "region eu-west" in logs(deras, run, "greet")
+    assert ok(deras("variables", "get", "last_reader")).stdout.strip() == "variables_demo"
+
+
+def test_the_daemon_runs_the_branch_dag_on_its_schedule(dags: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "deras.yaml").write_text("daemon: {interval_seconds: 0.1}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DERAS_")}
+    env["DERAS_HOME"] = str(home)
+    instance = dg.DerasInstance.get(home)
+    command = [
+        "daemon",
+        "run",
+        "--compat",
+        "airflow",
+        "-f",
+        str(dags / "pick_route_branch.py"),
+        "--max-seconds",
+        "120",
+    ]
+    daemon = subprocess.Popen([sys.executable, "-m", "deras", *command], env=env, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 120  # a hang, not slowness: the run takes about a second
+        while not (runs := instance.get_runs()) or not runs[0].status.is_finished:
+            assert daemon.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(30)
+    (run,) = runs
+    assert (run.target, run.status) == ("dag:pick_route", dg.RunStatus.SUCCESS)
+    states = {a.node.split(".", 1)[1]: str(a.status) for a in instance.get_attempts(run.run_id)}
+    weekend = run.logical_date.weekday() >= 5
+    assert states["weekend_route" if weekend else "weekday_route"] == "success"
+    assert states["weekday_route" if weekend else "weekend_route"] == "skipped"
+    assert states["join"] == "success"
