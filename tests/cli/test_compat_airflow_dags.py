@@ -66,6 +66,12 @@ def test_every_dag_file_loads_and_a_provider_import_is_one_line(deras: Deras) ->
     assert "Traceback" not in error and len(error.strip().splitlines()) == 1
 
 
+def test_the_dag_list_keeps_its_columns_with_a_long_schedule(deras: Deras) -> None:
+    lines = deras("dags", "list", *DAGS).stdout.splitlines()
+    assert "every 1 day, 0:00:00" in "\n".join(lines)
+    assert len({line.index(" tasks ") for line in lines}) == 1
+
+
 def test_without_compat_the_airflow_imports_fail_as_python_would(deras: Deras) -> None:
     proc = deras("dags", "list", "-d", "dags", "--json")
     errors = json.loads(proc.stdout)["import_errors"]

@@ -182,8 +182,12 @@ def list_dags(folder: str | None, file: str | None, module: str | None, as_json:
     if as_json:
         click.echo(json.dumps({"dags": rows, "import_errors": _import_errors(bag)}))
     else:
+        # columns 30 and 16 wide, or as wide as their longest value ("every 1 day, 0:00:00")
+        ids = max([30, *(len(r["dag_id"]) + 1 for r in rows)])
+        when = max([16, *(len(r["schedule"]) + 1 for r in rows)])
         for row in sorted(rows, key=lambda r: r["dag_id"]):
-            click.echo(f"{row['dag_id']:<30} {row['schedule']:<16} {row['tasks']:>4} tasks  {row['file']}")
+            dag_id, schedule = row["dag_id"], row["schedule"]
+            click.echo(f"{dag_id:<{ids}} {schedule:<{when}} {row['tasks']:>4} tasks  {row['file']}")
         _echo_import_errors(bag)
     if bag.import_errors:
         sys.exit(1)
