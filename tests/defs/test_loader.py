@@ -58,6 +58,23 @@ def test_bare_module_objects_are_collected(tmp_path: Path) -> None:
     assert defs.get_job("all_of_it").node_ids == frozenset({"raw", "clean", "raw:no_zero"})
 
 
+def test_bare_module_schedules_and_sensors_are_collected(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+job = dg.define_asset_job('all_of_it')
+nightly = dg.ScheduleDefinition(job=job, cron_schedule='0 2 * * *')
+
+@dg.sensor(job=job)
+def on_file(context):
+    return dg.SkipReason('no file')
+""",
+    )
+    defs = load_definitions(file=path).definitions
+    assert [s.name for s in defs.schedules] == ["all_of_it_schedule"]
+    assert [s.name for s in defs.sensors] == ["on_file"]
+
+
 def test_module_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _write(tmp_path, "", name="my_pipeline_mod.py")
     monkeypatch.chdir(tmp_path)

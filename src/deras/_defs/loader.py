@@ -21,6 +21,8 @@ from .check_spec import MultiAssetChecksDefinition
 from .dag_registry import forget_module, registered_dags
 from .definitions import Definitions, LazyDefinitions
 from .job import AssetJob
+from .schedule import ScheduleDefinition
+from .sensor import SensorDefinition
 
 log = logging.getLogger("deras.loader")
 _BUILT_DAGS = "__deras_built_dags__"  # on a user module: the DAGs it built, named or not
@@ -39,8 +41,9 @@ def load_definitions(
     """Import a file or module and find its definitions.
 
     In order: the ``@definitions`` function, else a module-level ``Definitions`` object, else
-    every asset, check and job defined at module level. Module-level checks whose asset is
-    loaded are added even when ``Definitions`` does not list them (a log line says so).
+    every asset, check, job, schedule, sensor and DAG defined at module level. Module-level
+    checks whose asset is loaded are added even when ``Definitions`` does not list them (a log
+    line says so).
     """
     if (file is None) == (module is None):
         raise DerasError("give exactly one of a file (-f) or a module (-m)")
@@ -90,6 +93,8 @@ def definitions_from_module(mod: ModuleType) -> Definitions:
                 v for v in values if isinstance(v, AssetChecksDefinition | MultiAssetChecksDefinition)
             ],
             jobs=[v for v in values if isinstance(v, AssetJob)],
+            schedules=[v for v in values if isinstance(v, ScheduleDefinition)],
+            sensors=[v for v in values if isinstance(v, SensorDefinition)],
             dags=[v for v in values if callable(getattr(v, "graph_nodes", None)) and not isinstance(v, type)],
         )
     return _with_module_checks(defs, values)
