@@ -11,14 +11,13 @@ import inspect
 from typing import Any
 
 from .._core.errors import DerasError, SkipTask
-from .._core.events import EventType
 from .._defs.op_types import check_value, is_nothing
 from .._defs.results import AssetMaterialization, Output
 from .._defs.run_config import config_value
 from .._graph.node import Node, NodeInput
 from .context import Resources
 from .op_context import OpExecutionContext
-from .outputs import runtime_materialization
+from .outputs import record_materializations, runtime_materialization
 from .step_scope import StepScope
 
 
@@ -71,16 +70,10 @@ def run_op_attempt(scope: StepScope, node: Node, attempt: int) -> None:
         if name in {o.name for o in node.outputs}:
             store.put(step.job_name, scope.run_id, handle, name, -1, value)
     # What it logged with context.log_event, then what it yielded, as an asset step records them
-    for event in [*(context.logged_events if context is not None else []), *materializations]:
-        data = runtime_materialization(event, [])
-        scope.events.add(
-            scope.run_id,
-            EventType.ASSET_MATERIALIZATION,
-            node.id,
-            attempt,
-            f"materialized {data['asset_key']}",
-            data=data,
-        )
+    logged = context.logged_events if context is not None else []
+    record_materializations(
+        scope, node.id, attempt, [runtime_materialization(e, []) for e in [*logged, *materializations]]
+    )
 
 
 def _outputs(

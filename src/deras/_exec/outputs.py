@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._core.errors import DerasError
+from .._core.events import EventType
 from .._core.keys import AssetKey
 from .._core.metadata import normalize_metadata
 from .._defs.results import AssetCheckResult, AssetMaterialization, MaterializeResult, Output
 from .._graph.node import CheckTarget, Node
+
+if TYPE_CHECKING:
+    from .step_scope import StepScope
 
 _NO_VALUE = object()
 
@@ -176,3 +180,19 @@ def runtime_materialization(event: Any, keys: list[str]) -> dict[str, Any]:
     if partition is not None:
         data["partition"] = partition
     return data
+
+
+def record_materializations(
+    scope: StepScope, node_id: str, attempt: int, events: list[dict[str, Any]]
+) -> None:
+    """Add one materialization event per entry of ``events`` (asset steps and op steps alike),
+    after the attempt's output, as the log reads best."""
+    for data in events:
+        scope.events.add(
+            scope.run_id,
+            EventType.ASSET_MATERIALIZATION,
+            node_id,
+            attempt,
+            f"materialized {data['asset_key']}",
+            data=data,
+        )

@@ -23,6 +23,7 @@ from .outputs import (
     StepResults,
     check_verdict,
     multi_check_results,
+    record_materializations,
     runtime_materialization,
     step_results,
 )
@@ -293,15 +294,7 @@ def _attempt(scope: StepScope, node: Node, keys: list[str], attempt: int, span: 
         materialized = [_stored(scope, node, context, out, keys, span, len(outputs)) for out in outputs]
     materialized.extend(runtime_materialization(m, keys) for m in context.logged_events)
     materialized.extend(runtime_materialization(m, keys) for m in results.materializations)
-    for data in materialized:  # after the attempt's output, as the log reads best
-        scope.events.add(
-            scope.run_id,
-            EventType.ASSET_MATERIALIZATION,
-            node.id,
-            attempt,
-            f"materialized {data['asset_key']}",
-            data=data,
-        )
+    record_materializations(scope, node.id, attempt, materialized)
     for target, verdict in results.checks:
         record_check(scope, node, target, keys, attempt, verdict)
     raise_missing(node, results.checks)
