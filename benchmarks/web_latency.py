@@ -73,18 +73,26 @@ def p95(samples: list[float]) -> float:
 def endpoints(client: httpx.Client) -> dict[str, str]:
     first = client.get("/api/v1/runs", params={"limit": 50}).json()
     run_id = first["items"][0]["run_id"]
+    dag_run_id = client.get(f"/api/v1/dags/{BIG_DAG}/grid", params={"limit": 1}).json()["runs"][0]["run_id"]
     deep = first
     for _ in range(100):  # page 101: 5,000 runs deep
         deep = client.get("/api/v1/runs", params={"limit": 50, "cursor": deep["next_cursor"]}).json()
+    assets_deep = client.get("/api/v1/assets").json()
+    for _ in range(49):  # page 50: 4,900 assets deep
+        assets_deep = client.get("/api/v1/assets", params={"cursor": assets_deep["next_cursor"]}).json()
     return {
         "GET /runs (first page)": "/api/v1/runs?limit=50",
         "GET /runs (page 101)": f"/api/v1/runs?limit=50&cursor={deep['next_cursor']}",
         "GET /runs?status=failure": "/api/v1/runs?limit=50&status=failure",
         "GET /runs?tag=team=a": "/api/v1/runs?limit=50&tag=team%3Da",
         "GET /runs/{id}": f"/api/v1/runs/{run_id}",
+        "GET /runs/{id} (5,000-task DAG run)": f"/api/v1/runs/{dag_run_id}",
         "GET /runs/{id}/events": f"/api/v1/runs/{run_id}/events",
         "GET /runs/{id}/logs": f"/api/v1/runs/{run_id}/logs",
-        "GET /assets (10,000)": "/api/v1/assets",
+        "GET /assets (first page of 100 of 10,000)": "/api/v1/assets",
+        "GET /assets (page 50)": f"/api/v1/assets?cursor={assets_deep['next_cursor']}",
+        "GET /assets?search=group_7": "/api/v1/assets?search=group_7",
+        "GET /assets?limit=1000": "/api/v1/assets?limit=1000",
         "GET /assets/{key}": f"/api/v1/assets/{asset_key(15)}",
         "GET /lineage (10,000, cached)": "/api/v1/lineage",
         "GET /lineage/statuses": "/api/v1/lineage/statuses",
@@ -92,6 +100,7 @@ def endpoints(client: httpx.Client) -> dict[str, str]:
         "GET /dags/{id}/grid (5,000 x 25)": f"/api/v1/dags/{BIG_DAG}/grid",
         "GET /dags/{id}/grid?limit=10": f"/api/v1/dags/{BIG_DAG}/grid?limit=10",
         "GET /backfills": "/api/v1/backfills",
+        "GET /overview": "/api/v1/overview",
     }
 
 

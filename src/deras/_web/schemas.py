@@ -144,6 +144,11 @@ class AssetSummary(Open):
     key: str
 
 
+class AssetPage(BaseModel):
+    items: list[AssetSummary]
+    next_cursor: str | None = None
+
+
 class AssetDetail(Open):
     key: str
 
@@ -156,7 +161,11 @@ class LineageLayoutView(Open):
 
 class AssetStatuses(Open):
     version: str | None = None
-    statuses: dict[str, Any]
+    state_codes: dict[str, str] = Field(description="letter -> state")
+    keys: list[str] = Field(description="the assets with a state (any other is missing)")
+    states: str = Field(description="one letter per key")
+    last_materialized: list[int | None] = Field(description="per key, its latest materialization (s)")
+    failing_checks: list[int] = Field(description="per key, how many of its checks failed last")
 
 
 class DagSummary(Open):
