@@ -69,7 +69,18 @@ def test_run_detail_has_steps_attempts_and_the_traceback(served: Any) -> None:
     attempt = step["attempts"][-1]
     assert "the report template is missing" in attempt["error"]
     assert "ValueError" in attempt["traceback"]
+    assert [s["node"] for s in detail["failed_steps"]] == ["report"]
+    assert detail["step_count"] == len(detail["steps"]) and detail["step_statuses"]["failed"] == 1
     assert client.get("/api/v1/runs/no-such-run").status_code == 404
+
+
+def test_run_detail_sends_at_most_steps_limit_steps_and_counts_them_all(served: Any) -> None:
+    client, runs = served
+    everything = client.get(f"/api/v1/runs/{runs['prices']}").json()
+    assert everything["step_count"] >= 2
+    first = client.get(f"/api/v1/runs/{runs['prices']}", params={"steps_limit": 1}).json()
+    assert first["steps"] == everything["steps"][:1] and first["step_count"] == everything["step_count"]
+    assert client.get(f"/api/v1/runs/{runs['prices']}", params={"steps_limit": 0}).status_code == 422
 
 
 def test_run_events_continue_after_an_event_id(served: Any) -> None:

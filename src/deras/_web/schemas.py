@@ -64,7 +64,10 @@ class StepView(Open):
 class RunDetail(Open):
     run_id: str | None = None
     status: str | None = None
+    step_count: int = Field(0, description="every step of the run; steps holds the first steps_limit")
+    step_statuses: dict[str, int] = Field(default_factory=dict, description="every step, by status")
     steps: list[StepView] = Field(default_factory=list)
+    failed_steps: list[StepView] = Field(default_factory=list, description="failed or upstream_failed")
 
 
 class EventView(BaseModel):
