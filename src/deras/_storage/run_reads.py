@@ -172,6 +172,21 @@ class RunReads:
         with self._db.read() as conn:
             return {status: int(n) for status, n in conn.execute(query)}
 
+    def count_by_status_since(self, since: float, *, unfinished: Sequence[RunStatus]) -> dict[str, int]:
+        """How many runs have each status: every run of the ``unfinished`` statuses, and only the
+        runs created since ``since`` of the others. Each count is a range of ``ix_runs_status``
+        (status, create_time): the few runs in progress and a day of history, never the whole
+        table (counting 100,000 runs by status took 30-80 ms on Postgres)."""
+        counts = []
+        for status in RunStatus:
+            count = sa.select(sa.func.count()).where(runs.c.status == status.value)
+            if status not in unfinished:
+                count = count.where(runs.c.create_time >= since)
+            counts.append(count.scalar_subquery().label(status.value))
+        with self._db.read() as conn:
+            row = conn.execute(sa.select(*counts)).one()
+        return {status.value: int(n) for status, n in zip(RunStatus, row, strict=True)}
+
     def count_with_status(self, statuses: Sequence[RunStatus]) -> int:
         """How many runs have one of ``statuses`` (a range of ``ix_runs_status`` each)."""
         query = sa.select(sa.func.count()).where(runs.c.status.in_([RunStatus(s).value for s in statuses]))

@@ -29,7 +29,7 @@ async function load() {
   replace(
     "stats",
     stat("runs in progress", counts.started ?? runs.filter((r) => ["started", "starting"].includes(r.status)).length, "/runs?status=started"),
-    stat("failed runs (recent)", counts.failure ?? runs.filter((r) => r.status === "failure").length, "/runs?status=failure"),
+    stat("failed runs (24 h)", counts.failure ?? runs.filter((r) => r.status === "failure").length, "/runs?status=failure"),
     stat("queued", health.queue_depth ?? counts.queued ?? 0, "/runs?status=queued"),
   );
   replace("recent-runs", table(
