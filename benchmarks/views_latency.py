@@ -108,7 +108,10 @@ def views(instance: DerasInstance, snapshot: Any) -> dict[str, Callable[[], obje
         "run_detail (asset run)": lambda: run_detail(instance, asset_run),
         "run_events (asset run)": lambda: run_events(instance, asset_run),
         "run_logs (asset run)": lambda: run_logs(instance, asset_run),
-        "run_detail (5,000-task DAG run)": lambda: run_detail(instance, dag_run),
+        "run_detail (5,000-task DAG run, every step: the CLI)": lambda: run_detail(instance, dag_run),
+        "run_detail (5,000-task DAG run, steps_limit=500: the web)": lambda: run_detail(
+            instance, dag_run, snapshot, steps_limit=500
+        ),
         "list_assets (first page of 100 of 10,000)": lambda: list_assets(instance, snapshot),
         "list_assets (page 50)": lambda: list_assets(instance, snapshot, cursor=assets_deep.next_cursor),
         "list_assets search=group_7": lambda: list_assets(instance, snapshot, search="group_7"),
