@@ -26,6 +26,7 @@ from typing import Any
 from deras._instance.instance import DerasInstance
 from deras._instance.settings import Settings
 from deras._instance.views import list_runs, run_detail, run_events, run_logs
+from deras._instance.views.asset_states import asset_states
 from deras._instance.views.assets import asset_detail, list_assets
 from deras._instance.views.backfills import backfill_detail, list_backfills
 from deras._instance.views.dags import dag_grid, list_dags
@@ -92,6 +93,9 @@ def views(instance: DerasInstance, snapshot: Any) -> dict[str, Callable[[], obje
     asset_run = first.items[-1].run_id
     grid = dag_grid(instance, snapshot, BIG_DAG)
     dag_run = grid.runs[0].run_id
+    assets_deep = list_assets(instance, snapshot)
+    for _ in range(49):  # page 50: 4,900 assets deep
+        assets_deep = list_assets(instance, snapshot, cursor=assets_deep.next_cursor)
     seed_backfill(instance.store)  # stores seeded before it had a backfill record
     backfill = list_backfills(instance, limit=1).items[0].backfill_id
     return {
@@ -104,8 +108,14 @@ def views(instance: DerasInstance, snapshot: Any) -> dict[str, Callable[[], obje
         "run_detail (asset run)": lambda: run_detail(instance, asset_run),
         "run_events (asset run)": lambda: run_events(instance, asset_run),
         "run_logs (asset run)": lambda: run_logs(instance, asset_run),
-        "run_detail (5,000-task DAG run)": lambda: run_detail(instance, dag_run),
-        "list_assets (10,000)": lambda: list_assets(instance, snapshot),
+        "run_detail (5,000-task DAG run, every step: the CLI)": lambda: run_detail(instance, dag_run),
+        "run_detail (5,000-task DAG run, steps_limit=500: the web)": lambda: run_detail(
+            instance, dag_run, snapshot, steps_limit=500
+        ),
+        "list_assets (first page of 100 of 10,000)": lambda: list_assets(instance, snapshot),
+        "list_assets (page 50)": lambda: list_assets(instance, snapshot, cursor=assets_deep.next_cursor),
+        "list_assets search=group_7": lambda: list_assets(instance, snapshot, search="group_7"),
+        "asset_states (10,000: the lineage's colours)": lambda: asset_states(instance, snapshot),
         "asset_detail": lambda: asset_detail(instance, snapshot, asset_key(15)),
         "list_dags": lambda: list_dags(instance, snapshot),
         "dag_grid (5,000 tasks x 25 runs)": lambda: dag_grid(instance, snapshot, BIG_DAG),

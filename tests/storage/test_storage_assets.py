@@ -302,3 +302,19 @@ def test_a_batch_keeps_its_newest_failure_of_an_asset(runs_store: MetadataStore)
     ]
     runs_store.store_events(events)
     assert runs_store.asset_reads.latest_failures(["a"])["a"][2] == 2.0
+
+
+def test_asset_states_name_the_assets_whose_latest_failure_is_newer_than_their_materialization(
+    runs_store: MetadataStore,
+) -> None:
+    _fail(runs_store, "never_materialized")
+    _materialize(runs_store, "fixed")
+    _fail(runs_store, "failed_since")
+    _materialize(runs_store, "failed_since")
+    _fail(runs_store, "failed_since")
+    _fail(runs_store, "fixed")
+    _materialize(runs_store, "fixed")
+    _materialize(runs_store, "fine")
+    rows = runs_store.asset_reads.asset_states()
+    assert sorted(rows.failed_last) == ["failed_since", "never_materialized"]
+    assert {key for key, _ in rows.materialized} == {"fixed", "failed_since", "fine"}

@@ -192,3 +192,23 @@ def test_pages_of_all_runs_are_index_ranges_by_create_time(store: MetadataStore,
     plans = _plans_of(store, lambda: store.get_runs(limit=10, before=last))
     assert "ix_runs_create_time" in plans[-1]
     assert all(_is_index_range(plan) for plan in plans), plans
+
+
+def test_run_counts_since_count_unfinished_runs_all_and_finished_ones_since(store: MetadataStore) -> None:
+    store.create_runs(
+        [
+            RunRecord("old_done", "assets:a", status=RunStatus.SUCCESS, create_time=1.0),
+            RunRecord("old_queued", "assets:a", status=RunStatus.QUEUED, create_time=1.0),
+            RunRecord("new_done", "assets:a", status=RunStatus.SUCCESS, create_time=100.0),
+        ]
+    )
+    unfinished = [s for s in RunStatus if not s.is_finished]
+    counts = store.run_reads.count_by_status_since(50.0, unfinished=unfinished)
+    assert counts == {s.value: 0 for s in RunStatus} | {"success": 1, "queued": 1}
+
+
+def test_run_counts_since_are_index_ranges(store: MetadataStore, many_runs: list) -> None:
+    unfinished = [s for s in RunStatus if not s.is_finished]
+    (plan,) = _plans_of(store, lambda: store.run_reads.count_by_status_since(100.0, unfinished=unfinished))
+    reads = plan.replace("SCAN CONSTANT ROW", "")  # SQLite: the outer SELECT, of no table
+    assert _is_index_lookup(reads) and "ix_runs_status" in plan, plan

@@ -69,7 +69,18 @@ def test_run_detail_has_steps_attempts_and_the_traceback(served: Any) -> None:
     attempt = step["attempts"][-1]
     assert "the report template is missing" in attempt["error"]
     assert "ValueError" in attempt["traceback"]
+    assert [s["node"] for s in detail["failed_steps"]] == ["report"]
+    assert detail["step_count"] == len(detail["steps"]) and detail["step_statuses"]["failed"] == 1
     assert client.get("/api/v1/runs/no-such-run").status_code == 404
+
+
+def test_run_detail_sends_at_most_steps_limit_steps_and_counts_them_all(served: Any) -> None:
+    client, runs = served
+    everything = client.get(f"/api/v1/runs/{runs['prices']}").json()
+    assert everything["step_count"] >= 2
+    first = client.get(f"/api/v1/runs/{runs['prices']}", params={"steps_limit": 1}).json()
+    assert first["steps"] == everything["steps"][:1] and first["step_count"] == everything["step_count"]
+    assert client.get(f"/api/v1/runs/{runs['prices']}", params={"steps_limit": 0}).status_code == 422
 
 
 def test_run_events_continue_after_an_event_id(served: Any) -> None:
@@ -91,19 +102,48 @@ def test_run_logs_of_one_node(served: Any) -> None:
 
 def test_assets_with_their_latest_facts(served: Any) -> None:
     client, runs = served
-    assets = {a["key"]: a for a in client.get("/api/v1/assets").json()}
-    assert list(assets) == ["raw_prices", "clean_prices", "report", "daily_summary"]
+    page = client.get("/api/v1/assets").json()
+    assert page["next_cursor"] is None
+    assets = {a["key"]: a for a in page["items"]}
+    assert list(assets) == ["clean_prices", "daily_summary", "raw_prices", "report"]  # by key
     assert assets["clean_prices"]["last_materialization"]["run_id"] == runs["prices"]
     assert assets["report"]["last_materialization"] is None
+    assert assets["report"]["failed_last"] and not assets["clean_prices"]["failed_last"]  # its run failed
     assert assets["daily_summary"]["partitions"]["materialized"] == 2
     assert assets["raw_prices"]["group"] == "prices" and assets["raw_prices"]["kinds"] == ["python"]
 
 
-def test_lineage_statuses_are_a_small_payload_by_key(served: Any) -> None:
+def test_assets_come_in_pages_filtered_on_the_server(served: Any) -> None:
     client, _ = served
-    statuses = client.get("/api/v1/lineage/statuses").json()["statuses"]
-    assert statuses["clean_prices"][0] == "materialized"
-    assert statuses["report"][0] == "failed"  # its run failed: red, not grey
+    keys = [a["key"] for a in _all_pages(client, "/api/v1/assets", limit=3)]
+    assert keys == ["clean_prices", "daily_summary", "raw_prices", "report"]
+    prices = _all_pages(client, "/api/v1/assets", search="PRICES", limit=1)
+    assert [a["key"] for a in prices] == ["clean_prices", "raw_prices"]
+    partitioned = _all_pages(client, "/api/v1/assets", partitioned="true")
+    assert [a["key"] for a in partitioned] == ["daily_summary"]
+
+
+@pytest.mark.parametrize(
+    ("params", "status"), [({"cursor": "not-a-cursor"}, 400), ({"limit": 0}, 422), ({"limit": 1001}, 422)]
+)
+def test_bad_asset_pages_are_refused(served: Any, params: dict[str, Any], status: int) -> None:
+    client, _ = served
+    response = client.get("/api/v1/assets", params=params)
+    assert response.status_code == status
+
+
+def test_lineage_statuses_are_small_columns(served: Any) -> None:
+    client, _ = served
+    data = client.get("/api/v1/lineage/statuses").json()
+    codes = data["state_codes"]
+    statuses = {
+        key: [codes[state], time, failing]
+        for key, state, time, failing in zip(
+            data["keys"], data["states"], data["last_materialized"], data["failing_checks"], strict=True
+        )
+    }
+    assert statuses["clean_prices"][0] == "materialized" and isinstance(statuses["clean_prices"][1], int)
+    assert statuses["report"] == ["failed", None, 0]  # its run failed: red, not grey
     assert "daily_summary" not in {k for k, s in statuses.items() if s[0] == "failed"}
     assert statuses["raw_prices"][2] == 1  # raw_has_ten_rows failed
     assert "missing" not in {s[0] for s in statuses.values()}  # missing goes without saying

@@ -115,6 +115,9 @@ def test_asset_lineage_graph_and_an_asset(browser: Any, site: Any, db_url: str) 
     assert colours["b2"] == colours["b9"] == colours["missing"] != colours["materialized"]
     page.goto(f"{url}/assets?view=list")
     page.wait_for_selector("#asset-list >> text=daily_summary")
+    page.fill("#asset-list input", "RAW")  # filtered by the server, a page at a time
+    page.locator("#asset-list >> text=daily_summary").wait_for(state="detached")
+    assert "raw_prices" in page.inner_text("#asset-list")
     _ok(errors)
 
 

@@ -14,6 +14,7 @@ correlated ``max(event_id)`` per key, answered from the end of the key's range i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,6 +56,23 @@ _PG_LATEST_MATERIALIZATIONS = (
     "(SELECT * FROM materializations WHERE asset_key = k.key ORDER BY event_id DESC LIMIT 1) AS m"
 )
 
+_FAILED_KEY, _FAILED_EVENT = asset_failure_latest.c.asset_key, asset_failure_latest.c.event_id
+
+# The lineage's colours (``AssetReads.asset_states``): statements without parameters, compiled
+# once, read as the driver's tuples.
+_ASSET_STATES = (
+    sa.select(asset_latest.c.asset_key, asset_latest.c.timestamp),
+    sa.select(check_latest.c.asset_key, check_latest.c.check_name).where(sa.not_(check_latest.c.passed)),
+    sa.select(*(partition_status.c[name] for name in ("asset_key", "state", "def_id", "ranges"))).where(
+        partition_status.c.state != sa.literal_column(f"'{PartitionState.MATERIALIZED.value}'")
+    ),
+    # Assets whose latest failure is newer than their latest materialization (or that have none):
+    # the comparison is made by the database, so only the few failed keys come back.
+    sa.select(asset_failure_latest.c.asset_key)
+    .select_from(asset_failure_latest.outerjoin(asset_latest, asset_latest.c.asset_key == _FAILED_KEY))
+    .where(sa.or_(asset_latest.c.event_id.is_(None), asset_latest.c.event_id < _FAILED_EVENT)),
+)
+
 
 class AssetReads:
     """Latest materializations, latest check results and partition status of many assets."""
@@ -94,6 +112,23 @@ class AssetReads:
         with self._db.read() as conn:
             return list(conn.execute(query).scalars())
 
+    def asset_keys_page(
+        self, *, limit: int, after: str | None = None, search: str | None = None, partitioned: bool = False
+    ) -> list[str]:
+        """Up to ``limit`` keys of materialized assets after ``after``, by key (the primary key of
+        ``asset_latest``); ``search``: keys containing this text, any case; ``partitioned``: only
+        assets with a recorded partition status."""
+        key = asset_latest.c.asset_key
+        query = sa.select(key).order_by(key).limit(limit)
+        if after is not None:
+            query = query.where(key > after)
+        if search:
+            query = query.where(sa.func.lower(key).contains(search.lower(), autoescape=True))
+        if partitioned:
+            query = query.where(key.in_(sa.select(partition_status.c.asset_key)))
+        with self._db.read() as conn:
+            return list(conn.execute(query).scalars())
+
     def latest_check_results(
         self, checks: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], CheckResultRecord]:
@@ -102,22 +137,56 @@ class AssetReads:
         wanted = set(checks)
         if not wanted:
             return {}
-        found: dict[tuple[str, str], CheckResultRecord] = {}
-        for key, name, _, passed, severity, run_id, timestamp, partition in self._latest(
-            check_latest, sorted({key for key, _ in wanted})
-        ):
-            if (key, name) in wanted:
-                found[(key, name)] = CheckResultRecord(
-                    asset_key=key,
-                    check_name=name,
-                    passed=bool(passed),
-                    severity=severity,
-                    run_id=run_id,
-                    timestamp=timestamp,
-                    metadata={},
-                    partition=partition,
-                )
-        return found
+        found = self.latest_check_results_of(sorted({key for key, _ in wanted}))
+        return {pair: record for pair, record in found.items() if pair in wanted}
+
+    def latest_check_results_of(self, asset_keys: Sequence[str]) -> dict[tuple[str, str], CheckResultRecord]:
+        """The newest result of every check of the assets ``asset_keys`` (``check_latest``, as
+        :meth:`latest_check_results`), by ``(asset_key, check_name)``."""
+        return {
+            (key, name): CheckResultRecord(
+                asset_key=key,
+                check_name=name,
+                passed=bool(passed),
+                severity=severity,
+                run_id=run_id,
+                timestamp=timestamp,
+                metadata={},
+                partition=partition,
+            )
+            for key, name, _, passed, severity, run_id, timestamp, partition in self._latest(
+                check_latest, list(dict.fromkeys(asset_keys))
+            )
+        }
+
+    def failing_checks(self) -> list[tuple[str, str, str, str, float, str | None]]:
+        """``(asset_key, check_name, severity, run_id, timestamp, partition)`` of every check whose
+        latest result failed, newest first: the failing rows of ``check_latest`` only."""
+        c = check_latest
+        query = (
+            sa.select(
+                c.c.asset_key, c.c.check_name, c.c.severity, c.c.run_id, c.c.timestamp, c.c.partition_key
+            )
+            .where(sa.not_(c.c.passed))
+            .order_by(c.c.timestamp.desc(), c.c.asset_key, c.c.check_name)
+        )
+        with self._db.read() as conn:
+            return [tuple(row) for row in conn.execute(query)]
+
+    def asset_states(self) -> AssetStateRows:
+        """What colours each asset of a lineage graph, for every asset at once: one read of
+        ``asset_latest`` (key and time only), the failing rows of ``check_latest``, the
+        in-progress and failed rows of ``partition_status`` and the keys of ``asset_failure_latest``
+        newer than their materialization, all as the driver's tuples (a few columns of 10,000
+        rows: Core rows or records would cost more than the reads)."""
+        found: list[list[Any]] = []
+        with self._db.read() as conn:
+            for query in _ASSET_STATES:
+                prepared = self._db.prepared(query)
+                found.append(conn.exec_driver_sql(prepared.sql, prepared.params({})).cursor.fetchall())
+        materialized, failing, partitions, failed_last = found
+        decoded = [(key, state, def_id, load_json(r)) for key, state, def_id, r in partitions]
+        return AssetStateRows(materialized, failing, decoded, [key for (key,) in failed_last])
 
     def _latest(self, table: sa.Table, keys: list[str]) -> list[tuple[Any, ...]]:
         """The rows of a ``*_latest`` table for ``keys``: the whole table in one read when the
@@ -210,6 +279,16 @@ class AssetReads:
         query = sa.select(c).where(c.c.asset_key == asset_key).order_by(c.c.event_id.desc()).limit(limit)
         with self._db.read() as conn:
             return [(row.event_id, check_result_record(row)) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class AssetStateRows:
+    """The rows :meth:`AssetReads.asset_states` read, as tuples."""
+
+    materialized: list[tuple[str, float]]  # (asset_key, latest materialization's timestamp)
+    failing_checks: list[tuple[str, str]]  # (asset_key, check_name) whose latest result failed
+    partitions: list[tuple[str, str, str, Any]]  # (asset_key, state, def_id, [[start, end], ...])
+    failed_last: list[str]  # asset keys whose latest failure is newer than their materialization
 
 
 class _Named:

@@ -33,6 +33,24 @@ _NODE_STATUSES = (
     .order_by(attempts.c.run_id, attempts.c.node, attempts.c.attempt)
 )
 
+_ATTEMPTS_OF_RUN = (
+    sa.select(
+        attempts.c.node,
+        attempts.c.attempt,
+        attempts.c.status,
+        attempts.c.start_time,
+        attempts.c.end_time,
+        attempts.c.error,
+    )
+    .where(attempts.c.run_id == sa.bindparam("r"))
+    .order_by(
+        sa.func.coalesce(attempts.c.start_time, attempts.c.end_time), attempts.c.node, attempts.c.attempt
+    )
+)
+
+AttemptRow = tuple[str, int, str, float | None, float | None, str | None]
+"""``(node, attempt, status, start_time, end_time, error)`` of one attempt."""
+
 
 class RunReads:
     """Pages of runs, windows of a DAG's runs, and the latest attempt of each node of many runs."""
@@ -123,6 +141,13 @@ class RunReads:
                 out.extend(result.cursor.fetchall())
         return out
 
+    def attempt_rows(self, run_id: str) -> list[AttemptRow]:
+        """Every attempt of the run by start time (else end time), node and number, as the
+        driver's tuples: a 5,000-task DAG run's attempts as records cost more than the read."""
+        prepared = self._db.prepared(_ATTEMPTS_OF_RUN)
+        with self._db.read() as conn:
+            return conn.exec_driver_sql(prepared.sql, prepared.params({"r": run_id})).cursor.fetchall()
+
     def latest_runs_of_dags(self, dag_ids: Sequence[str]) -> dict[str, RunRecord]:
         """Each DAG's run with the latest logical date: one index probe per DAG, in one query."""
         found: dict[str, RunRecord] = {}
@@ -146,6 +171,21 @@ class RunReads:
         query = sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)
         with self._db.read() as conn:
             return {status: int(n) for status, n in conn.execute(query)}
+
+    def count_by_status_since(self, since: float, *, unfinished: Sequence[RunStatus]) -> dict[str, int]:
+        """How many runs have each status: every run of the ``unfinished`` statuses, and only the
+        runs created since ``since`` of the others. Each count is a range of ``ix_runs_status``
+        (status, create_time): the few runs in progress and a day of history, never the whole
+        table (counting 100,000 runs by status took 30-80 ms on Postgres)."""
+        counts = []
+        for status in RunStatus:
+            count = sa.select(sa.func.count()).where(runs.c.status == status.value)
+            if status not in unfinished:
+                count = count.where(runs.c.create_time >= since)
+            counts.append(count.scalar_subquery().label(status.value))
+        with self._db.read() as conn:
+            row = conn.execute(sa.select(*counts)).one()
+        return {status.value: int(n) for status, n in zip(RunStatus, row, strict=True)}
 
     def count_with_status(self, statuses: Sequence[RunStatus]) -> int:
         """How many runs have one of ``statuses`` (a range of ``ix_runs_status`` each)."""

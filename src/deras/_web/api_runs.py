@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from .._core.errors import DerasError
@@ -73,11 +74,18 @@ def list_runs(
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail, responses=ERRORS, summary="A run with its steps")
-def get_run(run_id: str, state: WebState = Depends(web_state)) -> Any:
-    detail = run_views.run_detail(state.instance, run_id, current_snapshot(state))
+def get_run(
+    run_id: str,
+    state: WebState = Depends(web_state),
+    steps_limit: int = Query(
+        500, ge=1, le=100_000, description="at most this many steps, and of failed_steps (step_count: all)"
+    ),
+) -> Any:
+    detail = run_views.run_detail(state.instance, run_id, current_snapshot(state), steps_limit=steps_limit)
     if detail is None:
         raise HTTPException(404, f"no run with id {run_id}")
-    return detail.to_json()
+    # Sent as built: a big DAG run's steps validated again would cost more than reading them.
+    return JSONResponse(detail.to_json())
 
 
 @router.get("/runs/{run_id}/events", response_model=EventPage, responses=ERRORS, summary="A run's events")

@@ -64,7 +64,10 @@ class StepView(Open):
 class RunDetail(Open):
     run_id: str | None = None
     status: str | None = None
+    step_count: int = Field(0, description="every step of the run; steps holds the first steps_limit")
+    step_statuses: dict[str, int] = Field(default_factory=dict, description="every step, by status")
     steps: list[StepView] = Field(default_factory=list)
+    failed_steps: list[StepView] = Field(default_factory=list, description="failed or upstream_failed")
 
 
 class EventView(BaseModel):
@@ -144,6 +147,11 @@ class AssetSummary(Open):
     key: str
 
 
+class AssetPage(BaseModel):
+    items: list[AssetSummary]
+    next_cursor: str | None = None
+
+
 class AssetDetail(Open):
     key: str
 
@@ -156,7 +164,11 @@ class LineageLayoutView(Open):
 
 class AssetStatuses(Open):
     version: str | None = None
-    statuses: dict[str, Any]
+    state_codes: dict[str, str] = Field(description="letter -> state")
+    keys: list[str] = Field(description="the assets with a state (any other is missing)")
+    states: str = Field(description="one letter per key")
+    last_materialized: list[int | None] = Field(description="per key, its latest materialization (s)")
+    failing_checks: list[int] = Field(description="per key, how many of its checks failed last")
 
 
 class DagSummary(Open):

@@ -9,6 +9,7 @@ from view_snapshots import snapshot
 
 import deras as dg
 from deras._core.errors import DerasError
+from deras._core.events import EventRecord, EventType
 from deras._instance.views.assets import asset_detail, list_assets
 
 COLOURS = dg.StaticPartitionsDefinition(["red", "green", "blue", "cyan"])
@@ -55,8 +56,10 @@ def test_the_list_has_every_asset_with_its_latest_facts(instance: Any) -> None:
     last = _materialize_rows(instance, 0)
     for colour in ("red", "green", "cyan"):
         dg.materialize([paint], instance=instance, partition_key=colour)
-    found = {a.key: a for a in list_assets(instance, snapshot(DEFS))}
-    assert list(found) == ["rows", "paint", "untouched"]
+    page = list_assets(instance, snapshot(DEFS))
+    assert page.next_cursor is None
+    found = {a.key: a for a in page.items}
+    assert list(found) == ["paint", "rows", "untouched"]  # by key
     rows_view = found["rows"]
     assert rows_view.group == "raw" and rows_view.kinds == ["python"] and not rows_view.partitioned
     assert rows_view.last_materialization is not None and rows_view.last_materialization.run_id == last
@@ -77,9 +80,66 @@ def test_the_list_has_every_asset_with_its_latest_facts(instance: Any) -> None:
 
 def test_without_a_snapshot_the_list_is_what_the_store_has(instance: Any) -> None:
     _materialize_rows(instance, 1)
-    (only,) = list_assets(instance)
+    (only,) = list_assets(instance).items
     assert only.key == "rows" and only.group is None
     assert [c.name for c in only.checks] == ["rows_not_empty"]
+
+
+def _all_pages(instance: Any, snap: Any, **filters: Any) -> list[list[str]]:
+    pages, cursor = [], None
+    while True:
+        page = list_assets(instance, snap, cursor=cursor, **filters)
+        pages.append([a.key for a in page.items])
+        if page.next_cursor is None:
+            return pages
+        cursor = page.next_cursor
+
+
+MANY = [dg.AssetSpec(f"many_{i:02d}", group_name="odd" if i % 2 else "even") for i in range(7)]
+MANY_DEFS = dg.Definitions(assets=[*MANY, paint])
+
+
+def test_the_list_pages_by_key_and_every_asset_comes_once(instance: Any) -> None:
+    assert _all_pages(instance, snapshot(MANY_DEFS), limit=3) == [
+        ["many_00", "many_01", "many_02"],
+        ["many_03", "many_04", "many_05"],
+        ["many_06", "paint"],
+    ]
+
+
+def test_the_list_filters_by_text_in_the_key_or_group_and_by_partitions(instance: Any) -> None:
+    snap = snapshot(MANY_DEFS)
+    assert _all_pages(instance, snap, limit=2, search="ODD") == [["many_01", "many_03"], ["many_05"]]
+    assert _all_pages(instance, snap, search="y_0") == [[f"many_{i:02d}" for i in range(7)]]
+    assert _all_pages(instance, snap, partitioned=True) == [["paint"]]
+    assert _all_pages(instance, snap, search="nothing like it") == [[]]
+
+
+def test_without_a_snapshot_the_list_pages_the_stored_assets_by_key(instance: Any) -> None:
+    keys = ["b_50%", "a_x", "c_1", "b_5x"]
+    instance.store.store_events([_materialization(key) for key in keys])
+    dg.materialize([paint], instance=instance, partition_key="red")
+    assert _all_pages(instance, None, limit=2) == [["a_x", "b_50%"], ["b_5x", "c_1"], ["paint"]]
+    assert _all_pages(instance, None, search="50%") == [["b_50%"]]  # % is a character, not a wildcard
+    assert _all_pages(instance, None, search="B_5") == [["b_50%", "b_5x"]]
+    assert _all_pages(instance, None, partitioned=True) == [["paint"]]
+
+
+def _materialization(key: str) -> EventRecord:
+    data = {"asset_key": key, "metadata": {}}
+    return EventRecord("r1", EventType.ASSET_MATERIALIZATION, node=key, timestamp=1.0, data=data)
+
+
+@pytest.mark.parametrize("cursor", ["xx", "WzFd", "WyJhIiwiYiJd"])  # not base64 JSON; [1]; ["a","b"]
+def test_a_cursor_that_is_not_of_the_asset_listing_is_refused(instance: Any, cursor: str) -> None:
+    with pytest.raises(DerasError, match="not a cursor of this asset listing"):
+        list_assets(instance, snapshot(DEFS), cursor=cursor)
+
+
+@pytest.mark.parametrize("limit", [0, 1001, -5])
+def test_a_limit_out_of_range_is_refused(instance: Any, limit: int) -> None:
+    with pytest.raises(DerasError, match="limit"):
+        list_assets(instance, None, limit=limit)
 
 
 def test_an_asset_page_has_materializations_in_pages_series_and_check_history(instance: Any) -> None:
@@ -141,11 +201,11 @@ def flaky(context: dg.AssetExecutionContext) -> int:
 def test_an_asset_whose_latest_run_failed_reads_as_failed_until_it_materializes(instance: Any) -> None:
     defs = dg.Definitions(assets=[flaky])
     failed = dg.materialize([flaky], instance=instance, run_config={"fail": True}, raise_on_error=False)
-    (summary,) = list_assets(instance, snapshot(defs))
+    (summary,) = list_assets(instance, snapshot(defs)).items
     assert summary.failed_last and summary.last_materialization is None
     assert summary.last_failure is not None and summary.last_failure.run_id == failed.run_id
     dg.materialize([flaky], instance=instance)
-    (summary,) = list_assets(instance, snapshot(defs))
+    (summary,) = list_assets(instance, snapshot(defs)).items
     assert not summary.failed_last and summary.to_json()["failed_last"] is False
     dg.materialize([flaky], instance=instance, run_config={"fail": True}, raise_on_error=False)
     detail = asset_detail(instance, snapshot(defs), "flaky")

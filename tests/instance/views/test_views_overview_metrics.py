@@ -129,7 +129,14 @@ def test_overview_has_recent_runs_failing_checks_next_ticks_and_health(instance:
     ]
     assert not view.daemon.healthy
     data = view.to_json()
-    assert set(data) == {"recent_runs", "run_counts", "failing_checks", "next_ticks", "daemon"}
+    assert set(data) == {
+        "recent_runs",
+        "run_counts",
+        "counts_since",
+        "failing_checks",
+        "next_ticks",
+        "daemon",
+    }
     assert data["daemon"]["queue_depth"] == 0
 
 
@@ -137,3 +144,31 @@ def test_overview_without_definitions_shows_the_stores_checks_and_no_ticks(insta
     dg.materialize([prices, positive], instance=instance)
     view = overview(instance, None)
     assert [c.name for c in view.failing_checks] == ["positive"] and view.next_ticks == []
+
+
+def test_overview_counts_runs_in_progress_and_the_last_days_finished_runs(instance: Any) -> None:
+    def run(run_id: str, status: RunStatus, age: float) -> RunRecord:
+        return RunRecord(run_id, "assets:a", status=status, create_time=NOW - age)
+
+    day = 86_400.0
+    instance.store.create_runs(
+        [
+            run("old_failure", RunStatus.FAILURE, 2 * day),
+            run("old_queued", RunStatus.QUEUED, 2 * day),
+            run("old_started", RunStatus.STARTED, 2 * day),
+            run("new_failure", RunStatus.FAILURE, 60.0),
+            run("new_success", RunStatus.SUCCESS, 60.0),
+        ]
+    )
+    view = overview(instance, None, now=NOW)
+    assert view.counts_since == NOW - day
+    assert view.run_counts == {
+        "queued": 1,
+        "starting": 0,
+        "started": 1,
+        "success": 1,
+        "failure": 1,  # the one of two days ago is left out
+        "canceling": 0,
+        "canceled": 0,
+    }
+    assert overview(instance, None, now=NOW, finished_within=3 * day).run_counts["failure"] == 2

@@ -10,8 +10,9 @@ import pytest
 
 import deras as dg
 from deras._core.errors import DerasError
+from deras._core.events import EventRecord, EventType
 from deras._core.new_runs import new_run
-from deras._core.records import RunTarget
+from deras._core.records import RunRecord, RunTarget
 from deras._core.status import RunStatus
 from deras._instance.views import list_runs, run_detail, run_events, run_logs
 
@@ -196,3 +197,37 @@ def test_logs_page_after_an_event_id_and_from_the_end(instance: Any) -> None:
     assert flaky_only.records and all(r.node == "flaky" for r in flaky_only.records)
     with pytest.raises(DerasError, match="no run"):
         run_logs(instance, "nope")
+
+
+def _run_of_many_steps(instance: Any, run_id: str, outcomes: str) -> None:
+    """A run whose nodes ``n0``, ``n1``... started in that order; ``s``: succeeded, ``f``: failed."""
+    instance.store.create_runs([RunRecord(run_id, "assets:*", status=RunStatus.QUEUED, create_time=1.0)])
+    events = []
+    for i, outcome in enumerate(outcomes):
+        node = f"n{i}"
+        events.append(EventRecord(run_id, EventType.STEP_START, node=node, attempt=0, timestamp=10.0 + i))
+        kind = EventType.STEP_SUCCESS if outcome == "s" else EventType.STEP_FAILURE
+        data = {} if outcome == "s" else {"traceback": f"trace of {node}"}
+        events.append(EventRecord(run_id, kind, node=node, attempt=0, timestamp=10.5 + i, data=data))
+    instance.store.store_events(events)
+
+
+def test_a_step_limit_keeps_the_first_steps_and_the_first_failed_ones_and_counts_all(instance: Any) -> None:
+    _run_of_many_steps(instance, "big", "ssfsfsf")
+    detail = run_detail(instance, "big", steps_limit=2)
+    assert detail is not None
+    assert [s.node for s in detail.steps] == ["n0", "n1"]
+    assert [s.node for s in detail.failed_steps] == ["n2", "n4"]
+    assert detail.failed_steps[0].attempts[0].traceback == "trace of n2"
+    assert detail.step_count == 7 and detail.step_statuses == {"success": 4, "failed": 3}
+    assert [node for node, _ in detail.attempts_by_time] == ["n0", "n1", "n2", "n4"]
+    data = detail.to_json()
+    assert data["step_count"] == 7 and [s["node"] for s in data["failed_steps"]] == ["n2", "n4"]
+    everything = run_detail(instance, "big")
+    assert everything is not None and [s.node for s in everything.steps] == [f"n{i}" for i in range(7)]
+
+
+@pytest.mark.parametrize("steps_limit", [0, -1, 100_001])
+def test_a_step_limit_out_of_range_is_refused(instance: Any, steps_limit: int) -> None:
+    with pytest.raises(DerasError, match="limit"):
+        run_detail(instance, "any", steps_limit=steps_limit)

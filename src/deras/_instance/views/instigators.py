@@ -14,6 +14,7 @@ every instigator (one index probe each).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -244,21 +245,28 @@ def next_ticks(snap: Any, after: datetime, n: int) -> list[datetime]:
 
 
 def _parsed(snap: Any) -> Any:
-    from ..._defs.dag_schedule import parse_schedule
-
     timezone = snap.timezone or "UTC"
     if hasattr(snap, "cron"):  # a ScheduleSnap
-        return parse_schedule(snap.cron, timezone=timezone)
+        return _schedule(snap.cron, timezone)
     kind = getattr(snap, "schedule_kind", "none")
     start = datetime.fromisoformat(snap.start_date) if snap.start_date else None
     if kind == "cron":
-        return parse_schedule(snap.schedule, timezone=timezone)
+        return _schedule(snap.schedule, timezone)
     if kind == "once":
-        return parse_schedule("@once", timezone=timezone, start_date=start)
+        return _schedule("@once", timezone, start)
     if kind == "timedelta":
         delta = _timedelta(snap.schedule)
-        return None if delta is None else parse_schedule(delta, timezone=timezone, start_date=start)
+        return None if delta is None else _schedule(delta, timezone, start)
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _schedule(schedule: str | timedelta, timezone: str, start: datetime | None = None) -> Any:
+    """A parsed schedule, kept: the overview and the schedule list parse every schedule of the
+    code on each call, and parsing a cron is most of their time (``DagSchedule`` is frozen)."""
+    from ..._defs.dag_schedule import parse_schedule
+
+    return parse_schedule(schedule, timezone=timezone, start_date=start)
 
 
 _DELTA = re.compile(r"^every (?:(\d+) days?, )?(\d+):(\d\d):(\d\d(?:\.\d+)?)$")

@@ -17,6 +17,8 @@ from .health import DaemonHealth, daemon_health
 from .instigators import RUNNING, list_schedules
 from .runs import RunSummary, list_runs
 
+DAY = 86_400.0
+
 
 @dataclass(frozen=True)
 class FailingCheck:
@@ -49,16 +51,21 @@ class NextTick:
 
 @dataclass(frozen=True)
 class Overview:
+    """What the overview page shows. ``run_counts`` has every run status, zeros included: every
+    run queued or in progress, and of the finished ones those created since ``counts_since``."""
+
     recent_runs: list[RunSummary]
-    run_counts: dict[str, int]  # every run status, zeros included
+    run_counts: dict[str, int]
     failing_checks: list[FailingCheck]  # newest first
     next_ticks: list[NextTick]  # soonest first
     daemon: DaemonHealth
+    counts_since: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "recent_runs": [r.to_json() for r in self.recent_runs],
             "run_counts": self.run_counts,
+            "counts_since": self.counts_since,
             "failing_checks": [c.to_json() for c in self.failing_checks],
             "next_ticks": [t.to_json() for t in self.next_ticks],
             "daemon": self.daemon.to_json(),
@@ -73,32 +80,41 @@ def overview(
     runs: int = 10,
     checks: int = 50,
     ticks: int = 10,
+    finished_within: float = DAY,
 ) -> Overview:
     """The latest ``runs`` runs, the ``checks`` newest failing checks and the ``ticks`` soonest
     ticks of running schedules (both from ``snapshot``, a ``CodeSnapshot``; None: no ticks,
-    and the checks the store has), and the daemons' health."""
+    and the checks the store has), and the daemons' health.
+
+    Runs are counted by status: all that are queued or in progress, and the finished ones
+    created in the last ``finished_within`` seconds (a day): a few index ranges, where counting
+    the whole history grows with it.
+    """
     now = time.time() if now is None else now
-    counts = {s.value: 0 for s in RunStatus}
-    counts.update(instance.store.run_reads.count_by_status())
+    since = now - finished_within
+    unfinished = [s for s in RunStatus if not s.is_finished]
+    counts = instance.store.run_reads.count_by_status_since(since, unfinished=unfinished)
     return Overview(
         recent_runs=list_runs(instance, limit=runs).items,
         run_counts=counts,
         failing_checks=failing_checks(instance, snapshot, limit=checks),
         next_ticks=_next_ticks(instance, snapshot, now, ticks),
         daemon=daemon_health(instance, now=now),
+        counts_since=since,
     )
 
 
 def failing_checks(instance: Any, snapshot: Any, *, limit: int = 50) -> list[FailingCheck]:
-    """Checks of ``snapshot`` (all the store knows without one) whose latest result failed."""
-    reads = instance.store.asset_reads
-    pairs = [(c.asset_key, c.name) for c in snapshot.checks] if snapshot is not None else reads.check_names()
-    latest = reads.latest_check_results(pairs)
-    failed = sorted((r for r in latest.values() if not r.passed), key=lambda r: -r.timestamp)
-    return [
-        FailingCheck(r.asset_key, r.check_name, r.severity, r.timestamp, r.run_id, r.partition)
-        for r in failed[:limit]
-    ]
+    """Checks of ``snapshot`` (all the store knows without one) whose latest result failed,
+    newest first: the failing rows of the latest results only."""
+    defined = {(c.asset_key, c.name) for c in snapshot.checks} if snapshot is not None else None
+    found = []
+    for key, name, severity, run_id, timestamp, partition in instance.store.asset_reads.failing_checks():
+        if defined is None or (key, name) in defined:
+            found.append(FailingCheck(key, name, severity, timestamp, run_id, partition))
+            if len(found) == limit:
+                break
+    return found
 
 
 def _next_ticks(instance: Any, snapshot: Any, now: float, limit: int) -> list[NextTick]:

@@ -8,16 +8,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..._core.errors import DerasError
 from ..._core.events import DATA_TRACEBACK, EventRecord, EventType
-from ..._core.records import AttemptRecord, RunRecord
+from ..._core.records import RunRecord
 from ..._core.status import NodeStatus, RunStatus
+from ..._storage.run_reads import AttemptRow
 from .checks import CheckResultView
 from .page import Page, check_limit, decode_cursor, encode_cursor
+
+FAILED_STEP_STATUSES = frozenset({NodeStatus.FAILED.value, NodeStatus.UPSTREAM_FAILED.value})
+_TRIED = frozenset({NodeStatus.FAILED.value, NodeStatus.UP_FOR_RETRY.value})
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,10 @@ class StepView:
 
 @dataclass(frozen=True)
 class RunDetail:
-    """A run with its steps (in the order they first started), check results and config."""
+    """A run with its steps (in the order they first started), check results and config.
+
+    ``steps`` and ``failed_steps`` may be the first of many (``run_detail``'s ``steps_limit``).
+    """
 
     summary: RunSummary
     steps: list[StepView]
@@ -128,7 +136,10 @@ class RunDetail:
     run_config: dict[str, Any]
     code_location: dict[str, Any] | None
     selection: list[str] | None
-    # Every attempt of every step by start time: the order `deras runs show` prints them in.
+    step_count: int = 0  # every step of the run, ``steps`` may hold fewer
+    step_statuses: dict[str, int] = field(default_factory=dict)  # every step, by its status
+    failed_steps: list[StepView] = field(default_factory=list)  # failed or upstream_failed
+    # Every attempt of the steps above by start time: the order `deras runs show` prints them in.
     attempts_by_time: list[tuple[str, AttemptView]] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -137,7 +148,10 @@ class RunDetail:
             "run_config": self.run_config,
             "code_location": self.code_location,
             "selection": self.selection,
+            "step_count": self.step_count,
+            "step_statuses": self.step_statuses,
             "steps": [s.to_json() for s in self.steps],
+            "failed_steps": [s.to_json() for s in self.failed_steps],
             "checks": [c.to_json() for c in self.checks],
         }
 
@@ -233,32 +247,60 @@ def owners_gone(instance: Any, runs: Sequence[RunRecord]) -> dict[str, str]:
     return {run_id: d.message for run_id, d in dead.items() if d is not None}
 
 
-def run_detail(instance: Any, run_id: str, snapshot: Any = None) -> RunDetail | None:
+def run_detail(
+    instance: Any, run_id: str, snapshot: Any = None, *, steps_limit: int | None = None
+) -> RunDetail | None:
     """The run with its steps and attempts (tracebacks of failed ones), or None if no such run.
 
     ``snapshot`` (a ``CodeSnapshot``) names each node's kind when the run's nodes are in it.
+    ``steps_limit`` keeps the first steps (by first start) and the first failed ones, that many
+    of each; ``step_count`` and ``step_statuses`` still count every step. A page shows a few
+    hundred steps, and a 5,000-task DAG run's steps as JSON are a megabyte.
     """
+    if steps_limit is not None:
+        check_limit(steps_limit, 100_000)
     run = instance.store.get_run(run_id)
     if run is None:
         return None
     store = instance.store
+    # Grouped as the driver's tuples, in the order read; views are built for the steps kept.
+    read = store.run_reads.attempt_rows(run_id)
+    rows_of: dict[str, list[AttemptRow]] = {}
+    for row in read:
+        rows = rows_of.get(row[0])
+        if rows is None:
+            rows_of[row[0]] = [row]
+        else:
+            rows.append(row)
+    status_of = {}
+    for node, rows in rows_of.items():
+        if len(rows) > 1:
+            rows.sort(key=_attempt_number)
+        status_of[node] = rows[-1][2]
+    nodes = list(rows_of)
+    failed = [n for n in nodes if status_of[n] in FAILED_STEP_STATUSES]
+    if steps_limit is not None:
+        nodes, failed = nodes[:steps_limit], failed[:steps_limit]
     tracebacks = {
         (e.node, e.attempt or 0): e.data.get(DATA_TRACEBACK)
         for e in store.get_events(run_id, event_types=[EventType.STEP_FAILURE])
     }
-    by_node: dict[str, list[AttemptView]] = {}
-    in_time: list[tuple[str, AttemptView]] = []
-    for a in store.get_attempts(run_id):
-        view = _attempt_view(a, tracebacks.get((a.node, a.attempt)))
-        by_node.setdefault(a.node, []).append(view)
-        in_time.append((a.node, view))
-    kinds = _node_kinds(snapshot)
-    steps = [
-        StepView(
-            node, kinds.get(node) or _guess_kind(run, node), views[-1].status, sorted(views, key=_number)
-        )
-        for node, views in by_node.items()
-    ]
+    kinds = _node_kinds(snapshot, run, rows_of)
+    built: dict[str, StepView] = {}
+
+    def step(node: str) -> StepView:
+        view = built.get(node)
+        if view is None:
+            attempts = [_attempt_view(row, tracebacks) for row in rows_of[node]]
+            kind = kinds.get(node) or _guess_kind(run, node)
+            view = built[node] = StepView(node, kind, status_of[node], attempts)
+        return view
+
+    steps = [step(node) for node in nodes]
+    failed_steps = [step(node) for node in failed]
+    attempt_of = {(s.node, a.attempt): a for s in built.values() for a in s.attempts}
+    # The attempts of the steps kept, in the order read (by start time): `deras runs show`'s.
+    by_time = [(row[0], attempt_of[row[0], row[1]]) for row in read if row[0] in built]
     checks = [CheckResultView.of(c) for c in store.get_check_results(run_id=run_id)]
     return RunDetail(
         summary=summarize(instance, [run])[0],
@@ -267,7 +309,10 @@ def run_detail(instance: Any, run_id: str, snapshot: Any = None) -> RunDetail | 
         run_config=run.run_config,
         code_location=run.code_location,
         selection=run.selection,
-        attempts_by_time=in_time,
+        step_count=len(rows_of),
+        step_statuses=dict(Counter(status_of.values())),
+        failed_steps=failed_steps,
+        attempts_by_time=by_time,
     )
 
 
@@ -304,42 +349,49 @@ def _statuses(status: str | Sequence[str] | None) -> list[RunStatus] | None:
     return [RunStatus(n) for n in names]
 
 
-def _attempt_view(a: AttemptRecord, traceback: str | None) -> AttemptView:
+def _attempt_view(row: AttemptRow, tracebacks: dict[tuple[str | None, int], Any]) -> AttemptView:
+    node, number, status, start, end, error = row
     # A failed or retried attempt was a try even with no start recorded: its worker may have
     # died before its first event reached the store.
-    ran = a.start_time is not None or a.status in (NodeStatus.FAILED, NodeStatus.UP_FOR_RETRY)
+    ran = start is not None or status in _TRIED
     return AttemptView(
-        attempt=a.attempt,
-        status=str(a.status),
-        start_time=a.start_time,
-        end_time=a.end_time,
-        try_number=a.attempt + 1 if ran else None,
-        error=a.error,
-        traceback=traceback,
-        map_index=map_index(a.node),
+        attempt=number,
+        status=status,
+        start_time=start,
+        end_time=end,
+        try_number=number + 1 if ran else None,
+        error=error,
+        traceback=tracebacks.get((node, number)) if tracebacks else None,
+        map_index=map_index(node),
     )
 
 
-def _number(view: AttemptView) -> int:
-    return view.attempt
+def _attempt_number(row: AttemptRow) -> int:
+    return row[1]
 
 
 def map_index(node: str) -> int:
     """The map index of a mapped task's node (``etl.load[3]`` → 3); -1 for any other node."""
-    if node.endswith("]") and "[" in node:
+    if node[-1:] == "]" and "[" in node:
         index = node[:-1].rpartition("[")[2]
         if index.isdigit():
             return int(index)
     return -1
 
 
-def _node_kinds(snapshot: Any) -> dict[str, str]:
+def _node_kinds(snapshot: Any, run: RunRecord, nodes: Collection[str]) -> dict[str, str]:
+    """The kind of each of ``nodes`` the snapshot defines: a DAG run's tasks are looked up in its
+    DAG alone when that finds them all (no map of the snapshot's 10,000 assets per call)."""
     if snapshot is None or not hasattr(snapshot, "assets"):
         return {}
-    kinds = {a.key: "asset" for a in snapshot.assets}
-    kinds.update({f"{c.asset_key}:{c.name}": "check" for c in snapshot.checks})
+    kinds: dict[str, str] = {}
     for dag in snapshot.dags:
-        kinds.update({f"{dag.dag_id}.{t.task_id}": "task" for t in dag.tasks})
+        if run.dag_id is None or dag.dag_id == run.dag_id:
+            kinds.update({f"{dag.dag_id}.{t.task_id}": "task" for t in dag.tasks})
+    if all(node in kinds for node in nodes):
+        return kinds
+    kinds.update({a.key: "asset" for a in snapshot.assets})
+    kinds.update({f"{c.asset_key}:{c.name}": "check" for c in snapshot.checks})
     return kinds
 
 

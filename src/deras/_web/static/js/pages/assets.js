@@ -2,7 +2,7 @@
 // keys, groups and coordinates) and statuses apart (a small payload refreshed live). Only what
 // is inside the viewport is drawn; zoomed out, nodes are plain boxes and labels are left out,
 // and groups of more than FOLD_OVER assets are one node each (lineage_groups.js).
-import { api, assetLink, el, live, PALETTE, pill, replace, showError, stateColor, table, throttle, when } from "../deras.js";
+import { api, assetLink, el, live, PALETTE, pill, qs, replace, showError, stateColor, table, throttle, when } from "../deras.js";
 import { GroupFolding } from "../lineage_groups.js";
 
 const canvas = document.getElementById("graph");
@@ -328,8 +328,18 @@ function legend() {
   for (const swatch of document.querySelectorAll(".swatch")) swatch.style.background = swatch.dataset.colour;
 }
 
+// The statuses come as columns (keys, one state letter each, times, failing checks): kept by
+// key as [state, last materialized, failing checks] for drawing.
+function byKey(columns) {
+  const out = {};
+  columns.keys.forEach((k, i) => {
+    out[k] = [columns.state_codes[columns.states[i]], columns.last_materialized[i], columns.failing_checks[i]];
+  });
+  return out;
+}
+
 async function loadStatuses() {
-  statuses = (await api("/lineage/statuses")).statuses;
+  statuses = byKey(await api("/lineage/statuses"));
   draw();
 }
 
@@ -355,11 +365,12 @@ async function loadGraph() {
     performance.mark("lineage-ready");
     document.body.dataset.graphReady = "true";
   });
-  statuses = (await statusesLoaded).statuses;
+  statuses = byKey(await statusesLoaded);
   draw();
   document.body.dataset.statusesReady = "true";
 }
 
+// The list: pages of assets by key from the server, filtered there ("More" asks for the next).
 async function loadList() {
   document.querySelector(".graph-wrap").hidden = true;
   const main = document.getElementById("main");
@@ -368,11 +379,10 @@ async function loadList() {
   box.hidden = false;
   const input = el("input", { type: "search", placeholder: "filter assets", "aria-label": "filter assets" });
   const body = el("div", {});
-  replace(box, el("h1", {}, "Assets ", el("a", { href: "/assets", class: "sub" }, "graph")), el("div", { class: "toolbar" }, input), body);
-  const assets = await api("/assets");
+  const more = el("button", { type: "button", hidden: true }, "More");
+  replace(box, el("h1", {}, "Assets ", el("a", { href: "/assets", class: "sub" }, "graph")), el("div", { class: "toolbar" }, input), body, more);
+  let pages = [];
   const render = () => {
-    const text = input.value.trim().toLowerCase();
-    const shown = assets.filter((a) => !text || a.key.toLowerCase().includes(text) || (a.group ?? "").toLowerCase().includes(text));
     replace(body, table(
       [
         { label: "Asset", cell: (a) => assetLink(a.key) },
@@ -381,14 +391,25 @@ async function loadList() {
         { label: "Partitions", cell: (a) => (a.partitions ? `${a.partitions.materialized} / ${a.partitions.total ?? "?"}` : "") },
         { label: "Checks", cell: (a) => (a.checks ?? []).map((c) => pill(c.passed === null ? "missing" : c.passed ? "passed" : "failed")) },
         { label: "Last materialized", cell: (a) => when(a.last_materialization?.timestamp) },
-        { label: "State", cell: (a) => pill(a.last_materialization ? "materialized" : "missing") },
+        { label: "State", cell: (a) => pill(a.failed_last ? "failed" : a.last_materialization ? "materialized" : "missing") },
       ],
-      shown.slice(0, 1000),
+      pages.flatMap((p) => p.items),
       { empty: "No assets match." },
-    ), shown.length > 1000 ? el("p", { class: "muted" }, `${shown.length - 1000} more: narrow the filter`) : null);
+    ));
+    more.hidden = !pages[pages.length - 1]?.next_cursor;
   };
-  input.addEventListener("input", throttle(render, 150));
-  render();
+  let asked = 0;
+  const load = async (cursor) => {
+    const mine = ++asked;
+    const page = await api(`/assets${qs({ limit: 200, search: input.value.trim(), cursor })}`);
+    if (mine !== asked) return; // a newer filter was typed meanwhile
+    pages = cursor ? [...pages, page] : [page];
+    render();
+    document.body.dataset.listReady = "true";
+  };
+  more.addEventListener("click", () => load(pages[pages.length - 1].next_cursor).catch((err) => showError("asset-list", err)));
+  input.addEventListener("input", throttle(() => load().catch((err) => showError("asset-list", err)), 250));
+  await load();
 }
 
 if (new URLSearchParams(location.search).get("view") === "list") {

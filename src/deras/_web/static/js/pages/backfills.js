@@ -4,8 +4,20 @@ import { api, el, live, pill, qs, replace, showError, table, throttle, toast, wh
 const form = document.getElementById("launch");
 const target = document.getElementById("target");
 
+// Every partitioned asset: the listing's pages, filtered by the server.
+async function partitionedAssets() {
+  const found = [];
+  let cursor = null;
+  do {
+    const page = await api(`/assets${qs({ partitioned: "true", limit: 1000, cursor })}`);
+    found.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return found;
+}
+
 async function targets() {
-  const [locations, assets, dags] = await Promise.all([api("/locations"), api("/assets").catch(() => []), api("/dags").catch(() => [])]);
+  const [locations, assets, dags] = await Promise.all([api("/locations"), partitionedAssets().catch(() => []), api("/dags").catch(() => [])]);
   const options = [];
   for (const loc of locations) for (const job of loc.jobs ?? []) if (job.partitioned) options.push(["job", job.name, `job ${job.name}`]);
   for (const a of assets) if (a.partitioned) options.push(["selection", a.key, `asset ${a.key}`]);

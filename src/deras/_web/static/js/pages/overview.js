@@ -12,7 +12,7 @@ async function fetchOverview() {
     return await api("/overview");
   } catch (err) {
     if (err.status !== 501) throw err;
-    const [runs, assets] = await Promise.all([api("/runs?limit=10"), api("/assets").catch(() => [])]);
+    const [runs, assets] = await Promise.all([api("/runs?limit=10"), api("/assets?limit=1000").then((p) => p.items).catch(() => [])]);
     const failing = assets.flatMap((a) => (a.checks ?? []).filter((c) => c.passed === false)
       .map((c) => ({ name: c.name, asset_key: a.key, timestamp: c.timestamp, run_id: c.run_id })));
     return { recent_runs: runs.items, failing_checks: failing, next_ticks: [], daemon: { message: err.message } };
@@ -29,7 +29,7 @@ async function load() {
   replace(
     "stats",
     stat("runs in progress", counts.started ?? runs.filter((r) => ["started", "starting"].includes(r.status)).length, "/runs?status=started"),
-    stat("failed runs (recent)", counts.failure ?? runs.filter((r) => r.status === "failure").length, "/runs?status=failure"),
+    stat("failed runs (24 h)", counts.failure ?? runs.filter((r) => r.status === "failure").length, "/runs?status=failure"),
     stat("queued", health.queue_depth ?? counts.queued ?? 0, "/runs?status=queued"),
   );
   replace("recent-runs", table(

@@ -19,7 +19,9 @@ function renderDetail() {
   document.getElementById("run-title").textContent = `Run ${r.run_id.slice(0, 8)}`;
   replace("run-status", pill(r.status));
   document.getElementById("run-target").textContent = r.dag_id ? `DAG ${r.dag_id}` : r.target;
-  const failed = (r.steps ?? []).filter((s) => ["failed", "failure", "upstream_failed"].includes(s.status));
+  // The server sends the first steps_limit steps and failed steps; step_count counts them all.
+  const failed = r.failed_steps ?? (r.steps ?? []).filter((s) => ["failed", "failure", "upstream_failed"].includes(s.status));
+  const hiddenFailed = (r.step_statuses?.failed ?? 0) + (r.step_statuses?.upstream_failed ?? 0) - failed.length;
   const actions = [];
   if (["queued", "starting", "started"].includes(r.status)) {
     actions.push(actionButton("Cancel", async () => {
@@ -62,7 +64,7 @@ function renderDetail() {
 
   if (!failed.length) emptyText("failures", "None");
   else {
-    replace("failures", failed.map((step) => {
+    replace("failures", [...failed.map((step) => {
       const attempt = step.attempts?.[step.attempts.length - 1] ?? {};
       return el("div", { class: "failure" },
         el("h2", {}, step.node, " ", pill(step.status)),
@@ -70,7 +72,7 @@ function renderDetail() {
         attempt.traceback ? el("pre", { class: "traceback" }, attempt.traceback) : null,
         step.status !== "upstream_failed" ? [el("p", { class: "muted" }, "Debug it locally, with its inputs loaded:"),
           copyBox(`deras runs debug ${r.run_id} ${step.node}`)] : null);
-    }));
+    }), hiddenFailed > 0 ? el("p", { class: "muted" }, `and ${hiddenFailed} more failed steps`) : null]);
   }
   const select = document.getElementById("node-filter");
   const nodes = (r.steps ?? []).map((s) => s.node);
@@ -131,8 +133,9 @@ function renderGantt() {
       ctx.fillRect(x0, y + 4, x1 - x0, rowHeight - 8);
     }
   });
-  replace(box, canvas, allSteps.length > steps.length
-    ? el("p", { class: "muted" }, `and ${allSteps.length - steps.length} more steps: see the Steps tab`) : null);
+  const total = detail.step_count ?? allSteps.length;
+  replace(box, canvas, total > steps.length
+    ? el("p", { class: "muted" }, `and ${total - steps.length} more steps: see the Steps tab`) : null);
 }
 
 // -- logs and events ---------------------------------------------------------------------------
@@ -203,7 +206,10 @@ function renderSteps() {
     ],
     detail.steps ?? [],
     { empty: "No steps." },
-  ));
+  ), (detail.step_count ?? 0) > (detail.steps ?? []).length
+    ? el("p", { class: "muted" }, `The first ${detail.steps.length} of ${detail.step_count} steps (`,
+      el("a", { href: `/api/v1/runs/${runId}?steps_limit=100000` }, "all of them"), ").")
+    : null);
 }
 
 document.getElementById("node-filter").addEventListener("change", (e) => {
