@@ -10,6 +10,7 @@ from .._core.events import EventType
 from .._core.keys import AssetKey
 from .._core.metadata import normalize_metadata
 from .._core.status import NodeStatus
+from .._core.user_traceback import format_user_traceback
 from .._defs.failure import Failure
 from .._defs.io_manager import OutputContext
 from .._defs.run_config import config_value
@@ -81,7 +82,7 @@ def execute_step(scope: StepScope, spec: StepSpec) -> StepOutcome:
         return _outcome(spec, NodeStatus.SKIPPED, skip=SkipCause(SkipKind.RAISED, reason))
     except Exception as err:
         error = f"{type(err).__name__}: {err}"
-        tb = "" if getattr(err, "_deras_no_traceback", False) else traceback.format_exc()
+        tb = "" if getattr(err, "_deras_no_traceback", False) else format_user_traceback(err)
         retryable = not getattr(err, "_deras_no_retry", False)
         context = {**callback_context, "exception": err}
         return _fail(scope, spec, node, span, error, tb, retryable, context, **_failure_details(err))
