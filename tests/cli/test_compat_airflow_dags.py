@@ -126,36 +126,40 @@ def test_variables_are_read_set_and_templated_from_the_metadata_database(deras: 
     assert ok(deras("variables", "get", "last_reader")).stdout.strip() == "variables_demo"
 
 
-def test_the_daemon_runs_the_branch_dag_on_its_schedule(dags: Path, tmp_path: Path) -> None:
+def test_the_daemon_runs_the_folders_scheduled_dags_and_logs_the_provider_import(
+    dags: Path, tmp_path: Path
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     (home / "deras.yaml").write_text("daemon: {interval_seconds: 0.1}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DERAS_")}
     env["DERAS_HOME"] = str(home)
     instance = dg.DerasInstance.get(home)
-    command = [
-        "daemon",
-        "run",
-        "--compat",
-        "airflow",
-        "-f",
-        str(dags / "pick_route_branch.py"),
-        "--max-seconds",
-        "120",
-    ]
-    daemon = subprocess.Popen([sys.executable, "-m", "deras", *command], env=env, cwd=tmp_path)
-    try:
-        deadline = time.monotonic() + 120  # a hang, not slowness: the run takes about a second
-        while not (runs := instance.get_runs()) or not runs[0].status.is_finished:
-            assert daemon.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(30)
-    (run,) = runs
-    assert (run.target, run.status) == ("dag:pick_route", dg.RunStatus.SUCCESS)
+    command = ["daemon", "run", *DAGS, "--max-seconds", "120"]
+    log = tmp_path / "daemon.log"
+    with open(log, "w") as out:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "deras", *command], env=env, cwd=tmp_path, stderr=out
+        )
+        try:
+            deadline = time.monotonic() + 120  # a hang, not slowness: the runs take about a second
+            while len(runs := [r for r in instance.get_runs() if r.status.is_finished]) < 2:
+                assert daemon.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(30)
+    # The two scheduled DAGs of the folder (the others have schedule=None).
+    by_target = {r.target: r for r in runs}
+    assert {t: r.status for t, r in by_target.items()} == {
+        "dag:pick_route": dg.RunStatus.SUCCESS,
+        "dag:warehouse_tutorial": dg.RunStatus.SUCCESS,
+    }
+    run = by_target["dag:pick_route"]
+    assert run.code_location == {"dags_folder": str(dags)}
     states = {a.node.split(".", 1)[1]: str(a.status) for a in instance.get_attempts(run.run_id)}
     weekend = run.logical_date.weekday() >= 5
     assert states["weekend_route" if weekend else "weekday_route"] == "success"
     assert states["weekday_route" if weekend else "weekend_route"] == "skipped"
     assert states["join"] == "success"
+    assert f"{dags / 'pod_task.py'} did not load" in log.read_text()  # the provider import

@@ -167,6 +167,31 @@ def test_a_broken_file_is_a_load_error_until_fixed_and_reloaded(
         locations.stop()
 
 
+def test_a_dag_folder_loads_with_its_broken_file_shown_on_the_location(
+    make_client: Callable[..., Any], web_instance: Any, tmp_path: Path
+) -> None:
+    from deras._code_server.client import CodeLocations
+
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "etl_dag.py").write_text(
+        'import deras as dg\n\nwith dg.DAG("folder_etl", schedule=None):\n    dg.EmptyOperator(task_id="a")\n'
+    )
+    (folder / "broken.py").write_text("import no_such_module_here\n")
+    locations = CodeLocations.single({"dags_folder": str(folder)}, instance=web_instance)
+    try:
+        client = make_client(locations)
+        (location,) = client.get("/api/v1/locations").json()
+        assert (location["name"], location["status"]) == ("dags", "loaded")
+        assert location["location"] == {"dags_folder": str(folder)}
+        assert location["counts"]["dags"] == 1
+        assert list(location["load_errors"]) == [str(folder / "broken.py")]
+        assert "no_such_module_here" in location["load_errors"][str(folder / "broken.py")]
+        assert [d["dag_id"] for d in client.get("/api/v1/dags").json()] == ["folder_etl"]
+    finally:
+        locations.stop()
+
+
 def test_the_web_server_never_imports_the_users_code(tmp_path: Path) -> None:
     """Serving every page and the API (definitions included) leaves the user's module unloaded."""
     script = textwrap.dedent(

@@ -11,7 +11,7 @@ import click
 from .._core.errors import DerasError
 from .._core.status import BackfillStatus
 from .._instance.instance import DerasInstance
-from .code import code_options, fail, load_code
+from .code import code_options, fail, given_dags_folder, load_code
 from .tables import print_table
 
 
@@ -160,7 +160,7 @@ def retry_failed(backfill_id: str, file: str | None, module: str | None) -> None
     instance = DerasInstance.get()
     view = _get(backfill_id)
     backfill_id = view.backfill_id
-    location = view.record.code_location if not (file or module) else None
+    location = view.record.code_location if not (file or module or given_dags_folder()) else None
     loaded = load_code(file, module) if location is None else None
     try:
         new_id = instance.retry_failed_backfill(

@@ -1,5 +1,5 @@
-"""Options shared by commands that load code: ``-f FILE`` / ``-m MODULE`` / ``deras.yaml``,
-``--verbose`` and ``--compat``."""
+"""Options shared by commands that load code: ``-f FILE`` / ``-m MODULE`` / ``-d FOLDER`` /
+``deras.yaml``, ``--verbose`` and ``--compat``."""
 
 from __future__ import annotations
 
@@ -15,18 +15,59 @@ import click
 from .._compat.modes import COMPAT_MODES, ENV_VAR, parse_compat
 from .._core.errors import ConfigError
 from .._defs.load_error import describe_load_error
-from .._defs.loader import LoadedCode, load_definitions
+from .._defs.loader import LoadedCode, configured_location, load_definitions
 
 _VERBOSE = "deras.verbose"
+_DAGS_FOLDER = "deras.dags_folder"
 
 
 def code_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = verbose_option(fn)
     fn = compat_option(fn)
+    fn = dags_folder_option(fn)
     fn = click.option("-m", "--module", "module", help="Python module holding the definitions.")(fn)
     return click.option(
         "-f", "--file", "file", type=click.Path(dir_okay=False), help="Python file holding the definitions."
     )(fn)
+
+
+def dags_folder_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``-d/--dags-folder``: a folder of DAG files as the code location, kept in the click
+    context (``load_code`` reads it) so the commands' signatures stay ``file, module``."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value:
+            ctx.meta[_DAGS_FOLDER] = value
+
+    return click.option(
+        "-d",
+        "--dags-folder",
+        type=click.Path(file_okay=False),
+        expose_value=False,
+        callback=remember,
+        help="A folder of DAG files (every *.py in it) holding the definitions.",
+    )(fn)
+
+
+def given_dags_folder() -> str | None:
+    """The ``-d`` of the current command, if given."""
+    ctx = click.get_current_context(silent=True)
+    return None if ctx is None else ctx.meta.get(_DAGS_FOLDER)
+
+
+def code_location(file: str | None, module: str | None) -> dict[str, str]:
+    """The code location named by ``-f``, ``-m`` or ``-d`` (exactly one), else by deras.yaml;
+    exit 1 when there is none, or several."""
+    folder = given_dags_folder()
+    given = {k: v for k, v in (("file", file), ("module", module), ("dags_folder", folder)) if v}
+    if len(given) > 1:
+        flags = {"file": "-f", "module": "-m", "dags_folder": "-d"}
+        both = " and ".join(flags[k] for k in given)
+        fail(f"give one code location, not {both}: -f FILE, -m MODULE or -d FOLDER")
+    location = given or _location_from_yaml()
+    if not location:
+        fail("no code to load: pass -f FILE, -m MODULE or -d FOLDER (or set code_location in deras.yaml)")
+    return location
 
 
 def verbose_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -92,18 +133,25 @@ def is_verbose() -> bool:
 
 def load_code(file: str | None, module: str | None) -> LoadedCode:
     """Load the code location named on the command line, or by deras.yaml; exit 1 on error."""
+    return load_location(code_location(file, module))
+
+
+def load_location(location: dict[str, str]) -> LoadedCode:
+    """Load a code location (as stored on a run); exit 1 on error. A folder's files that do not
+    import are logged as warnings, once, and left out."""
     _route_loader_logs()
-    if not file and not module:
-        location = _location_from_yaml()
-        file, module = location.get("file"), location.get("module")
-    if not file and not module:
-        fail("no code to load: pass -f FILE or -m MODULE (or set code_location in deras.yaml)")
+    source = {k: location[k] for k in ("file", "module", "dags_folder") if k in location}
     try:
-        return load_definitions(file=file, module=module)
+        loaded = load_definitions(**source)
     except Exception as err:  # the user's code: a syntax error, an import error, anything it raises
-        what = Path(file).name if file else str(module)
+        what = Path(source["file"]).name if "file" in source else str(next(iter(source.values()), "?"))
         click.echo(describe_load_error(err, what, verbose=is_verbose()), err=True)
         sys.exit(1)
+    for path, error in loaded.load_errors.items():
+        logging.getLogger("deras.loader").warning(
+            "%s did not load, its DAGs are left out:\n%s", path, error.rstrip("\n")
+        )
+    return loaded
 
 
 def _compat_from_yaml() -> frozenset[str]:
@@ -123,10 +171,7 @@ def _location_from_yaml() -> dict[str, str]:
     for folder in (Path.cwd(), Path(os.environ.get("DERAS_HOME", ".deras"))):
         loc = read_config(folder / "deras.yaml").get("code_location")
         if isinstance(loc, dict):
-            out = {k: str(v) for k, v in loc.items()}
-            if "file" in out:  # relative to the deras.yaml that names it
-                out["file"] = str((folder / out["file"]).resolve())
-            return out
+            return configured_location(loc, folder)  # relative to the deras.yaml that names it
     return {}
 
 

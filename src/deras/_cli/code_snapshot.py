@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .code import code_options, fail, load_code
+from .code import code_location, code_options, load_code
 
 
 @click.group("code")
@@ -31,9 +31,8 @@ def snapshot_command(file: str | None, module: str | None, as_json: bool, server
         from .._code_server import CodeLocation
         from .._instance.instance import DerasInstance
 
-        if not file and not module:
-            fail("--server needs -f FILE or -m MODULE")
-        location = CodeLocation(LocationRef(file=file, module=module), instance=DerasInstance.get())
+        ref = LocationRef.from_json(code_location(file, module))
+        location = CodeLocation(ref, instance=DerasInstance.get())
         try:
             snap = location.snapshot()
         finally:
@@ -68,3 +67,5 @@ def snapshot_command(file: str | None, module: str | None, as_json: bool, server
         if items:
             shown = ", ".join(items[:20]) + (f", ... ({len(items)} in all)" if len(items) > 20 else "")
             click.echo(f"  {title}: {shown}")
+    for path, error in snap.load_errors.items():
+        click.echo(f"  did not load: {path}\n{error}", err=True)

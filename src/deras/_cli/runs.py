@@ -11,7 +11,7 @@ import click
 
 from .._core.status import RunStatus
 from .._instance.instance import DerasInstance
-from .code import code_options, fail, load_code
+from .code import code_options, fail, given_dags_folder, load_code, load_location
 from .executor_options import cli_executor, executor_options
 from .tables import print_table
 
@@ -140,7 +140,7 @@ def reexecute(run_id: str, from_failure: bool, file: str | None, module: str | N
     instance = DerasInstance.get()
     run = _get(instance, run_id)
     _refuse_dag_run(run)
-    defs = load_code(file, module).definitions if (file or module) else _load_recorded(run)
+    defs = _definitions(run, file, module)
     result = instance.reexecute(
         run.run_id, from_failure=from_failure, definitions=defs, executor=cli_executor()
     )
@@ -164,7 +164,7 @@ def debug(run_id: str, node: str, use_pdb: bool, file: str | None, module: str |
     instance = DerasInstance.get()
     run = _get(instance, run_id)
     _refuse_dag_run(run)
-    defs = load_code(file, module).definitions if (file or module) else _load_recorded(run)
+    defs = _definitions(run, file, module)
     result = debug_node(instance, run.run_id, node, defs, use_pdb=use_pdb)
     for event in result.failure_events():
         # Masked like the stored logs: the events are what was stored.
@@ -183,11 +183,18 @@ def _refuse_dag_run(run: Any) -> None:
         )
 
 
+def _definitions(run: Any, file: str | None, module: str | None) -> Any:
+    """The code named on the command line, else the code the run recorded."""
+    if file or module or given_dags_folder():
+        return load_code(file, module).definitions
+    return _load_recorded(run)
+
+
 def _load_recorded(run: Any) -> Any:
     loc = run.code_location or {}
     if not loc:
-        fail(f"run {run.run_id} recorded no code location: pass -f FILE or -m MODULE")
-    return load_code(loc.get("file"), loc.get("module")).definitions
+        fail(f"run {run.run_id} recorded no code location: pass -f FILE, -m MODULE or -d FOLDER")
+    return load_location(loc).definitions
 
 
 @runs_group.command("cancel")

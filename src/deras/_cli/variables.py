@@ -39,7 +39,7 @@ def _record_json(record: Any) -> dict[str, Any]:
 
 
 @variables_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: {\"variables\": [...]}.")
+@click.option("--json", "as_json", is_flag=True, help='Print JSON: {"variables": [...]}.')
 def list_variables(as_json: bool) -> None:
     """Every variable, by key."""
     records = _with_store(lambda store: store.list())
@@ -66,7 +66,7 @@ def list_variables(as_json: bool) -> None:
 @variables_group.command("get")
 @click.argument("key")
 @click.option("--default", "default", default=None, help="Print this when KEY is not set (else exit 1).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: {\"key\": ..., \"value\": ...}.")
+@click.option("--json", "as_json", is_flag=True, help='Print JSON: {"key": ..., "value": ...}.')
 def get_variable(key: str, default: str | None, as_json: bool) -> None:
     """Print the value of KEY."""
     from .._storage.variables import VariableNotFoundError

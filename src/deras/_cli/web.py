@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .code import code_options, fail
+from .code import code_location, code_options, fail
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -33,7 +33,7 @@ def _server_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @code_options
 @_server_options
 def web_command(file: str | None, module: str | None, host: str, port: int) -> None:
-    """Serve the web UI and the HTTP API (/api/v1) for $DERAS_HOME and the code at -f/-m.
+    """Serve the web UI and the HTTP API (/api/v1) for $DERAS_HOME and the code at -f/-m/-d.
 
     The server never imports your code: a code server process loads it (a broken file shows as
     a load error with its traceback; fix it and reload). Launches are queued for the daemon:
@@ -49,8 +49,9 @@ def dev_command(file: str | None, module: str | None, host: str, port: int) -> N
     """The web UI and the daemon together, for local development; Ctrl-C stops both."""
     _check_address(host)
     location = _location(file, module)
+    flags = {"file": "-f", "module": "-m", "dags_folder": "-d"}
     daemon_args = [sys.executable, "-m", "deras", "daemon", "run"]
-    daemon_args += ["-f", location["file"]] if "file" in location else ["-m", location["module"]]
+    daemon_args += [a for key, flag in flags.items() if key in location for a in (flag, location[key])]
     daemon = subprocess.Popen(daemon_args)
     try:
         serve(file, module, host, port)
@@ -59,18 +60,12 @@ def dev_command(file: str | None, module: str | None, host: str, port: int) -> N
 
 
 def _location(file: str | None, module: str | None) -> dict[str, str]:
-    if file:
-        if not os.path.isfile(file):
-            fail(f"no file {file}: give the Python file holding your definitions")
-        return {"file": os.path.abspath(file)}
-    if module:
-        return {"module": module}
-    from .code import _location_from_yaml
-
-    location = _location_from_yaml()
-    if not location:
-        fail("no code to serve: pass -f FILE or -m MODULE (or set code_location in deras.yaml)")
-    return location
+    location = code_location(file, module)
+    if "file" in location and not os.path.isfile(location["file"]):
+        fail(f"no file {location['file']}: give the Python file holding your definitions")
+    if "dags_folder" in location and not os.path.isdir(location["dags_folder"]):
+        fail(f"no folder {location['dags_folder']}: give the folder of your DAG files")
+    return {k: os.path.abspath(v) if k in ("file", "dags_folder") else v for k, v in location.items()}
 
 
 def serve(file: str | None, module: str | None, host: str, port: int) -> None:

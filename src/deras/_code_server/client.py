@@ -53,6 +53,8 @@ class _ServerProcess:
         argv += ["--parent-pid", str(os.getpid())]
         if location.file:
             argv += ["--file", location.file]
+        elif location.dags_folder:
+            argv += ["--dags-folder", location.dags_folder]
         else:
             argv += ["--module", str(location.module)]
         if location.working_dir:
@@ -178,12 +180,14 @@ class CodeLocation:
         name: str | None = None,
     ) -> None:
         ref = location if isinstance(location, LocationRef) else LocationRef.from_json(location)
-        if (ref.file is None) == (ref.module is None):
-            raise DerasError("a code location is a file or a module: give exactly one")
+        if sum(x is not None for x in (ref.file, ref.module, ref.dags_folder)) != 1:
+            raise DerasError("a code location is a file, a module or a DAG folder: give exactly one")
         if ref.file is not None:
             ref = LocationRef(str(Path(ref.file).resolve()), None, ref.working_dir)
+        if ref.dags_folder is not None:
+            ref = LocationRef(working_dir=ref.working_dir, dags_folder=str(Path(ref.dags_folder).resolve()))
         self.location = ref
-        self.name = name or (Path(ref.file).stem if ref.file else str(ref.module))
+        self.name = name or _name_of(ref)
         self.call_timeout = call_timeout
         self.start_timeout = start_timeout
         self._env = dict(os.environ if env is None else env)
@@ -364,9 +368,7 @@ class CodeLocations:
             return None
         for location in self:
             ref = location.location
-            if (code_location.get("file") and code_location.get("file") == ref.file) or (
-                code_location.get("module") and code_location.get("module") == ref.module
-            ):
+            if same_source(code_location, ref.to_json()):
                 return location
         return None
 
@@ -396,3 +398,16 @@ class CodeLocations:
 def _start_quietly(location: CodeLocation) -> None:
     with contextlib.suppress(CodeServerError):  # its snapshot() reports it
         location.start()
+
+
+def _name_of(ref: LocationRef) -> str:
+    if ref.file:
+        return Path(ref.file).stem
+    return Path(ref.dags_folder).name if ref.dags_folder else str(ref.module)
+
+
+def same_source(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two code locations name the same file, module or DAG folder."""
+    keys = ("file", "module", "dags_folder")
+    mine = {k: one[k] for k in keys if one.get(k)}
+    return bool(mine) and mine == {k: other[k] for k in keys if other.get(k)}

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._core.errors import DerasError
+from .client import same_source
 from .request import LaunchRejected, LaunchRequest, LaunchResult
 
 __all__ = ["LaunchRejected", "LaunchRequest", "LaunchResult", "launch"]
@@ -189,11 +190,9 @@ def _reexecution(request: LaunchRequest, definitions: Any, location: dict[str, s
 def _same_location(run: Any, location: dict[str, str]) -> None:
     """A run launched from another code location is checked against that code, not this one."""
     recorded = run.code_location or {}
-    ours = {k: location[k] for k in ("file", "module") if k in location}
-    theirs = {k: recorded[k] for k in ("file", "module") if k in recorded}
-    if theirs and theirs != ours:
-        where = theirs.get("file") or theirs.get("module")
-        raise DerasError(f"run {run.run_id} ran code from {where}, which this code location is not")
+    theirs = [recorded[k] for k in ("file", "module", "dags_folder") if recorded.get(k)]
+    if theirs and not same_source(recorded, location):
+        raise DerasError(f"run {run.run_id} ran code from {theirs[0]}, which this code location is not")
 
 
 def _clear(request: LaunchRequest, definitions: Any, location: dict[str, str], instance: Any) -> str:
@@ -216,7 +215,8 @@ def _clear(request: LaunchRequest, definitions: Any, location: dict[str, str], i
         dag.get_task(task_id)  # an unknown task raises, naming the DAG's tasks
     if not run.status.is_finished:
         raise DerasError(f"run {run_id} is {run.status}: clear its tasks once it has finished")
-    source = ["-f", location["file"]] if "file" in location else ["-m", location["module"]]
+    flags = {"file": "-f", "module": "-m", "dags_folder": "-d"}
+    source = [a for key, flag in flags.items() if key in location for a in (flag, location[key])]
     argv = [sys.executable, "-m", "deras", "tasks", "clear", dag.dag_id, "--run", run_id]
     argv += [a for t in task_ids for a in ("--task", t)] + (["--downstream"] if downstream else []) + source
     subprocess.Popen(

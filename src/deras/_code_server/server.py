@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import socketserver
@@ -58,13 +59,17 @@ class CodeServer:
 
         try:
             self.loaded = load_definitions(
-                file=self.location.file, module=self.location.module, working_dir=self.location.working_dir
+                file=self.location.file,
+                module=self.location.module,
+                working_dir=self.location.working_dir,
+                dags_folder=self.location.dags_folder,
             )
             ref = LocationRef.from_json(self.loaded.location)
             self.location = ref
             snapshot = snapshot_of(
                 self.loaded.definitions, ref, dynamic_partitions_store=_StoreIfReachable(self)
             )
+            snapshot = dataclasses.replace(snapshot, load_errors=dict(self.loaded.load_errors))
             self.snapshot_json = snapshot.to_json()
         except BaseException as err:
             if isinstance(err, KeyboardInterrupt):
@@ -203,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--file")
     source.add_argument("--module")
+    source.add_argument("--dags-folder")
     parser.add_argument("--working-dir")
     parser.add_argument("--socket", required=True, help="Unix socket path to serve on")
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
@@ -212,7 +218,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.parent_pid:
         threading.Thread(target=_exit_with_parent, args=(args.parent_pid,), daemon=True).start()
     file = os.path.abspath(args.file) if args.file else None
-    code = CodeServer(LocationRef(file=file, module=args.module, working_dir=args.working_dir))
+    folder = os.path.abspath(args.dags_folder) if args.dags_folder else None
+    code = CodeServer(
+        LocationRef(file=file, module=args.module, working_dir=args.working_dir, dags_folder=folder)
+    )
     code.load()
     if os.path.exists(args.socket):
         os.unlink(args.socket)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .._core.errors import DerasError
+
 
 class CodeCache:
     """Loaded code locations of a long-lived worker, reloaded when their file changes."""
@@ -30,8 +32,12 @@ class CodeCache:
 
 
 def _stamp(location: dict[str, str]) -> float:
-    file = location.get("file")
+    file, folder = location.get("file"), location.get("dags_folder")
     try:
+        if folder:  # a file added, changed or fixed in the folder
+            from .dag_folder import dag_files
+
+            return max((p.stat().st_mtime for p in dag_files(folder)), default=0.0)
         return Path(file).stat().st_mtime if file else 0.0
-    except OSError:
+    except (OSError, DerasError):
         return 0.0

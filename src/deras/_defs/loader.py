@@ -1,4 +1,4 @@
-"""Loading a code location (a file or a module) into ``Definitions``."""
+"""Loading a code location (a file, a module or a folder of DAG files) into ``Definitions``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import importlib.util
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,6 +18,7 @@ from .._core.errors import DefinitionError, DerasError
 from .asset import AssetsDefinition
 from .check import AssetChecksDefinition
 from .check_spec import MultiAssetChecksDefinition
+from .dag_folder import is_dag
 from .dag_registry import forget_module, registered_dags
 from .definitions import Definitions, LazyDefinitions
 from .job import AssetJob
@@ -31,24 +32,40 @@ _BUILT_DAGS = "__deras_built_dags__"  # on a user module: the DAGs it built, nam
 @dataclass(slots=True)
 class LoadedCode:
     definitions: Definitions
-    location: dict[str, str]  # how to load it again: {"file": abs path} or {"module": name}
-    module: ModuleType
+    # how to load it again: {"file": abs path}, {"module": name} or {"dags_folder": abs path}
+    location: dict[str, str]
+    module: ModuleType | None  # None for a folder: each file is a module of its own
+    load_errors: dict[str, str] = field(default_factory=dict)  # a folder's file -> why it did not load
 
 
 def load_definitions(
-    file: str | os.PathLike[str] | None = None, module: str | None = None, working_dir: str | None = None
+    file: str | os.PathLike[str] | None = None,
+    module: str | None = None,
+    working_dir: str | None = None,
+    dags_folder: str | os.PathLike[str] | None = None,
 ) -> LoadedCode:
-    """Import a file or module and find its definitions.
+    """Import a file, a module or a folder of DAG files and find its definitions.
 
-    In order: the ``@definitions`` function, else a module-level ``Definitions`` object, else
-    every asset, check, job, schedule, sensor and DAG defined at module level. Module-level
-    checks whose asset is loaded are added even when ``Definitions`` does not list them (a log
-    line says so).
+    A file or module gives, in order: the ``@definitions`` function, else a module-level
+    ``Definitions`` object, else every asset, check, job, schedule, sensor and DAG defined at
+    module level. Module-level checks whose asset is loaded are added even when ``Definitions``
+    does not list them (a log line says so).
+
+    A folder gives the DAGs of every file in it (see ``dag_folder.dag_files``); a file that does
+    not import is left out, with its error in ``load_errors``, and the others still load.
     """
-    if (file is None) == (module is None):
-        raise DerasError("give exactly one of a file (-f) or a module (-m)")
+    if sum(x is not None for x in (file, module, dags_folder)) != 1:
+        raise DerasError("give exactly one of a file (-f), a module (-m) or a DAG folder (-d)")
     if working_dir and working_dir not in sys.path:
         sys.path.insert(0, working_dir)
+    if dags_folder is not None:
+        from .dag_folder import load_dag_folder
+
+        folder = Path(dags_folder).resolve()
+        bag = load_dag_folder(folder)
+        return LoadedCode(
+            Definitions(dags=list(bag.dags.values())), {"dags_folder": str(folder)}, None, bag.import_errors
+        )
     if file is not None:
         mod = import_file(Path(file))
         location = {"file": str(Path(file).resolve())}
@@ -59,6 +76,16 @@ def load_definitions(
         mod = import_module(module)
         location = {"module": module, "working_dir": os.getcwd()}
     return LoadedCode(definitions_from_module(mod), location, mod)
+
+
+def configured_location(location: dict[str, Any], folder: Path) -> dict[str, str]:
+    """deras.yaml's ``code_location``, with its ``file`` or ``dags_folder`` taken relative to
+    ``folder``, the deras.yaml's own."""
+    out = {k: str(v) for k, v in location.items()}
+    for key in ("file", "dags_folder"):
+        if key in out:
+            out[key] = str((folder / out[key]).resolve())
+    return out
 
 
 def module_values(mod: ModuleType) -> list[Any]:
@@ -95,7 +122,7 @@ def definitions_from_module(mod: ModuleType) -> Definitions:
             jobs=[v for v in values if isinstance(v, AssetJob)],
             schedules=[v for v in values if isinstance(v, ScheduleDefinition)],
             sensors=[v for v in values if isinstance(v, SensorDefinition)],
-            dags=[v for v in values if callable(getattr(v, "graph_nodes", None)) and not isinstance(v, type)],
+            dags=[v for v in values if is_dag(v)],
         )
     return _with_module_checks(defs, values)
 

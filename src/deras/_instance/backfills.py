@@ -73,7 +73,8 @@ def launch_backfill(
     if not location:
         raise DerasError(
             "a backfill's runs execute in worker processes, which load the code again: pass "
-            "code_location={'file': ...} or {'module': ...} (or set code_location in deras.yaml)"
+            "code_location={'file': ...}, {'module': ...} or {'dags_folder': ...} (or set code_location in "
+            "deras.yaml)"
         )
     stored, obj = resolve_target(definitions, target)
     if stored["kind"] == "dag":

@@ -366,9 +366,9 @@ class DerasInstance:
         if location is None and self.settings is not None:
             configured = self.settings.config.get("code_location")
             if isinstance(configured, dict):
-                location = {k: str(v) for k, v in configured.items()}
-                if "file" in location:
-                    location["file"] = str((self.settings.home / location["file"]).resolve())
+                from .._defs.loader import configured_location
+
+                location = configured_location(configured, self.settings.home)
         if definitions is None:
             if location is None:
                 raise DerasError(
@@ -391,7 +391,7 @@ def _code_location_dict(location: dict[str, str] | str | None) -> dict[str, str]
         return location
     if not isinstance(location, str):
         raise DerasError(
-            f"code_location must be {{'file': ...}}, {{'module': ...}} or a string, "
+            f"code_location must be {{'file': ...}}, {{'module': ...}}, {{'dags_folder': ...}} or a string, "
             f"not {type(location).__name__}"
         )
     if location.endswith(".py") or "/" in location:

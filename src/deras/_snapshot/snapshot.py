@@ -68,18 +68,21 @@ class LocationRef(_Snap):
     file: str | None = None
     module: str | None = None
     working_dir: str | None = None
+    dags_folder: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            k: v
-            for k, v in (("file", self.file), ("module", self.module), ("working_dir", self.working_dir))
-            if v is not None
-        }
+        fields = (
+            ("file", self.file),
+            ("module", self.module),
+            ("working_dir", self.working_dir),
+            ("dags_folder", self.dags_folder),
+        )
+        return {k: v for k, v in fields if v is not None}
 
     @property
     def label(self) -> str:
-        """What the UI calls it: the file's path or the module's name."""
-        return self.file or self.module or "<unknown>"
+        """What the UI calls it: the file's path, the module's name or the DAG folder's path."""
+        return self.file or self.module or self.dags_folder or "<unknown>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +248,8 @@ class CodeSnapshot(_Snap):
     schedules: list[ScheduleSnap] = field(default_factory=list)
     sensors: list[SensorSnap] = field(default_factory=list)
     loaded_at: float = 0.0
+    # a DAG folder's files that did not import -> the traceback of their code (the rest loaded)
+    load_errors: dict[str, str] = field(default_factory=dict)
 
     def asset(self, key: str) -> AssetSnap | None:
         return next((a for a in self.assets if a.key == key), None)

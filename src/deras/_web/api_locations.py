@@ -28,6 +28,7 @@ def location_json(location: Any) -> dict[str, Any]:
         data.update(
             version=snapshot.version,
             loaded_at=snapshot.loaded_at,
+            load_errors=snapshot.load_errors,  # a DAG folder's files that did not import
             counts={
                 "assets": len(snapshot.assets),
                 "checks": len(snapshot.checks),
