@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     url = args.target if "://" in args.target else f"sqlite:///{args.target}"
     instance = DerasInstance(Settings(Path(tempfile.mkdtemp(prefix="deras-web-")), url))
     location = SeededLocation(seeded_snapshot(args.assets, args.tasks))
-    app = create_app(instance, location)
+    app = create_app(instance, location, freeze_long_lived=True)  # as `deras web` serves
     try:
         with LiveServer(app) as server:
             with httpx.Client(base_url=server.url, timeout=120) as client:

@@ -87,7 +87,7 @@ def serve(file: str | None, module: str | None, host: str, port: int) -> None:
     # A tokenless loopback server answers only its own names (a page elsewhere cannot rebind a
     # name of its own to 127.0.0.1 and call the API).
     allowed = {*LOOPBACK_HOST_NAMES, host, f"[{host}]"} if is_loopback(host) and token is None else None
-    app = create_app(instance, locations, auth_token=token, allowed_hosts=allowed)
+    app = create_app(instance, locations, auth_token=token, allowed_hosts=allowed, freeze_long_lived=True)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"deras web: http://{shown}:{port} ({instance.home}); Ctrl-C stops it", err=True)
     try:

@@ -48,12 +48,15 @@ def create_app(
     allowed_hosts: Collection[str] | None = None,
     secure_cookies: bool = False,
     feed_interval: float = 0.2,
+    freeze_long_lived: bool = False,
 ) -> FastAPI:
     """The web app over ``instance``; ``code_locations`` (``deras._code_server.client.CodeLocations``,
     or None) gives snapshots of the definitions and launches runs.
 
     ``auth_token`` set: the API wants ``Authorization: Bearer`` and pages a login. ``allowed_hosts``:
     the ``Host`` names served (None: any) — a tokenless loopback server passes the loopback names.
+    ``freeze_long_lived``: the process is this server's alone, so the code snapshot and lineage
+    layout are frozen out of the garbage collector's walks once built (``long_lived.py``).
     """
     security = WebSecurity(auth_token=auth_token, allowed_hosts=allowed_hosts, secure_cookies=secure_cookies)
     state = WebState(
@@ -62,6 +65,7 @@ def create_app(
         feed=ChangeFeed(instance.store, interval=feed_interval),
         layouts=LayoutCache(),
         security=security,
+        freeze_long_lived=freeze_long_lived,
     )
 
     @asynccontextmanager

@@ -59,13 +59,18 @@ def require_snapshot(state: WebState) -> Any:
 
 def warm_lineage(state: WebState) -> None:
     """Lay out the lineage of the current code in the background (the first page then gets it
-    from the cache instead of waiting for 10,000 assets to lay out)."""
+    from the cache instead of waiting for 10,000 assets to lay out); with
+    ``state.freeze_long_lived``, then freeze the snapshot and layout out of the garbage
+    collector's walks."""
     from .lineage_layout import layout_of_assets
+    from .long_lived import freeze_long_lived
 
     def build() -> None:
         snapshot = current_snapshot(state)
         if snapshot is not None:
             state.layouts.get(snapshot.version, lambda: layout_of_assets(snapshot.version, snapshot.assets))
+        if state.freeze_long_lived:
+            freeze_long_lived()
 
     threading.Thread(target=build, name="deras-web-lineage-layout", daemon=True).start()
 

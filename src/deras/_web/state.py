@@ -19,6 +19,9 @@ class WebState:
     feed: ChangeFeed
     layouts: LayoutCache
     security: WebSecurity
+    # The process is the server's own (deras web): freeze the snapshot and layout out of the
+    # garbage collector's walks once built (see long_lived.py). Off for apps inside other programs.
+    freeze_long_lived: bool = False
 
 
 def web_state(request: Request) -> WebState:
