@@ -12,7 +12,31 @@ from .signature import read_params
 from .source import SourceInfo
 
 
-class AssetChecksDefinition:
+class CheckFunction:
+    """What every check step holds: the user's function, its inputs, and how it is retried."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str,
+        ins: Mapping[str, AssetIn] | None,
+        retry_policy: RetryPolicy | None,
+        timeout: float | None,
+    ) -> None:
+        self.fn = fn
+        self.name = name
+        self.ins = dict(ins or {})
+        self.retry_policy = retry_policy
+        self.timeout = timeout
+        self.source = SourceInfo.of(fn)
+        self.params = read_params(fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+
+class AssetChecksDefinition(CheckFunction):
     """A check on one asset (what ``@asset_check`` returns).
 
     ``blocking=True``: when the check fails with severity ERROR (or raises), every asset
@@ -31,23 +55,14 @@ class AssetChecksDefinition:
         retry_policy: RetryPolicy | None = None,
         timeout: float | None = None,
     ) -> None:
-        self.fn = fn
-        self.name = name
+        super().__init__(fn, name=name, ins=ins, retry_policy=retry_policy, timeout=timeout)
         self.asset_key = asset_key
         self.blocking = blocking
         self.description = description
-        self.ins = dict(ins or {})
-        self.retry_policy = retry_policy
-        self.timeout = timeout
-        self.source = SourceInfo.of(fn)
-        self.params = read_params(fn)
 
     @property
     def node_id(self) -> str:
         return f"{self.asset_key.to_user_string()}:{self.name}"
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.fn(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<AssetChecksDefinition {self.node_id}>"

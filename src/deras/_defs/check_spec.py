@@ -13,9 +13,8 @@ from typing import Any
 
 from .._core.keys import AssetKey
 from .asset_in import AssetIn
+from .check import CheckFunction
 from .retry import RetryPolicy
-from .signature import read_params
-from .source import SourceInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +61,7 @@ def check_specs_of(specs: Sequence[Any] | None, where: str) -> list[AssetCheckSp
     return out
 
 
-class MultiAssetChecksDefinition:
+class MultiAssetChecksDefinition(CheckFunction):
     """One step evaluating several checks (what ``@multi_asset_check`` returns)."""
 
     def __init__(
@@ -75,14 +74,8 @@ class MultiAssetChecksDefinition:
         retry_policy: RetryPolicy | None = None,
         timeout: float | None = None,
     ) -> None:
-        self.fn = fn
-        self.name = name
+        super().__init__(fn, name=name, ins=ins, retry_policy=retry_policy, timeout=timeout)
         self.specs = specs
-        self.ins = dict(ins or {})
-        self.retry_policy = retry_policy
-        self.timeout = timeout
-        self.source = SourceInfo.of(fn)
-        self.params = read_params(fn)
 
     @property
     def node_id(self) -> str:
@@ -91,9 +84,6 @@ class MultiAssetChecksDefinition:
     @property
     def asset_keys(self) -> list[AssetKey]:
         return list(dict.fromkeys(s.asset_key for s in self.specs))
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.fn(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<MultiAssetChecksDefinition {self.name}: {', '.join(s.node_id for s in self.specs)}>"
