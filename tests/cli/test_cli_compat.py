@@ -4,15 +4,12 @@ processes and the code server; what deras does not serve is one line; bad settin
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from daemon_runs import new_home, runs_the_daemon_finishes
 
 import deras as dg
 
@@ -171,23 +168,9 @@ def test_the_code_server_loads_under_compat(deras: Deras, assets: Path) -> None:
 def test_the_daemon_and_its_run_workers_load_under_compat(
     dags: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "deras.yaml").write_text("daemon: {interval_seconds: 0.1}\n")
     monkeypatch.delenv("DERAS_DATABASE_URL", raising=False)
-    instance = dg.DerasInstance.get(home)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DERAS_")}
-    env["DERAS_HOME"] = str(home)
-    command = ["daemon", "run", "-f", str(dags / "hello.py"), "--compat", "airflow", "--max-seconds", "120"]
-    daemon = subprocess.Popen([sys.executable, "-m", "deras", *command], env=env, cwd=tmp_path)
-    try:
-        deadline = time.monotonic() + 120  # a hang, not slowness: the run takes about a second
-        while not (runs := instance.get_runs()) or not runs[0].status.is_finished:
-            assert daemon.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(30)
+    code = ["-f", str(dags / "hello.py"), "--compat", "airflow"]
+    runs, _ = runs_the_daemon_finishes(new_home(tmp_path), code, tmp_path)
     assert [(r.target, r.status) for r in runs] == [("dag:hello", dg.RunStatus.SUCCESS)]
 
 

@@ -7,17 +7,14 @@ CLI and the daemon; a provider import is that file's one-line error
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_runs import new_home, runs_the_daemon_finishes
 
 import deras as dg
 
@@ -129,26 +126,9 @@ def test_variables_are_read_set_and_templated_from_the_metadata_database(deras: 
 def test_the_daemon_runs_the_folders_scheduled_dags_and_logs_the_provider_import(
     dags: Path, tmp_path: Path
 ) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "deras.yaml").write_text("daemon: {interval_seconds: 0.1}\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DERAS_")}
-    env["DERAS_HOME"] = str(home)
+    home = new_home(tmp_path)
+    runs, log = runs_the_daemon_finishes(home, DAGS, tmp_path, count=2)
     instance = dg.DerasInstance.get(home)
-    command = ["daemon", "run", *DAGS, "--max-seconds", "120"]
-    log = tmp_path / "daemon.log"
-    with open(log, "w") as out:
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "deras", *command], env=env, cwd=tmp_path, stderr=out
-        )
-        try:
-            deadline = time.monotonic() + 120  # a hang, not slowness: the runs take about a second
-            while len(runs := [r for r in instance.get_runs() if r.status.is_finished]) < 2:
-                assert daemon.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-        finally:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(30)
     # The two scheduled DAGs of the folder (the others have schedule=None).
     by_target = {r.target: r for r in runs}
     assert {t: r.status for t, r in by_target.items()} == {
@@ -162,4 +142,4 @@ def test_the_daemon_runs_the_folders_scheduled_dags_and_logs_the_provider_import
     assert states["weekend_route" if weekend else "weekday_route"] == "success"
     assert states["weekday_route" if weekend else "weekend_route"] == "skipped"
     assert states["join"] == "success"
-    assert f"{dags / 'pod_task.py'} did not load" in log.read_text()  # the provider import
+    assert f"{dags / 'pod_task.py'} did not load" in log  # the provider import

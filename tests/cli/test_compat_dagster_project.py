@@ -6,18 +6,15 @@ the CLI and the daemon (examples/compat/dagster_project)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_runs import new_home, runs_the_daemon_finishes
 
 import deras as dg
 
@@ -127,34 +124,11 @@ def test_the_schedule_previews_with_its_job_and_config(deras: Deras, project: Pa
     assert {"doubling_job_schedule", "hackernews_job_schedule"} <= names
 
 
-def test_the_sensor_on_a_job_runs_it_through_the_daemon(project: Path, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "deras.yaml").write_text("daemon: {interval_seconds: 0.1}\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DERAS_")}
-    env["DERAS_HOME"] = str(home)
-    deras_cmd = [sys.executable, "-m", "deras"]
-    started = subprocess.run(
-        [*deras_cmd, "sensor", "start", "on_request", *MODULE],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert started.returncode == 0, started.stderr
+def test_the_sensor_on_a_job_runs_it_through_the_daemon(deras: Deras, project: Path, tmp_path: Path) -> None:
+    home = new_home(tmp_path)
+    ok(deras("sensor", "start", "on_request", *MODULE))
+    runs, _ = runs_the_daemon_finishes(home, MODULE, tmp_path)
     instance = dg.DerasInstance.get(home)
-    daemon = subprocess.Popen(
-        [*deras_cmd, "daemon", "run", *MODULE, "--max-seconds", "120"], env=env, cwd=tmp_path
-    )
-    try:
-        deadline = time.monotonic() + 120  # a hang, not slowness: the run takes about a second
-        while not (runs := instance.get_runs()) or not runs[0].status.is_finished:
-            assert daemon.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(30)
     (run,) = runs
     assert (run.target, run.status) == ("job:scaling_job", dg.RunStatus.SUCCESS)
     assert run.run_config["ops"]["scale"]["config"] == {"factor": 5, "label": "from sensor"}
