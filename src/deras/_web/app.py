@@ -37,6 +37,17 @@ from .security import SecurityMiddleware, WebSecurity
 from .state import WebState
 
 API_PREFIX = "/api/v1"
+# The modules whose routers serve the HTTP API, under API_PREFIX (metrics and pages: at the root).
+API_MODULES = (
+    api_runs,
+    api_assets,
+    api_dags,
+    api_instigators,
+    api_backfills,
+    api_locations,
+    api_health,
+    events_stream,
+)
 STATIC_DIR = Path(__file__).parent / "static"
 
 
@@ -87,16 +98,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = state
-    for module in (
-        api_runs,
-        api_assets,
-        api_dags,
-        api_instigators,
-        api_backfills,
-        api_locations,
-        api_health,
-        events_stream,
-    ):
+    for module in API_MODULES:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(metrics.router)
     app.include_router(pages.router)
