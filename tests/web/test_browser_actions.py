@@ -98,7 +98,7 @@ def test_trigger_a_dag_run_and_see_it_in_the_grid(site: Any, page: Any) -> None:
     p.goto(f"{url}/dags/etl")
     p.wait_for_selector("body[data-grid-ready]")
     # the manual run, and the daemon's scheduled run of the latest day (the DAG is @daily)
-    assert re.fullmatch(r"3 tasks by [12] runs", p.get_attribute("#grid canvas", "aria-label"))
+    assert re.fullmatch(r"3 tasks by (1 run|2 runs)", p.get_attribute("#grid canvas", "aria-label"))
     assert errors.real() == []
 
 

@@ -128,7 +128,7 @@ def test_dag_grid_and_graph(browser: Any, site: Any, db_url: str) -> None:
     page.wait_for_selector("text=@daily")
     page.click("text=etl")
     page.wait_for_selector("body[data-grid-ready]")
-    assert page.get_attribute("#grid canvas", "aria-label") == "3 tasks by 1 runs"
+    assert page.get_attribute("#grid canvas", "aria-label") == "3 tasks by 1 run"
     _shot(page, "dag-grid", backend)
     page.click("#tabs >> text=Graph")
     page.wait_for_timeout(300)

@@ -121,6 +121,11 @@ export function table(columns, rows, { empty = "Nothing yet" } = {}) {
 
 export const pill = (status) => el("span", { class: `pill ${status ?? "missing"}` }, (status ?? "—").replaceAll("_", " "));
 
+// "1 run", "3 runs"; ``plural`` when adding an s is wrong ("matches").
+export function count(n, noun, plural = `${noun}s`) {
+  return `${n.toLocaleString()} ${n === 1 ? noun : plural}`;
+}
+
 export function when(ts) {
   if (!ts) return "—";
   const date = new Date(ts * 1000);

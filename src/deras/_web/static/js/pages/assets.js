@@ -2,7 +2,7 @@
 // keys, groups and coordinates) and statuses apart (a small payload refreshed live). Only what
 // is inside the viewport is drawn; zoomed out, nodes are plain boxes and labels are left out,
 // and groups of more than FOLD_OVER assets are one node each (lineage_groups.js).
-import { api, assetLink, el, live, PALETTE, pill, qs, replace, showError, stateColor, table, throttle, when } from "../deras.js";
+import { api, assetLink, count, el, live, PALETTE, pill, qs, replace, showError, stateColor, table, throttle, when } from "../deras.js";
 import { GroupFolding } from "../lineage_groups.js";
 
 const canvas = document.getElementById("graph");
@@ -294,7 +294,7 @@ search.addEventListener("input", () => {
     });
     highlighted = new Set(matches.slice(0, 5000));
   }
-  info.textContent = text ? `${matches.length} match${matches.length === 1 ? "" : "es"} (Enter: go to the first)` : summary();
+  info.textContent = text ? `${count(matches.length, "match", "matches")} (Enter: go to the first)` : summary();
   draw();
 });
 search.addEventListener("keydown", (e) => {
@@ -316,7 +316,7 @@ window.addEventListener("resize", throttle(resize, 100));
 
 function summary() {
   const folded = folding.folded.size;
-  const note = folded ? `; ${folded} large group${folded === 1 ? "" : "s"} folded (zoom in or click to open)` : "";
+  const note = folded ? `; ${count(folded, "large group")} folded (zoom in or click to open)` : "";
   return `${layout.nodes.key.length} assets, ${layout.edges.length} dependencies, ${layout.groups.length} groups${note}`;
 }
 

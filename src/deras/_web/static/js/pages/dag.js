@@ -1,7 +1,7 @@
 // DAG page: the grid (tasks x a window of runs, coloured by state, drawn on a canvas for the
 // rows in view only, so 5,000 tasks scroll smoothly), the graph (the server's layered layout),
 // trigger with conf, and clearing a task instance of a run.
-import { actionButton, api, el, live, pill, qs, replace, showError, stateColor, throttle, toast } from "../deras.js";
+import { actionButton, api, count, el, live, pill, qs, replace, showError, stateColor, throttle, toast } from "../deras.js";
 
 const dagId = document.getElementById("main").dataset.dagId;
 const box = document.getElementById("grid");
@@ -78,7 +78,7 @@ function paint() {
   ctx.fillStyle = "#ffffff";
   ctx.fillRect(0, 0, w, HEAD);
   ctx.fillStyle = "#667085";
-  ctx.fillText(`${grid.tasks.length} tasks × ${grid.runs.length} runs`, 6, HEAD / 2);
+  ctx.fillText(`${count(grid.tasks.length, "task")} × ${count(grid.runs.length, "run")}`, 6, HEAD / 2);
   runs.forEach((run, c) => {
     ctx.fillStyle = stateColor(run.status);
     ctx.fillRect(labelWidth + c * COL + 3, 4, COL - 6, HEAD - 8);
@@ -139,7 +139,7 @@ async function loadGrid() {
     return;
   }
   layoutGrid();
-  canvas.setAttribute("aria-label", `${grid.tasks.length} tasks by ${grid.runs.length} runs`);
+  canvas.setAttribute("aria-label", `${count(grid.tasks.length, "task")} by ${count(grid.runs.length, "run")}`);
   paint();
   document.getElementById("older").hidden = !grid.next_cursor;
   document.getElementById("newer").hidden = !cursors.length;
