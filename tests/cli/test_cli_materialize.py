@@ -86,7 +86,7 @@ def test_check_prints_graph_and_exits_1_on_definition_error(deras, tmp_path: Pat
     proc = deras("check", "-f", str(EXAMPLE))
     assert proc.returncode == 0
     assert "check import_file:not_empty (blocking) ← import_file" in proc.stdout
-    assert "ok: 2 assets, 1 checks" in proc.stdout
+    assert "ok: 2 assets, 1 check" in proc.stdout
 
     broken = tmp_path / "broken.py"
     broken.write_text(

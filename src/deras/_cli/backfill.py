@@ -10,6 +10,7 @@ import click
 
 from .._core.errors import DerasError
 from .._core.status import BackfillStatus
+from .._core.wording import count
 from .._instance.instance import DerasInstance
 from .code import code_options, fail, given_dags_folder, load_code
 from .tables import print_table
@@ -72,7 +73,7 @@ def launch(
     if as_json:
         click.echo(json.dumps(view.to_json()))
     else:
-        click.echo(f"backfill {backfill_id}: {view.record.num_units} runs to queue ({view.status})")
+        click.echo(f"backfill {backfill_id}: {count(view.record.num_units, 'run')} to queue ({view.status})")
 
 
 @backfill_group.command("list")

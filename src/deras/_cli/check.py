@@ -6,6 +6,7 @@ import json
 
 import click
 
+from .._core.wording import count
 from .._graph.node import NodeKind
 from .code import code_options, load_code
 
@@ -42,6 +43,6 @@ def check_command(file: str | None, module: str | None, as_json: bool) -> None:
             click.echo(f"  {node.kind.value:<5} {nid}{extra}{arrow}")
     jobs = len(loaded.definitions.jobs)
     click.echo(
-        f"ok: {counts[NodeKind.ASSET]} assets, {counts[NodeKind.CHECK]} checks, "
-        f"{counts[NodeKind.TASK]} tasks, {jobs} jobs, {len(layers)} layers"
+        f"ok: {count(counts[NodeKind.ASSET], 'asset')}, {count(counts[NodeKind.CHECK], 'check')}, "
+        f"{count(counts[NodeKind.TASK], 'task')}, {count(jobs, 'job')}, {count(len(layers), 'layer')}"
     )

@@ -317,7 +317,7 @@ window.addEventListener("resize", throttle(resize, 100));
 function summary() {
   const folded = folding.folded.size;
   const note = folded ? `; ${count(folded, "large group")} folded (zoom in or click to open)` : "";
-  return `${layout.nodes.key.length} assets, ${layout.edges.length} dependencies, ${layout.groups.length} groups${note}`;
+  return `${count(layout.nodes.key.length, "asset")}, ${count(layout.edges.length, "dependency", "dependencies")}, ${count(layout.groups.length, "group")}${note}`;
 }
 
 function legend() {
